@@ -1,0 +1,648 @@
+"""Figures: probabilities against temperature, sweeps, learning curves, studies.
+
+With :mod:`rl_softmax.anneal_plots` (the uniform-to-greedy figures: entropy, action
+probabilities and temperature over time), the only modules that import matplotlib;
+:func:`draw_experiment` draws both kinds. Figures are built from
+:class:`matplotlib.figure.Figure` directly, never through ``pyplot``: no global state,
+no GUI backend, nothing to close, and safe to call from any thread. Every function
+returns the figure; :func:`save_figure` writes it atomically.
+
+Conventions: README size (6.5 x 4 in at 150 dpi), the Okabe-Ito colour-blind-safe
+palette for unordered lines and viridis for ordered parameter values, swept values on
+a log axis (base 2 with ticks ``1/128 ... 4`` when they are powers of two), and
+shaded 95% confidence bands ``mean ± 1.96 sem`` over seeds (normal approximation;
+see :func:`rl_softmax.results.mean_sem`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import matplotlib as mpl
+import numpy as np
+from jax.typing import ArrayLike
+from matplotlib import ticker
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from rl_softmax import results
+from rl_softmax import softmax as sm
+from rl_softmax.sweep import METRICS, SweepResult
+
+__all__ = [
+    "draw_experiment",
+    "plot_learning_curves",
+    "plot_parameter_study",
+    "plot_probs_vs_tau",
+    "plot_sweep",
+    "save_figure",
+]
+
+FIGSIZE = (6.5, 4.0)
+DPI = 150
+PLOTS_DIR = "plots"
+# Okabe & Ito (2008), colour-blind safe; yellow last (faint on white).
+PALETTE = (
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+    "#F0E442",
+)  # fmt: skip
+_Z95 = 1.96
+_METRIC_LABELS = {
+    "reward": "average reward",
+    "optimal": "% optimal action",
+    "regret": "regret per step",
+    "entropy": "policy entropy (nats)",
+    "prob_optimal": "P(optimal action) (%)",
+    "tau": "temperature τ",
+}
+_PERCENT = frozenset({"optimal", "prob_optimal"})
+# param -> (symbol, axis name)
+_PARAMS = {
+    "tau": ("τ", "temperature τ"),
+    "epsilon": ("ε", "exploration probability ε"),
+    "c": ("c", "exploration coefficient c"),
+    "C": ("C", "Gumbel exploration scale C"),
+    "step_size": ("α", "step size α"),
+    "initial_value": ("Q₀", "initial value Q₀"),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _symbol(param: str) -> str:
+    return _PARAMS.get(param, (param, param))[0]
+
+
+def _axis_name(param: str) -> str:
+    return _PARAMS.get(param, (param, param))[1]
+
+
+def _with_symbol(label: str, param: str) -> str:
+    """``"UCB (c)"``; a label that already names its symbol (``"ε-greedy"``) is kept."""
+    symbol = re.escape(_symbol(param))
+    if re.search(rf"(?<!\w){symbol}(?!\w)", label, flags=re.IGNORECASE):
+        return label
+    return f"{label} ({_symbol(param)})"
+
+
+def _is_power_of_two(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    ok = np.isfinite(x) & (x > 0)
+    mantissa, _ = np.frexp(np.where(ok, x, 1.0))
+    return ok & (mantissa == 0.5)
+
+
+def _format_value(value: float) -> str:
+    """``1/8``, ``4``, ``0.1``, ``∞``: short and exact for powers of two."""
+    value = float(value)
+    if value == 0:
+        return "0"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if _is_power_of_two(value):
+        return f"{value:g}" if value >= 1 else f"1/{1 / value:g}"
+    return f"{value:.4g}"
+
+
+def _new_figure(ncols: int = 1) -> tuple[Figure, list[Axes]]:
+    # Past two panels, widen rather than squeeze: axis labels must not collide.
+    width = max(FIGSIZE[0], 3.1 * ncols)
+    fig = Figure(figsize=(width, FIGSIZE[1]), dpi=DPI, layout="constrained")
+    axes = list(fig.subplots(1, ncols, squeeze=False)[0])
+    for ax in axes:
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
+    return fig, axes
+
+
+def _set_log_x(
+    ax: Axes, values: np.ndarray, *, max_ticks: int, force_base2: bool = False
+) -> None:
+    """Log x axis: base 2 with ``1/4``-style ticks for powers of two, else base 10."""
+    values = np.asarray(values, np.float64)
+    values = values[np.isfinite(values) & (values > 0)]
+    base2 = force_base2 or (values.size and _is_power_of_two(values).all())
+    ax.set_xscale("log", base=2 if base2 else 10)
+    if not values.size:
+        return
+    # Limits from the values, not from the data: an all-NaN metric has no data.
+    low, high = np.log2(values.min()), np.log2(values.max())
+    pad = 0.04 * (high - low) if high > low else 0.5
+    ax.set_xlim(2.0 ** (low - pad), 2.0 ** (high + pad))
+    if not base2:
+        return
+    exponents = np.arange(
+        math.floor(np.log2(values.min())), math.ceil(np.log2(values.max())) + 1
+    )
+    stride = max(1, math.ceil(exponents.size / max_ticks))
+    # Multiples of the stride keep 1 = 2**0 among the labelled ticks.
+    ax.xaxis.set_major_locator(
+        ticker.FixedLocator(2.0 ** exponents[exponents % stride == 0])
+    )
+    ax.xaxis.set_minor_locator(ticker.FixedLocator(2.0**exponents))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: _format_value(x)))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r} is not known; expected one of {METRICS}.")
+
+
+def _run_group(result: SweepResult, window: str):
+    if window == "all":
+        return result.run_mean
+    if window == "final":
+        return result.run_final
+    raise ValueError(f"window={window!r}: expected 'all' or 'final'.")
+
+
+def _scale(metric: str) -> float:
+    return 100.0 if metric in _PERCENT else 1.0
+
+
+def _value_index(result: SweepResult, value: float, what: str) -> int:
+    values = np.asarray(result.values)
+    matches = np.flatnonzero(values == np.asarray(value, values.dtype))
+    if not matches.size:
+        raise ValueError(
+            f"{what}={value!r} is not among the swept values {values.tolist()}."
+        )
+    return int(matches[0])
+
+
+def _reference_indices(
+    result: SweepResult, references: Mapping[str, float] | None
+) -> dict[str, int]:
+    return {
+        ref_label: _value_index(result, value, f"references[{ref_label!r}]")
+        for ref_label, value in (references or {}).items()
+    }
+
+
+def _seed_stats(result: SweepResult, metric: str, window: str):
+    """``(mean, ci95 half width)`` over seeds, ``[V]`` each, in plotted units."""
+    mean, sem, _ = results.mean_sem(getattr(_run_group(result, window), metric))
+    return mean * _scale(metric), _Z95 * sem * _scale(metric)
+
+
+def _band(ax: Axes, x, mean, half, *, color, label, alpha=0.2, **line_kwargs):
+    (line,) = ax.plot(x, mean, color=color, label=label, **line_kwargs)
+    ax.fill_between(x, mean - half, mean + half, color=color, alpha=alpha, lw=0)
+    return line
+
+
+def _undefined_note(ax: Axes, y: np.ndarray) -> None:
+    if y.size and np.isnan(y).all():
+        ax.text(
+            0.5, 0.5, "not defined for this agent", transform=ax.transAxes,
+            ha="center", va="center", color="0.4",
+        )  # fmt: skip
+        ax.set_yticks([])
+
+
+def _title(label: str, details: str, max_chars: int) -> str:
+    """``"label: details"``, on two lines when one would overflow the figure."""
+    joined = f"{label}: {details}"
+    return joined if len(joined) <= max_chars else f"{label}\n{details}"
+
+
+def _fig_legend(fig: Figure, handles, labels, *, max_cols: int = 3, **kwargs):
+    """A legend below the axes with as many columns (up to ``max_cols``) as fit.
+
+    ``loc="outside lower center"`` makes the layout engine reserve the legend's
+    height, but not its width: a legend wider than the figure is cut off at both
+    edges, so columns are dropped until it fits.
+    """
+    for ncols in range(max(min(max_cols, len(labels)), 1), 0, -1):
+        legend = fig.legend(
+            handles, labels, loc="outside lower center", ncols=ncols, frameon=False,
+            **kwargs,
+        )  # fmt: skip
+        if ncols == 1 or legend.get_window_extent().width <= 0.98 * fig.bbox.width:
+            return legend
+        legend.remove()
+    raise AssertionError("unreachable: one column always returns")
+
+
+def _num_steps(result: SweepResult) -> int:
+    return int(np.asarray(result.steps)[-1])
+
+
+def _window_text(result: SweepResult, window: str) -> str:
+    if window == "all":
+        return f"mean over all {_num_steps(result)} steps"
+    return f"mean over the last {result.final_steps} steps"
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@jax.jit
+def _probs_and_greedy(logits: jax.Array, taus: jax.Array):
+    # One compiled program: op-by-op dispatch would compile every primitive anew.
+    batch = jnp.broadcast_to(logits, (taus.shape[0], logits.shape[0]))
+    return sm.softmax(batch, taus), sm.softmax(logits, 0.0)
+
+
+def plot_probs_vs_tau(
+    logits: ArrayLike = (2.0, 4.0, 2.0, 1.0), taus: ArrayLike | None = None
+) -> Figure:
+    """The "why softmax?" picture: each action's probability against temperature.
+
+    One line per action of ``softmax(logits, tau)`` over ``taus`` on a log axis, the
+    uniform limit ``1/K`` (``tau -> inf``) as a dotted line, and the greedy limit
+    ``softmax(logits, 0)`` (ties split) as markers on the left edge. Tied logits
+    have identical curves: later ones are dashed so both stay visible.
+
+    Args:
+      logits: ``[K]`` action preferences (default the DESIGN example ``[2, 4, 2, 1]``).
+      taus: ``[T]`` positive temperatures (default ``geomspace(1e-2, 1e2, 400)``).
+
+    Returns:
+      the figure.
+    """
+    logits = np.asarray(logits, np.float32)
+    if logits.ndim != 1 or logits.size < 2:
+        raise ValueError(f"logits={logits.tolist()}: expected a 1-D array of >= 2.")
+    taus = np.geomspace(1e-2, 1e2, 400) if taus is None else np.asarray(taus)
+    taus = np.sort(np.asarray(taus, np.float32))
+    if taus.ndim != 1 or taus.size < 2 or not (np.isfinite(taus) & (taus > 0)).all():
+        raise ValueError("taus: expected a 1-D array of >= 2 positive, finite values.")
+    num_actions = logits.size
+    probs, greedy = (np.asarray(p, np.float64) for p in _probs_and_greedy(logits, taus))
+    x = taus.astype(np.float64)  # exactly the temperatures used
+
+    fig, (ax,) = _new_figure()
+    for action, z in enumerate(logits):
+        tied = np.flatnonzero(logits == z)
+        label = f"z = {z:g}"
+        linestyle = "-"
+        if tied.size > 1:
+            label += f" (action {action + 1})"
+            if action != tied[0]:
+                linestyle = (0, (4, 3))
+        ax.plot(
+            x, probs[:, action], color=PALETTE[action % len(PALETTE)],
+            linestyle=linestyle, linewidth=2, label=label,
+        )  # fmt: skip
+    ax.axhline(
+        1 / num_actions, color="0.35", linestyle=":", linewidth=1.6,
+        label="uniform limit (τ → ∞)",
+    )  # fmt: skip
+    ax.plot(
+        np.full(num_actions, x[0]), greedy, linestyle="none", marker="<",
+        markersize=8, color="black", clip_on=False, zorder=5,
+        label="greedy limit (τ = 0)",
+    )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("temperature τ (log scale)")
+    ax.set_ylabel("probability of action  π(a)")
+    shown = ", ".join(f"{z:g}" for z in logits)
+    ax.set_title(f"Softmax probabilities exp(z/τ) / Σ exp(z/τ) for z = [{shown}]")
+    ax.legend(loc="upper right", fontsize=9, framealpha=0.9)
+    return fig
+
+
+def plot_sweep(
+    result: SweepResult,
+    *,
+    label: str,
+    param: str,
+    references: Mapping[str, float] | None = None,
+    metrics: Sequence[str] = ("reward", "optimal"),
+    window: str = "all",
+) -> Figure:
+    """Metrics against the swept value, one panel per metric, with 95% CI bands.
+
+    Reference values (e.g. ``{"greedy (τ = 0)": 0.0, "uniform (τ = ∞)": inf}``)
+    cannot sit on a log axis: each is drawn as a horizontal dashed line with its CI
+    as a light band. Other non-positive or non-finite values are left out.
+
+    Args:
+      result: one study's results.
+      label: the study's label (e.g. ``"softmax"``).
+      param: the swept parameter (``"tau"``, ``"epsilon"``, ``"c"``, ...).
+      references: ``{legend label: value}`` with values among ``result.values``.
+      metrics: names of :class:`~rl_softmax.sweep.Metrics` fields, one panel each.
+      window: ``"all"`` (``run_mean``) or ``"final"`` (``run_final``).
+
+    Returns:
+      the figure.
+    """
+    metrics = tuple(metrics)
+    if not metrics:
+        raise ValueError("metrics is empty: expected at least one metric name.")
+    for metric in metrics:
+        _check_metric(metric)
+    _run_group(result, window)
+    ref_index = _reference_indices(result, references)
+    values = np.asarray(result.values, np.float64)
+    on_curve = np.isfinite(values) & (values > 0)
+    on_curve[list(ref_index.values())] = False
+    on_curve = np.flatnonzero(on_curve)
+    on_curve = on_curve[np.argsort(values[on_curve], kind="stable")]  # x ascending
+    x = values[on_curve]
+
+    fig, axes = _new_figure(len(metrics))
+    for ax, metric in zip(axes, metrics, strict=True):
+        mean, half = _seed_stats(result, metric, window)
+        if x.size:
+            _band(
+                ax, x, mean[on_curve], half[on_curve], color=PALETTE[0],
+                label=f"{label} (mean, 95% CI)", marker="o", markersize=3.5,
+            )  # fmt: skip
+        for j, (ref_label, i) in enumerate(ref_index.items()):
+            color = PALETTE[(j + 1) % len(PALETTE)]
+            ax.axhline(mean[i], color=color, linestyle="--", lw=1.5, label=ref_label)
+            if np.isfinite(mean[i]):
+                ax.axhspan(
+                    mean[i] - half[i], mean[i] + half[i], color=color, alpha=0.12, lw=0
+                )
+        _undefined_note(ax, mean)
+        _set_log_x(ax, x, max_ticks=6)
+        ax.set_xlabel(f"{_axis_name(param)} (log scale)")
+        ax.set_ylabel(_METRIC_LABELS[metric])
+    num_seeds = np.asarray(result.seeds).size
+    details = (
+        f"{num_seeds} runs × {_num_steps(result)} steps "
+        f"({_window_text(result, window)})"
+    )
+    fig.suptitle(_title(label, details, int(11 * fig.get_figwidth())))
+    _fig_legend(fig, *axes[0].get_legend_handles_labels())
+    return fig
+
+
+def _default_selection(
+    result: SweepResult, skip: set[int], max_lines: int
+) -> tuple[list[int], int | None]:
+    """Up to ``max_lines`` indices spread over the sweep, always with the best."""
+    values = np.asarray(result.values, np.float64)
+    candidates = [
+        i
+        for i in np.argsort(values, kind="stable")
+        if i not in skip and np.isfinite(values[i]) and values[i] > 0
+    ]
+    if not candidates:
+        candidates = [i for i in np.argsort(values, kind="stable") if i not in skip]
+    if not candidates:
+        return [], None
+    reward, _, _ = results.mean_sem(result.run_mean.reward)
+    scores = reward[candidates]
+    best = None if np.isnan(scores).all() else candidates[int(np.nanargmax(scores))]
+    if len(candidates) <= max_lines:
+        return candidates, best
+    ranks = np.unique(np.round(np.linspace(0, len(candidates) - 1, max_lines)))
+    chosen = [candidates[int(r)] for r in ranks]
+    if best is not None and best not in chosen:
+        best_rank = candidates.index(best)
+        nearest = min(chosen, key=lambda i: abs(candidates.index(i) - best_rank))
+        chosen[chosen.index(nearest)] = best
+    return sorted(chosen, key=lambda i: values[i]), best
+
+
+def plot_learning_curves(
+    result: SweepResult,
+    *,
+    label: str,
+    param: str,
+    values: Sequence[float] | None = None,
+    metric: str = "optimal",
+    max_lines: int = 6,
+    references: Mapping[str, float] | None = None,
+) -> Figure:
+    """A metric over time (``curve_mean`` against ``result.steps``) for a few values.
+
+    Each curve has a 95% band ``± 1.96 curve_std / sqrt(S)``. By default up to
+    ``max_lines`` positive, finite values spread over the sweep are drawn, always
+    including the best by mean reward over all steps (marked in the legend).
+
+    Args:
+      result: one study's results.
+      label: the study's label.
+      param: the swept parameter (sets the legend symbol, e.g. ``τ = 1/4``).
+      values: the swept values to draw (any, including 0 or inf); default as above.
+      metric: a :class:`~rl_softmax.sweep.Metrics` field.
+      max_lines: the most default-selected values.
+      references: ``{legend label: value}`` drawn as extra dashed curves (e.g. the
+        greedy and uniform limits) and skipped by the default selection.
+
+    Returns:
+      the figure.
+    """
+    _check_metric(metric)
+    ref_index = _reference_indices(result, references)
+    chosen, best = _selection(result, values, max_lines, skip=set(ref_index.values()))
+    fig, (ax,) = _new_figure()
+    _draw_curves(ax, result, metric, chosen, best, _ordered_colors(len(chosen)), param)
+    steps = np.asarray(result.steps, np.float64)
+    mean, half = _curve_stats(result, metric)
+    for j, (ref_label, i) in enumerate(ref_index.items()):
+        _band(
+            ax, steps, mean[i], half[i], color=("black", "0.45", PALETTE[1])[j % 3],
+            label=ref_label, linestyle="--", linewidth=1.1, alpha=0.12,
+        )  # fmt: skip
+    _undefined_note(ax, mean[chosen + list(ref_index.values())])
+    _steps_axis(ax, result)
+    ax.set_ylabel(_METRIC_LABELS[metric])
+    ax.set_title(_title(label, _curves_details(result), 52))
+    fig.legend(loc="outside right upper", fontsize=9, frameon=False)
+    return fig
+
+
+def _selection(
+    result: SweepResult,
+    values: Sequence[float] | None,
+    max_lines: int,
+    skip: set[int] = frozenset(),
+) -> tuple[list[int], int | None]:
+    """``(indices to draw in ascending value order, index of the best or None)``."""
+    if not isinstance(max_lines, int) or max_lines < 1:
+        raise ValueError(f"max_lines={max_lines!r}: expected an integer >= 1.")
+    if values is None:
+        return _default_selection(result, set(skip), max_lines)
+    chosen = [_value_index(result, v, "values entry") for v in values]
+    return sorted(set(chosen), key=lambda i: result.values[i]), None  # viridis order
+
+
+def _ordered_colors(n: int) -> np.ndarray:
+    """``[n, 4]`` viridis colours for ordered values (stopping short of pale yellow)."""
+    return mpl.colormaps["viridis"](np.linspace(0.0, 0.88, max(n, 1)))
+
+
+def _curve_stats(result: SweepResult, metric: str):
+    """``(mean, ci95 half width)`` of the curves, ``[V, W]`` each, in plotted units."""
+    num_seeds = np.asarray(result.seeds).size
+    mean = np.asarray(getattr(result.curve_mean, metric), np.float64) * _scale(metric)
+    std = np.asarray(getattr(result.curve_std, metric), np.float64) * _scale(metric)
+    return mean, _Z95 * std / math.sqrt(num_seeds)
+
+
+def _setting_label(param: str, value: float, is_best: bool = False) -> str:
+    text = f"{_symbol(param)} = {_format_value(value)}"
+    return f"{text} (best)" if is_best else text
+
+
+def _draw_curves(ax: Axes, result, metric, chosen, best, colors, param) -> None:
+    """One line with its 95% band per chosen value; the best one drawn heavier."""
+    steps = np.asarray(result.steps, np.float64)
+    mean, half = _curve_stats(result, metric)
+    swept = np.asarray(result.values, np.float64)
+    for color, i in zip(colors, chosen, strict=False):
+        is_best = i == best
+        _band(
+            ax, steps, mean[i], half[i], color=color,
+            label=_setting_label(param, swept[i], is_best),
+            linewidth=1.7 if is_best else 1.1, zorder=3 if is_best else 2,
+        )  # fmt: skip
+
+
+def _steps_axis(ax: Axes, result: SweepResult) -> None:
+    ax.set_xlim(0, float(np.asarray(result.steps)[-1]))
+    ax.set_xlabel("steps")
+
+
+def _curves_details(result: SweepResult) -> str:
+    """``"200 runs, mean ± 95% CI"`` and, with windows, what a point averages."""
+    stride = int(np.asarray(result.steps)[0])
+    per_point = f", points average {stride}-step windows" if stride > 1 else ""
+    return f"{np.asarray(result.seeds).size} runs, mean ± 95% CI{per_point}"
+
+
+def plot_parameter_study(
+    studies: Mapping[str, tuple[SweepResult, str, str]],
+    *,
+    metric: str = "reward",
+    window: str = "all",
+) -> Figure:
+    """Sutton & Barto (2018) Figure 2.6 style: every study on one log2 x axis.
+
+    Each study is a line with its 95% CI band over its positive, finite values
+    (0 and inf, e.g. greedy and uniform references, cannot sit on a log axis).
+
+    Args:
+      studies: ``{name: (result, label, param)}``.
+      metric: a :class:`~rl_softmax.sweep.Metrics` field.
+      window: ``"all"`` (``run_mean``) or ``"final"`` (``run_final``).
+
+    Returns:
+      the figure.
+    """
+    _check_metric(metric)
+    if not studies:
+        raise ValueError("studies is empty: expected at least one study.")
+    fig, (ax,) = _new_figure()
+    all_x, symbols, num_steps, final_steps, num_seeds = [], [], set(), set(), set()
+    markers = ("o", "s", "^", "D", "v", "P", "X", "*")
+    for j, (result, label, param) in enumerate(studies.values()):
+        mean, half = _seed_stats(result, metric, window)
+        values = np.asarray(result.values, np.float64)
+        on_curve = np.flatnonzero(np.isfinite(values) & (values > 0))
+        on_curve = on_curve[np.argsort(values[on_curve], kind="stable")]
+        x = values[on_curve]
+        _band(
+            ax, x, mean[on_curve], half[on_curve],
+            color=PALETTE[j % len(PALETTE)], label=_with_symbol(label, param),
+            marker=markers[j % len(markers)], markersize=4,
+        )  # fmt: skip
+        all_x.append(x)
+        if _symbol(param) not in symbols:
+            symbols.append(_symbol(param))
+        num_steps.add(_num_steps(result))
+        final_steps.add(result.final_steps)
+        num_seeds.add(np.asarray(result.seeds).size)
+    _set_log_x(ax, np.concatenate(all_x), max_ticks=12, force_base2=True)
+    ax.set_xlabel(f"parameter value ({', '.join(symbols)})")
+    if window == "all":
+        span = f"first {num_steps.pop()}" if len(num_steps) == 1 else "all"
+    else:
+        span = f"last {final_steps.pop()}" if len(final_steps) == 1 else "final"
+    ax.set_ylabel(f"{_METRIC_LABELS[metric]} over {span} steps")
+    runs = f", {num_seeds.pop()} runs each" if len(num_seeds) == 1 else ""
+    ax.set_title(f"Parameter study{runs} (mean ± 95% CI)")
+    _fig_legend(fig, *ax.get_legend_handles_labels())
+    return fig
+
+
+# --------------------------------------------------------------------------- on disk
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = DPI) -> Path:
+    """Writes ``fig`` atomically (temporary file, then ``os.replace``).
+
+    The format follows the suffix (``.png`` unless another is given).
+
+    Returns:
+      the path written.
+    """
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    with results.atomic_write(path, "wb") as f:
+        fig.savefig(f, format=fmt, dpi=dpi)
+    return path
+
+
+def draw_experiment(
+    out_dir: str | os.PathLike,
+    studies: Mapping[str, SweepResult],
+    metadata: Mapping,
+) -> list[Path]:
+    """Draws every figure that fits the experiment into ``out_dir/plots/``.
+
+    Per study (label, param and references from ``metadata["studies"][name]``):
+    ``<name>_sweep.png`` (reward and % optimal against the value),
+    ``<name>_curves.png`` (% optimal action over time) and
+    ``<name>_curves_reward.png`` (reward over time). A study run with
+    ``track_probs`` (its result has ``curve_probs``) also gets the uniform-to-greedy
+    figures of :mod:`rl_softmax.anneal_plots`: ``<name>_entropy.png``,
+    ``<name>_prob_optimal.png``, ``<name>_action_probs.png`` and, when its
+    temperature changes over time (a schedule, solved or learned tau),
+    ``<name>_tau.png``. With more than one study, also ``parameter_study.png``
+    (mean reward of every study on one axis).
+
+    Args:
+      out_dir: the experiment's results directory.
+      studies: ``{name: result}``, e.g. from :func:`rl_softmax.results.load_study`.
+      metadata: the experiment's metadata, as :func:`rl_softmax.results.load_metadata`
+        returns it.
+
+    Returns:
+      the paths written.
+    """
+    # Imported here: anneal_plots builds on this module's helpers.
+    from rl_softmax import anneal_plots
+
+    plots_dir = Path(out_dir) / PLOTS_DIR
+    study_info = metadata.get("studies", {})
+    paths = []
+    described = {}
+    for name, result in studies.items():
+        info = study_info.get(name, {})
+        label = info.get("label", name)
+        param = info.get("param", "value")
+        references = info.get("references") or {}
+        described[name] = (result, label, param)
+        fig = plot_sweep(result, label=label, param=param, references=references)
+        paths.append(save_figure(fig, plots_dir / f"{name}_sweep.png"))
+        for metric, suffix in (("optimal", ""), ("reward", "_reward")):
+            fig = plot_learning_curves(
+                result, label=label, param=param, metric=metric, references=references
+            )
+            paths.append(save_figure(fig, plots_dir / f"{name}_curves{suffix}.png"))
+        if result.curve_probs is not None:
+            figures = anneal_plots.anneal_figures(result, label=label, param=param)
+            for suffix, fig in figures:
+                paths.append(save_figure(fig, plots_dir / f"{name}_{suffix}.png"))
+    if len(studies) > 1:
+        fig = plot_parameter_study(described)
+        paths.append(save_figure(fig, plots_dir / "parameter_study.png"))
+    return paths

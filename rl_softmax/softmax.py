@@ -1,0 +1,401 @@
+"""The softmax maths: Boltzmann probabilities at temperature ``tau``, exact and stable.
+
+``softmax(z, tau)_j = exp(z_j / tau) / sum_k exp(z_k / tau)``. Large ``tau`` tends to
+the uniform distribution, ``tau -> 0+`` to the argmax with ties split evenly, and
+``tau == 0`` is allowed and returns exactly that greedy limit.
+
+Every function is pure ``jax.numpy``: it works under ``jit``, ``vmap`` and ``grad``.
+``tau`` is a scalar or an array that broadcasts against ``logits`` without their
+action axis, so one call can evaluate a whole grid of temperatures.
+
+Stability comes from subtracting the largest logit before dividing by ``tau``
+(softmax is invariant to ``logits + c``), which keeps logits of magnitude ``1e30`` and
+``-inf`` (masked) entries exact. At least one logit per distribution must be finite
+or ``+inf``; ``+inf`` entries (e.g. untried arms under UCB) share all the mass.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+__all__ = [
+    "base_softmax",
+    "entropy",
+    "expected_value",
+    "free_energy",
+    "linear_normalize",
+    "log_partition",
+    "log_softmax",
+    "logits_from_probs",
+    "softmax",
+    "softmax_jacobian",
+    "tau_for_entropy",
+    "tau_for_expected_value",
+    "tau_from_base",
+]
+
+
+def _as_float(x: ArrayLike) -> jax.Array:
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    return x
+
+
+def _tau_like(tau: ArrayLike, logits: jax.Array, axis: int) -> jax.Array:
+    """Broadcasts ``tau`` to ``logits``' shape without ``axis``, then re-inserts it."""
+    batch_shape = tuple(np.delete(np.array(logits.shape, dtype=int), axis))
+    tau = jnp.broadcast_to(jnp.asarray(tau, logits.dtype), batch_shape)
+    return jnp.expand_dims(tau, axis)
+
+
+@jax.custom_jvp
+def _divide_by_tau(shifted: jax.Array, tau: jax.Array) -> jax.Array:
+    return shifted / tau
+
+
+@_divide_by_tau.defjvp
+def _divide_by_tau_jvp(primals, tangents):
+    # d(x / tau) = (dx - (x / tau) dtau) / tau. JAX's rule for `/` multiplies by
+    # tau**-2, which is inf once tau**2 underflows (tau < 1e-19 in float32), so the
+    # zero cotangent of a saturated entry became 0 * inf = NaN. Entries whose x / tau
+    # overflowed to -inf have exp(x / tau) == 0 and no tau-gradient.
+    shifted, tau = primals
+    d_shifted, d_tau = tangents
+    scaled = shifted / tau
+    finite_scaled = jnp.where(jnp.isfinite(scaled), scaled, 0.0)
+    return scaled, (d_shifted - finite_scaled * d_tau) / tau
+
+
+def _scaled_logits(
+    logits: ArrayLike, tau: ArrayLike, axis: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Returns ``((z - max z) / tau, max z, tau)`` with the ``tau == 0`` limit built in.
+
+    The shifted logits are ``<= 0`` with at least one exact ``0``, so exponentiating
+    them never overflows and their sum is at least 1. At ``tau == 0`` the maximal
+    entries map to 0 and all others to ``-inf``: the greedy limit, never ``0 / 0``.
+    Both ``where``s guard the *inputs* of the division too, so gradients stay finite.
+    """
+    logits = _as_float(logits)
+    tau = _tau_like(tau, logits, axis)
+    top = jax.lax.stop_gradient(jnp.max(logits, axis=axis, keepdims=True))
+    # Entries equal to the max shift to exactly 0 (also +inf ones, where inf - inf
+    # would be NaN): they share the mass when tau == 0 or some logits are +inf.
+    # `z - stop_gradient(z)` is that 0 with the gradient of `z - top` (a constant 0
+    # would cut the gradient through the largest logits).
+    finite_logits = jnp.where(jnp.isfinite(logits), logits, 0.0)
+    at_top = finite_logits - jax.lax.stop_gradient(finite_logits)
+    shifted = jnp.where(logits == top, at_top, logits - top)
+    finite = jnp.isfinite(shifted)
+    positive_tau = tau > 0
+    safe_shifted = jnp.where(finite, shifted, 0.0)
+    safe_tau = jnp.where(positive_tau, tau, 1.0)
+    greedy = jnp.where(shifted == 0, 0.0, -jnp.inf).astype(logits.dtype)
+    scaled = jnp.where(positive_tau, _divide_by_tau(safe_shifted, safe_tau), greedy)
+    scaled = jnp.where(finite, scaled, -jnp.inf)
+    return scaled, top, tau
+
+
+def softmax(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
+    """Boltzmann probabilities ``exp(z / tau) / sum exp(z / tau)`` along ``axis``.
+
+    Args:
+      logits: ``[..., num_actions]`` preferences or values (any float dtype).
+      tau: temperature ``>= 0``, scalar or broadcastable to ``logits.shape[:-1]``.
+        ``tau == 0`` gives the argmax with ties split evenly.
+      axis: the action axis.
+
+    Returns:
+      ``[..., num_actions]`` probabilities: non-negative, summing to one.
+
+    >>> [round(float(p), 4) for p in softmax(jnp.array([2.0, 4.0, 2.0, 1.0]))]
+    [0.1025, 0.7573, 0.1025, 0.0377]
+    >>> [float(p) for p in softmax(jnp.array([1.0, 3.0, 3.0]), tau=0.0)]
+    [0.0, 0.5, 0.5]
+    """
+    scaled, _, _ = _scaled_logits(logits, tau, axis)
+    unnormalised = jnp.exp(scaled)
+    return unnormalised / jnp.sum(unnormalised, axis=axis, keepdims=True)
+
+
+def log_softmax(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
+    """Log-probabilities ``z / tau - logsumexp(z / tau)``; ``-inf`` where ``p == 0``.
+
+    Args:
+      logits: ``[..., num_actions]`` preferences or values.
+      tau: temperature ``>= 0`` (see :func:`softmax`).
+      axis: the action axis.
+
+    Returns:
+      ``[..., num_actions]`` log-probabilities.
+    """
+    scaled, _, _ = _scaled_logits(logits, tau, axis)
+    # max(scaled) == 0, so the sum is in [1, num_actions]: its log needs no shift.
+    return scaled - jnp.log(jnp.sum(jnp.exp(scaled), axis=axis, keepdims=True))
+
+
+def log_partition(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
+    """``log Z`` with ``Z = sum_k exp(z_k / tau)``, computed as ``max/tau + logsumexp``.
+
+    At ``tau == 0`` this is the limit: ``+inf`` (or ``-inf``) when the largest logit
+    is positive (negative), and ``log(number of ties)`` when it is exactly 0.
+
+    Args:
+      logits: ``[..., num_actions]``.
+      tau: temperature ``>= 0``.
+      axis: the action axis.
+
+    Returns:
+      ``[...]`` log-partition values.
+    """
+    scaled, top, tau = _scaled_logits(logits, tau, axis)
+    safe_tau = jnp.where(tau > 0, tau, 1.0)
+    top_over_tau = jnp.where(
+        tau > 0, top / safe_tau, jnp.where(top == 0, 0.0, top * jnp.inf)
+    )
+    log_sum = jnp.log(jnp.sum(jnp.exp(scaled), axis=axis, keepdims=True))
+    return jnp.squeeze(top_over_tau + log_sum, axis)
+
+
+def free_energy(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
+    """The soft maximum ``tau * log Z``; its gradient w.r.t. ``logits`` is the softmax.
+
+    Tends to ``max(z)`` as ``tau -> 0`` (and equals it at ``tau == 0``).
+
+    Args:
+      logits: ``[..., num_actions]``.
+      tau: temperature ``>= 0``.
+      axis: the action axis.
+
+    Returns:
+      ``[...]`` free energies.
+    """
+    scaled, top, tau = _scaled_logits(logits, tau, axis)
+    log_sum = jnp.log(jnp.sum(jnp.exp(scaled), axis=axis, keepdims=True))
+    # `top` has no gradient: for tau > 0 the softmax reaches the logits via `scaled`,
+    # but at tau == 0 `scaled` is constant and the free energy is max(z) itself, whose
+    # gradient is the argmax indicator with ties split evenly, i.e. softmax(z, 0).
+    max_with_gradient = jnp.max(_as_float(logits), axis=axis, keepdims=True)
+    top = jnp.where(tau > 0, top, max_with_gradient)
+    return jnp.squeeze(top + tau * log_sum, axis)
+
+
+def entropy(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
+    """Entropy ``-sum p log p`` of ``softmax(logits, tau)`` in nats, in ``[0, log K]``.
+
+    Args:
+      logits: ``[..., num_actions]``.
+      tau: temperature ``>= 0``.
+      axis: the action axis.
+
+    Returns:
+      ``[...]`` entropies.
+    """
+    log_probs = log_softmax(logits, tau, axis)
+    probs = jnp.exp(log_probs)
+    safe_log_probs = jnp.where(probs > 0, log_probs, 0.0)
+    return -jnp.sum(probs * safe_log_probs, axis=axis)
+
+
+def expected_value(
+    values: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1
+) -> jax.Array:
+    """``sum_k p_k v_k`` under ``p = softmax(values, tau)``: what the policy earns.
+
+    Args:
+      values: ``[..., num_actions]`` action values (``-inf`` entries are never taken).
+      tau: temperature ``>= 0``.
+      axis: the action axis.
+
+    Returns:
+      ``[...]`` expected values.
+    """
+    values = _as_float(values)
+    probs = softmax(values, tau, axis)
+    safe_values = jnp.where(probs > 0, values, 0.0)
+    return jnp.sum(probs * safe_values, axis=axis)
+
+
+def softmax_jacobian(probs: ArrayLike, tau: ArrayLike = 1.0) -> jax.Array:
+    """Jacobian ``d p_i / d z_k = p_i (delta_ik - p_k) / tau`` of the softmax.
+
+    Args:
+      probs: ``[num_actions]`` softmax output ``p``.
+      tau: temperature ``> 0`` (scalar).
+
+    Returns:
+      ``[num_actions, num_actions]`` matrix, row ``i`` output, column ``k`` input.
+    """
+    probs = _as_float(probs)
+    return (jnp.diag(probs) - jnp.outer(probs, probs)) / jnp.asarray(tau, probs.dtype)
+
+
+def logits_from_probs(
+    probs: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1
+) -> jax.Array:
+    """Inverse softmax ``z = tau * log p + C`` with ``C = 0``.
+
+    Any constant ``C`` gives the same probabilities; choosing ``C = 0`` normalises the
+    result so that ``log_partition(z, tau) == 0``. Zero probabilities give ``-inf``.
+
+    Args:
+      probs: ``[..., num_actions]`` probabilities.
+      tau: temperature ``> 0``, broadcastable to ``probs.shape[:-1]``.
+      axis: the action axis.
+
+    Returns:
+      ``[..., num_actions]`` logits with ``softmax(z, tau) == probs``.
+    """
+    probs = _as_float(probs)
+    return _tau_like(tau, probs, axis) * jnp.log(probs)
+
+
+def tau_from_base(base: ArrayLike) -> jax.Array:
+    """Temperature ``1 / ln(base)`` at which ``softmax(z, tau)`` is ``base**z / sum``.
+
+    ``e`` is ``tau = 1``: choosing the base of the exponential chooses a temperature.
+    """
+    return 1.0 / jnp.log(_as_float(base))
+
+
+def base_softmax(logits: ArrayLike, base: ArrayLike, axis: int = -1) -> jax.Array:
+    """``base**z / sum_k base**z_k`` for ``base > 1``, computed stably.
+
+    Equal to ``softmax(logits, tau_from_base(base))``; ``base == 1`` is uniform.
+
+    Args:
+      logits: ``[..., num_actions]``.
+      base: ``>= 1``, scalar or broadcastable to ``logits.shape[:-1]``.
+      axis: the action axis.
+
+    Returns:
+      ``[..., num_actions]`` probabilities.
+    """
+    return softmax(logits, tau_from_base(base), axis)
+
+
+def linear_normalize(x: ArrayLike, axis: int = -1) -> jax.Array:
+    """``x / sum(x)``: NOT a softmax, kept as the counter-example.
+
+    It is not invariant to ``x + c``, is undefined for mixed signs and has no
+    temperature. For ``[2, 4, 2, 1]`` it gives ``[0.2222, 0.4444, 0.2222, 0.1111]``
+    where the softmax gives ``[0.1025, 0.7573, 0.1025, 0.0377]``.
+    """
+    x = _as_float(x)
+    return x / jnp.sum(x, axis=axis, keepdims=True)
+
+
+# --- temperature solvers (maximum-entropy view) -----------------------------------
+
+_LOG_TAU_BELOW_GAP = 25.0  # exp(-25) * smallest gap: every gap saturated, greedy.
+_LOG_TAU_ABOVE_SPREAD = 20.0  # exp(20) * spread: uniform to float precision.
+
+
+def _bisect_log_tau(measure, target, logits, num_iters: int, increasing: bool):
+    """Bisection on ``log tau`` for a quantity monotone in ``tau``.
+
+    The bracket is set relative to the finite logits, so the answer does not depend
+    on their scale: its greedy end below the smallest gap under the max (near-tied top
+    values can sit far closer than the spread), its uniform end above the spread.
+    Every iteration halves the bracket; 60 iterations reach float64 resolution over
+    a bracket ``45 + log(spread / smallest gap)`` nats wide.
+    """
+    finite = jnp.isfinite(logits)
+    hi_val = jnp.max(jnp.where(finite, logits, -jnp.inf))
+    lo_val = jnp.min(jnp.where(finite, logits, jnp.inf))
+    spread = jnp.maximum(hi_val - lo_val, jnp.finfo(logits.dtype).tiny)
+    gaps = jnp.where(finite & (logits < hi_val), hi_val - logits, spread)
+    smallest_gap = jnp.maximum(jnp.min(gaps), jnp.finfo(logits.dtype).tiny)
+    lo = jnp.log(smallest_gap) - _LOG_TAU_BELOW_GAP
+    hi = jnp.log(spread) + _LOG_TAU_ABOVE_SPREAD
+
+    def body(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        above = measure(logits, jnp.exp(mid)) > target
+        go_down = above if increasing else ~above
+        return jnp.where(go_down, lo, mid), jnp.where(go_down, mid, hi)
+
+    lo, hi = jax.lax.fori_loop(0, num_iters, body, (lo, hi))
+    # Equal finite logits give the same (uniform) policy at every tau: say so with
+    # the uniform limit, inf, rather than an arbitrary point of the bracket.
+    return jnp.where(hi_val > lo_val, jnp.exp(0.5 * (lo + hi)), jnp.inf)
+
+
+def _check_reachable(name: str, target, low, high, limits: str) -> None:
+    """Raises ``ValueError`` for an out-of-range target when values are concrete."""
+    try:
+        target, low, high = (np.asarray(v) for v in (target, low, high))
+    except jax.errors.TracerArrayConversionError:
+        return  # Under jit the target is clipped instead (documented by the caller).
+    bad = (target < low - 1e-6 * np.abs(low)) | (target > high + 1e-6 * np.abs(high))
+    if np.any(bad):
+        raise ValueError(
+            f"{name}={target[bad] if target.ndim else target} is unreachable: "
+            f"a Boltzmann policy over these logits reaches only {limits} "
+            f"[{low[bad] if low.ndim else low}, {high[bad] if high.ndim else high}]."
+        )
+
+
+def tau_for_entropy(
+    logits: ArrayLike, target_entropy: ArrayLike, *, num_iters: int = 60
+) -> jax.Array:
+    """The temperature whose Boltzmann policy has entropy ``target_entropy`` (nats).
+
+    Entropy grows monotonically with ``tau`` from ``log(number of maximal logits)`` at
+    ``tau = 0`` to ``log(number of finite logits)`` as ``tau -> inf``. Called with
+    concrete values, an unreachable target raises ``ValueError``; under ``jit`` it is
+    clipped, giving the greedy (smallest) or uniform (largest bracketed) ``tau``.
+
+    Args:
+      logits: ``[num_actions]`` values or preferences.
+      target_entropy: scalar target in nats.
+      num_iters: bisection steps on ``log tau`` (static).
+
+    Returns:
+      scalar ``tau > 0``; ``inf`` when all finite logits are equal (every ``tau``
+      gives the uniform policy).
+    """
+    logits = _as_float(logits)
+    target = jnp.asarray(target_entropy, logits.dtype)
+    num_top = jnp.sum(logits == jnp.max(logits))
+    num_finite = jnp.sum(jnp.isfinite(logits))
+    _check_reachable(
+        "target_entropy",
+        target,
+        jnp.log(num_top.astype(logits.dtype)),
+        jnp.log(num_finite.astype(logits.dtype)),
+        "entropies in",
+    )
+    return _bisect_log_tau(entropy, target, logits, num_iters, increasing=True)
+
+
+def tau_for_expected_value(
+    values: ArrayLike, target: ArrayLike, *, num_iters: int = 60
+) -> jax.Array:
+    """The temperature whose Boltzmann policy earns ``sum_k p_k v_k == target``.
+
+    This is the maximum-entropy problem: among all distributions with expected value
+    ``target``, the Boltzmann distribution has the largest entropy and ``1 / tau`` is
+    the Lagrange multiplier of the constraint. The expected value falls monotonically
+    from ``max(v)`` (``tau = 0``) to the mean of the finite values (``tau -> inf``).
+    Concrete unreachable targets raise ``ValueError``; under ``jit`` they are clipped.
+
+    Args:
+      values: ``[num_actions]`` action values.
+      target: scalar target value.
+      num_iters: bisection steps on ``log tau`` (static).
+
+    Returns:
+      scalar ``tau > 0``; ``inf`` when all finite values are equal.
+    """
+    values = _as_float(values)
+    target = jnp.asarray(target, values.dtype)
+    finite = jnp.isfinite(values)
+    mean = jnp.sum(jnp.where(finite, values, 0.0)) / jnp.sum(finite)
+    _check_reachable("target", target, mean, jnp.max(values), "expected values in")
+    return _bisect_log_tau(expected_value, target, values, num_iters, increasing=False)

@@ -1,0 +1,479 @@
+"""The sweep engine: one pure ``run(key, value)``, evaluated over a value x seed grid.
+
+``make_run(env, agent, num_steps)`` builds a :class:`Run`: calling it is one
+``lax.scan`` over steps returning per-step :class:`Metrics`. ``sweep(run, values,
+seeds, key=...)`` evaluates the whole grid with ``vmap`` in one compiled program:
+
+* the grid is flattened to runs and processed in fixed-size chunks (padded), so
+  neither the number of values nor the number of seeds changes a shape: changing
+  them never recompiles, and a chunk bounds memory;
+* each chunk is sharded over all JAX devices along the run axis;
+* per-step metrics are reduced on device inside the scan (per-run means over all
+  steps and over the final steps, and window means for the curves), so a long sweep
+  ships ``[runs, windows]`` numbers to the host, not ``[runs, steps]``;
+* seed ``s`` always runs with key ``fold_in(key, s)``, the same for every value
+  (common random numbers), and everything per run is elementwise: a run's numbers
+  are bit-identical whatever else is in the grid, the chunk size or the sharding.
+  The means over seeds are folded on the host in float64 in grid order, which a
+  device-side tree reduction (whose grouping follows the chunking) could not promise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.typing import ArrayLike
+
+__all__ = [
+    "METRICS",
+    "Metrics",
+    "Run",
+    "StepOutput",
+    "SweepResult",
+    "compile_sweep",
+    "make_run",
+    "sweep",
+]
+
+
+class Metrics(NamedTuple):
+    """Per-step metrics of one run (or their means).
+
+    Attributes:
+      reward: reward received.
+      optimal: 1.0 when the action taken was the optimal one.
+      regret: ``max q* - q*[A]``, the expected reward lost by the action.
+      entropy: entropy (nats) of the distribution the action was drawn from.
+      prob_optimal: probability that distribution gave the optimal action.
+      tau: the policy's temperature (0 for greedy, NaN for rules without one).
+    """
+
+    reward: Any
+    optimal: Any
+    regret: Any
+    entropy: Any
+    prob_optimal: Any
+    tau: Any
+
+
+METRICS = Metrics._fields
+
+
+def _entropy_of(probs: jax.Array) -> jax.Array:
+    safe = jnp.where(probs > 0, probs, 1.0)
+    return -jnp.sum(jnp.where(probs > 0, probs * jnp.log(safe), 0.0))
+
+
+class _Carry(NamedTuple):
+    key: jax.Array
+    env_state: Any
+    agent_state: Any
+    value: jax.Array
+
+
+class StepOutput(NamedTuple):
+    """What one step reports: scalar ``metrics`` and ``ranked_probs``, the
+    ``[num_actions]`` action probabilities with arms ordered by true value, best
+    first (NaN where the environment has no true values or the policy no closed
+    form)."""
+
+    metrics: Metrics
+    ranked_probs: jax.Array
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Run:
+    """A pure experiment ``run(key, value) -> Metrics`` of ``num_steps`` steps.
+
+    ``init`` and ``step`` are exposed so that :func:`sweep` can fold reductions into
+    the scan; calling the object runs the plain scan and returns per-step metrics
+    (each ``[num_steps]``).
+
+    Attributes:
+      init: ``(key, value) -> carry``.
+      step: ``(carry, t) -> (carry, StepOutput)`` for the 0-based step ``t``.
+      num_steps: steps per run (static).
+      num_actions: size of the action space (static).
+      swept: name of the agent parameter that ``value`` sets.
+    """
+
+    init: Callable[[jax.Array, jax.Array], Any]
+    step: Callable[[Any, jax.Array], tuple[Any, StepOutput]]
+    num_steps: int
+    num_actions: int
+    swept: str
+
+    def __call__(self, key: jax.Array, value: ArrayLike) -> Metrics:
+        carry = self.init(key, jnp.asarray(value, jnp.float32))
+        _, out = jax.lax.scan(self.step, carry, jnp.arange(self.num_steps))
+        return out.metrics
+
+
+def make_run(
+    env,
+    agent,
+    num_steps: int,
+    *,
+    env_params: Any = None,
+    agent_params: Any = None,
+    swept: str = "explore",
+) -> Run:
+    """Builds the pure run of ``agent`` on ``env`` (purejaxrl's ``make_train`` shape).
+
+    Args:
+      env: a functional environment (``reset``, ``step``, ``default_params``).
+      agent: an :class:`~rl_softmax.agents.Agent`.
+      num_steps: steps per run (static).
+      env_params: environment parameters (default: ``env.default_params``).
+      agent_params: agent parameters (default: ``agent.default_params``).
+      swept: the field of ``agent_params`` that the run's ``value`` replaces.
+
+    Returns:
+      a :class:`Run`.
+    """
+    env_params = env.default_params if env_params is None else env_params
+    agent_params = agent.default_params if agent_params is None else agent_params
+    if swept not in agent_params._fields:
+        raise ValueError(
+            f"swept={swept!r} is not a parameter of this agent; "
+            f"expected one of {agent_params._fields}."
+        )
+    if not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps={num_steps!r}: expected an integer >= 1.")
+
+    def init(key, value):
+        key_reset, key_agent, key_steps = jax.random.split(key, 3)
+        params = agent_params._replace(**{swept: value})
+        _, env_state = env.reset(key_reset, env_params)
+        return _Carry(key_steps, env_state, agent.init(key_agent, params), value)
+
+    def step(carry, t):
+        key_act, key_env = jax.random.split(jax.random.fold_in(carry.key, t))
+        params = agent_params._replace(**{swept: carry.value})
+        action, probs = agent.act(key_act, carry.agent_state, params)
+        _, env_state, reward, _, _, info = env.step(
+            key_env, carry.env_state, action, env_params
+        )
+        if agent.temperature is None:
+            tau = jnp.full((), jnp.nan)
+        else:
+            tau = agent.temperature(carry.agent_state, params)
+        agent_state = agent.update(carry.agent_state, action, reward, params)
+        best = info["optimal_action"]
+        metrics = Metrics(
+            reward=reward,
+            optimal=action == best,
+            regret=info["regret"],
+            entropy=_entropy_of(probs),
+            prob_optimal=probs[best],
+            tau=tau,
+        )
+        if "action_values" in info:  # only computed when a sweep asks for it
+            ranked = probs[jnp.argsort(-info["action_values"])]
+        else:
+            ranked = jnp.full_like(probs, jnp.nan)
+        out = StepOutput(jax.tree.map(lambda x: x.astype(jnp.float32), metrics), ranked)
+        carry = carry._replace(env_state=env_state, agent_state=agent_state)
+        return carry, out
+
+    return Run(
+        init=init, step=step, num_steps=num_steps,
+        num_actions=agent.num_actions, swept=swept,
+    )  # fmt: skip
+
+
+class SweepResult(NamedTuple):
+    """Host-side results of a sweep (NumPy arrays).
+
+    Attributes:
+      values: ``[V]`` swept parameter values.
+      seeds: ``[S]`` seed indices.
+      steps: ``[W]`` the last (1-based) step of each curve window.
+      run_mean: :class:`Metrics` of ``[V, S]`` per-run means over all steps.
+      run_final: :class:`Metrics` of ``[V, S]`` per-run means over the final steps.
+      curve_mean: :class:`Metrics` of ``[V, W]`` means over seeds of window means.
+      curve_std: :class:`Metrics` of ``[V, W]`` standard deviations over seeds.
+      curves: :class:`Metrics` of ``[V, S, W]`` per-run window means, or None
+        unless ``keep_runs``.
+      final_steps: how many final steps ``run_final`` averages.
+      curve_probs: ``[V, W, num_actions]`` mean action probabilities with arms
+        ordered by true value (best first), or None unless ``track_probs``.
+    """
+
+    values: np.ndarray
+    seeds: np.ndarray
+    steps: np.ndarray
+    run_mean: Metrics
+    run_final: Metrics
+    curve_mean: Metrics
+    curve_std: Metrics
+    curves: Metrics | None
+    final_steps: int
+    curve_probs: np.ndarray | None = None
+
+
+def _default_stride(num_steps: int, max_points: int = 1000) -> int:
+    """Smallest divisor of ``num_steps`` leaving at most ``max_points`` windows."""
+    for stride in range(1, num_steps + 1):
+        if num_steps % stride == 0 and num_steps // stride <= max_points:
+            return stride
+    return num_steps
+
+
+def _reduced_run(run: Run, final_steps: int, stride: int, track_probs: bool):
+    """``(key, value) -> (mean, final_mean, window_means, window_probs)``.
+
+    The reductions ride in the scan carry (per-run sums in step order), so memory is
+    ``[windows]`` per run instead of ``[steps]``.
+    """
+    num_windows = run.num_steps // stride
+    first_final = run.num_steps - final_steps
+    zero_metrics = Metrics(*(jnp.zeros((), jnp.float32) for _ in METRICS))
+    zero_probs = jnp.zeros((run.num_actions if track_probs else 0,), jnp.float32)
+
+    def reduced(key, value):
+        def window(outer, w):
+            def inner(acc, i):
+                carry, (win, win_probs), total, final = acc
+                t = w * stride + i
+                carry, out = run.step(carry, t)
+                m = out.metrics
+                in_final = t >= first_final
+                win = jax.tree.map(jnp.add, win, m)
+                if track_probs:
+                    win_probs = win_probs + out.ranked_probs
+                total = jax.tree.map(jnp.add, total, m)
+                # where, not a 0/1 weight: 0 * inf would be NaN for tau = inf
+                final = jax.tree.map(
+                    lambda f, x: jnp.where(in_final, f + x, f), final, m
+                )
+                return (carry, (win, win_probs), total, final), None
+
+            carry, total, final = outer
+            acc = (carry, (zero_metrics, zero_probs), total, final)
+            (carry, win, total, final), _ = jax.lax.scan(inner, acc, jnp.arange(stride))
+            return (carry, total, final), jax.tree.map(lambda x: x / stride, win)
+
+        outer = (run.init(key, value), zero_metrics, zero_metrics)
+        (_, total, final), (curves, probs) = jax.lax.scan(
+            window, outer, jnp.arange(num_windows)
+        )
+        mean = jax.tree.map(lambda x: x / run.num_steps, total)
+        return mean, jax.tree.map(lambda x: x / final_steps, final), curves, probs
+
+    return reduced
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _sharding() -> NamedSharding:
+    mesh = Mesh(np.array(jax.devices()), ("runs",))
+    return NamedSharding(mesh, PartitionSpec("runs"))
+
+
+def _check_int(name: str, value, low: int, high: int | None) -> None:
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not ok or value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name}={value!r}: expected an integer {allowed}.")
+
+
+def compile_sweep(
+    run: Run,
+    *,
+    chunk_size: int = 4096,
+    final_steps: int = 100,
+    curve_stride: int | None = None,
+    track_probs: bool = False,
+):
+    """The compiled chunk program ``(key, seeds[C], values[C]) -> reductions``.
+
+    Cached per ``run`` and settings: :func:`sweep` calls this, and calling it first
+    lets a caller time compilation on its own.
+
+    Returns:
+      ``(compiled, chunk_size, curve_stride)`` with the chunk size rounded up to a
+      multiple of the number of devices.
+    """
+    stride = _default_stride(run.num_steps) if curve_stride is None else curve_stride
+    _check_int("chunk_size", chunk_size, 1, None)
+    _check_int("final_steps", final_steps, 1, run.num_steps)
+    _check_int("curve_stride", stride, 1, run.num_steps)
+    if run.num_steps % stride:
+        raise ValueError(
+            f"curve_stride={stride} must divide num_steps={run.num_steps}."
+        )
+    num_devices = len(jax.devices())
+    chunk_size = -(-chunk_size // num_devices) * num_devices
+    cache = _COMPILED.setdefault(run, {})
+    settings = (chunk_size, final_steps, stride, bool(track_probs), num_devices)
+    if settings not in cache:
+        reduced = _reduced_run(run, final_steps, stride, bool(track_probs))
+
+        def chunk(key, seeds, values):
+            keys = jax.vmap(jax.random.fold_in, (None, 0))(key, seeds)
+            return jax.vmap(reduced)(keys, values)
+
+        sharding = _sharding()
+        args = (
+            jax.ShapeDtypeStruct((), jax.random.key(0).dtype),
+            jax.ShapeDtypeStruct((chunk_size,), jnp.uint32, sharding=sharding),
+            jax.ShapeDtypeStruct((chunk_size,), jnp.float32, sharding=sharding),
+        )
+        compiled = jax.jit(chunk).lower(*args).compile()
+        cache[settings] = (compiled, chunk_size, stride)
+    return cache[settings]
+
+
+def _as_grid(values: ArrayLike, seeds: int | Sequence[int]):
+    values = np.asarray(values, np.float32)
+    if values.ndim != 1 or values.size == 0 or np.isnan(values).any():
+        raise ValueError(
+            f"values={values.tolist()}: expected a non-empty 1-D list of numbers."
+        )
+    if isinstance(seeds, int | np.integer):
+        _check_int("seeds", seeds, 1, None)
+        seeds = np.arange(seeds)
+    seeds = np.asarray(seeds)
+    if (
+        seeds.ndim != 1
+        or seeds.size == 0
+        or not np.issubdtype(seeds.dtype, np.integer)
+        or (seeds < 0).any()
+        or len(np.unique(seeds)) != seeds.size
+    ):
+        raise ValueError(
+            f"seeds={seeds.tolist()}: expected a count >= 1 or distinct integers >= 0."
+        )
+    return values, seeds.astype(np.uint32)
+
+
+class _Accumulator:
+    """Folds chunk outputs into host arrays; sums over seeds in grid order (float64)."""
+
+    def __init__(self, num_values, num_seeds, num_windows, num_actions, keep_runs):
+        shape = (num_values, num_seeds)
+        self.run_mean = Metrics(*(np.empty(shape, np.float32) for _ in METRICS))
+        self.run_final = Metrics(*(np.empty(shape, np.float32) for _ in METRICS))
+        self.sum = Metrics(*(np.zeros((num_values, num_windows)) for _ in METRICS))
+        self.sum_sq = Metrics(*(np.zeros((num_values, num_windows)) for _ in METRICS))
+        self.probs = np.zeros((num_values, num_windows, num_actions))
+        self.curves = None
+        if keep_runs:
+            shape = (num_values, num_seeds, num_windows)
+            self.curves = Metrics(*(np.empty(shape, np.float32) for _ in METRICS))
+
+    def add(self, v, s, mean, final, window, probs):
+        for i in range(len(METRICS)):
+            self.run_mean[i][v, s] = mean[i]
+            self.run_final[i][v, s] = final[i]
+            if self.curves is not None:
+                self.curves[i][v, s] = window[i]
+        # Runs of one value are contiguous in the grid: fold each block of rows.
+        starts = np.flatnonzero(np.diff(v, prepend=-1))
+        for start, stop in zip(starts, [*starts[1:], len(v)], strict=True):
+            value = v[start]
+            for i in range(len(METRICS)):
+                rows = window[i][start:stop].astype(np.float64)
+                _fold(self.sum[i], value, rows)
+                _fold(self.sum_sq[i], value, rows**2)
+            if self.probs.shape[-1]:
+                _fold(self.probs, value, probs[start:stop].astype(np.float64))
+
+
+def _fold(total: np.ndarray, index: int, rows: np.ndarray) -> None:
+    """``total[index] += rows[0] + rows[1] + ...``, added strictly in order.
+
+    NumPy reduces over a leading axis row by row, so putting the running total first
+    makes the float64 sums the same whatever the chunk boundaries.
+    """
+    total[index] = np.concatenate([total[index][None], rows]).sum(axis=0)
+
+
+def sweep(
+    run: Run,
+    values: ArrayLike,
+    seeds: int | Sequence[int],
+    *,
+    key: jax.Array,
+    final_steps: int = 100,
+    chunk_size: int = 4096,
+    curve_stride: int | None = None,
+    keep_runs: bool = False,
+    track_probs: bool = False,
+    on_chunk: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Evaluates ``run`` on every (value, seed) pair in one compiled program.
+
+    Args:
+      run: from :func:`make_run`.
+      values: ``[V]`` values of the swept parameter (``inf`` allowed, e.g. tau).
+      seeds: number of seeds ``S`` (seeds ``0..S-1``) or explicit seed indices.
+      key: base PRNG key; seed ``s`` uses ``fold_in(key, s)`` for every value.
+      final_steps: window at the end for ``run_final`` (e.g. "last 100 steps").
+      chunk_size: runs per compiled call (rounded up to a multiple of the devices).
+      curve_stride: steps per curve window; default keeps at most 1000 windows.
+      keep_runs: also return every run's curve (``[V, S, W]`` per metric).
+      track_probs: also return mean action probabilities by rank (``curve_probs``).
+      on_chunk: called with the number of runs finished after each chunk (progress).
+
+    Returns:
+      a :class:`SweepResult`.
+    """
+    values, seeds = _as_grid(values, seeds)
+    compiled, chunk_size, stride = compile_sweep(
+        run,
+        chunk_size=chunk_size,
+        final_steps=final_steps,
+        curve_stride=curve_stride,
+        track_probs=track_probs,
+    )
+    num_values, num_seeds = values.size, seeds.size
+    num_runs, num_windows = num_values * num_seeds, run.num_steps // stride
+    num_actions = run.num_actions if track_probs else 0
+    acc = _Accumulator(num_values, num_seeds, num_windows, num_actions, keep_runs)
+    sharding = _sharding()
+    for start in range(0, num_runs, chunk_size):
+        # Pad the last chunk by repeating the last run; padded rows are dropped.
+        index = np.minimum(np.arange(start, start + chunk_size), num_runs - 1)
+        v, s = np.divmod(index, num_seeds)
+        out = compiled(
+            key,
+            jax.device_put(seeds[s], sharding),
+            jax.device_put(values[v], sharding),
+        )
+        valid = min(chunk_size, num_runs - start)
+        out = jax.tree.map(lambda x, n=valid: np.asarray(x)[:n], out)
+        acc.add(v[:valid], s[:valid], *out)
+        if on_chunk is not None:
+            on_chunk(valid)
+
+    curve_mean = Metrics(*(x / num_seeds for x in acc.sum))
+    ddof = 1 if num_seeds > 1 else 0
+    with np.errstate(invalid="ignore"):  # an infinite metric (tau = inf) has no std
+        curve_std = Metrics(
+            *(
+                np.sqrt(np.maximum(sq - num_seeds * m**2, 0.0) / (num_seeds - ddof))
+                for sq, m in zip(acc.sum_sq, curve_mean, strict=True)
+            )
+        )
+    return SweepResult(
+        values=values,
+        seeds=seeds.astype(np.int64),
+        steps=np.arange(1, num_windows + 1) * stride,
+        run_mean=acc.run_mean,
+        run_final=acc.run_final,
+        curve_mean=curve_mean,
+        curve_std=curve_std,
+        curves=acc.curves,
+        final_steps=final_steps,
+        curve_probs=acc.probs / num_seeds if track_probs else None,
+    )

@@ -1,0 +1,29 @@
+"""Strict JAX and a fast hypothesis profile for the whole suite.
+
+Rank promotion raises, as in equinox, so an accidental ``[K] + [B, K]`` broadcast is a
+test failure rather than a silent batch. Arrays stay float32 by default; float64 is
+tested only inside ``with jax.enable_x64(True):`` (``jax.experimental.enable_x64`` is
+gone in jax 0.10; ``jax.enable_x64`` is the context manager that replaced it).
+"""
+
+import os
+
+import jax
+from hypothesis import HealthCheck, settings
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+# deadline=None: the first example of each shape pays for XLA compilation.
+settings.register_profile(
+    "fast",
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
