@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.num_taus, args.num_runs, args.num_steps, args.repeats = 3, 64, 50, 1
     taus = 2.0 ** np.linspace(-7, 2, args.num_taus)
     num_agent_steps = args.num_taus * args.num_runs * args.num_steps
-    chunk_size = args.chunk_size or args.num_taus * args.num_runs
+    chunk_size = args.chunk_size or args.num_taus * 2048  # all taus in one block
 
     def numpy_sweep():
         for tau in taus:

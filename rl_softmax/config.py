@@ -421,7 +421,7 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
         num_seeds=_int(raw, "num_seeds", "", 100, 1),
         num_steps=num_steps,
         final_steps=final_steps,
-        chunk_size=_int(raw, "chunk_size", "", 4096, 1),
+        chunk_size=_int(raw, "chunk_size", "", 16384, 1),
         env=env,
         studies=tuple(studies),
     )

@@ -179,4 +179,7 @@ def make_gradient_bandit(
         preferences = optax.apply_updates(preferences, updates)
         return GradientBanditState(preferences, opt_state, mean_reward, state.step + 1)
 
-    return Agent(init, act, update, default_params, num_actions)
+    def current_tau(state, params):
+        return jnp.asarray(temperature(state.step, params.explore), jnp.float32)
+
+    return Agent(init, act, update, default_params, num_actions, current_tau)
