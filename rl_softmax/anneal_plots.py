@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -113,6 +114,15 @@ def _entropy_references(ax: Axes, num_actions: int | None) -> None:
     )  # fmt: skip
 
 
+def _readable_log_y(ax: Axes, low: float, high: float) -> None:
+    """Log y axis labelled ``0.1, 0.2, 0.5, 1`` (``1, 10, ...`` past 3 decades)."""
+    ax.set_yscale("log")
+    subs = (1.0, 2.0, 5.0) if high <= 1e3 * low else (1.0,)
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
 def _details(result: SweepResult, num_actions: int | None) -> str:
     arms = f"K = {num_actions} arms, " if num_actions is not None else ""
     return arms + plotting._curves_details(result)
@@ -128,7 +138,7 @@ def _curves_figure(result, *, label, param, values, max_lines, metric, num_actio
     plotting._undefined_note(ax, plotting._curve_stats(result, metric)[0][chosen])
     plotting._steps_axis(ax, result)
     ax.set_ylabel(plotting._METRIC_LABELS[metric])
-    ax.set_title(plotting._title(label, _details(result, num_actions), 52))
+    plotting._set_panel_title(ax, label, _details(result, num_actions))
     return fig, ax, num_actions
 
 
@@ -242,22 +252,23 @@ def plot_action_probs(
 
     fig, (ax,) = plotting._new_figure()
     ax.grid(False)  # stripes fill the axes: a grid would only show at the edges
+    # No edges: the near-empty stripes of a greedy policy would stack their edges
+    # into a white band under y = 1.
     areas = ax.stackplot(
-        steps, probs[index].T, colors=colors, labels=names,
-        edgecolor="white", linewidth=0.3,
-    )  # fmt: skip
+        steps, probs[index].T, colors=colors, labels=names, linewidth=0
+    )
     plotting._undefined_note(ax, probs[index])
     ax.set_xlim(steps[0], steps[-1])
     ax.set_ylim(0, 1)
     ax.set_xlabel("steps")
     ax.set_ylabel("mean probability of action (stacked)")
-    setting = plotting._setting_label(param, float(np.asarray(result.values)[index]))
+    setting = plotting._setting_label(
+        param, float(np.asarray(result.values)[index]),
+        fractions=plotting._uses_fractions(result),
+    )  # fmt: skip
     why = " (best by mean reward)" if value is None else ""
-    details = (
-        f"{setting}{why}; arms ranked by true value, "
-        f"{np.asarray(result.seeds).size} runs"
-    )
-    ax.set_title(plotting._title(label, details, 52))
+    details = f"{setting}{why}, {np.asarray(result.seeds).size} runs"
+    plotting._set_panel_title(ax, label, details)
     if num_actions <= _MAX_ARM_LEGEND:
         # Reversed: the legend reads top to bottom like the stack.
         fig.legend(
@@ -301,7 +312,7 @@ def plot_temperature_and_entropy(
     tau, half = plotting._curve_stats(result, "tau")
 
     fig, (ax_tau, ax_entropy) = plotting._new_figure(2)
-    drawn = False
+    drawn = []
     for color, i in zip(colors, chosen, strict=False):
         keep = np.isfinite(tau[i]) & (tau[i] > 0)
         x, y, h = steps[keep], tau[i][keep], half[i][keep]
@@ -312,9 +323,10 @@ def plot_temperature_and_entropy(
             x, np.where(band, y - h, y), np.where(band, y + h, y), where=band,
             color=color, alpha=0.2, linewidth=0,
         )  # fmt: skip
-        drawn = drawn or bool(keep.any())
-    if drawn:
-        ax_tau.set_yscale("log")
+        drawn.append(y)
+    drawn = np.concatenate(drawn) if drawn else np.zeros(0)
+    if drawn.size:
+        _readable_log_y(ax_tau, drawn.min(), drawn.max())
     else:
         plotting._undefined_note(ax_tau, np.full(1, np.nan))
     plotting._steps_axis(ax_tau, result)

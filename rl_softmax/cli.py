@@ -281,7 +281,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
     bench = commands.add_parser("bench", help="benchmark the sweep against NumPy")
     bench.add_argument(
-        "rest", nargs=argparse.REMAINDER, help="arguments for the benchmark"
+        "rest", nargs="*", help="benchmark options, e.g. --quick (see its --help)"
     )
     bench.set_defaults(handler=_bench)
     return parser
@@ -289,6 +289,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rl-softmax`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # every later argument belongs to the benchmark script
+        return _bench(argparse.Namespace(rest=argv[1:]))
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)

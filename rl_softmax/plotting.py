@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -70,6 +71,8 @@ _PARAMS = {
     "C": ("C", "Gumbel exploration scale C"),
     "step_size": ("α", "step size α"),
     "initial_value": ("Q₀", "initial value Q₀"),
+    "final_entropy": ("final entropy", "final target entropy (nats)"),
+    "tau_learning_rate": ("τ learning rate", "learning rate of log τ"),
 }
 
 
@@ -99,14 +102,18 @@ def _is_power_of_two(x: np.ndarray) -> np.ndarray:
     return ok & (mantissa == 0.5)
 
 
-def _format_value(value: float) -> str:
-    """``1/8``, ``4``, ``0.1``, ``∞``: short and exact for powers of two."""
+def _format_value(value: float, *, fractions: bool = True) -> str:
+    """``1/8``, ``4``, ``0.1``, ``∞``: short and exact for powers of two.
+
+    ``fractions=False`` writes decimals (``0.5``), to sit among values that are not
+    powers of two.
+    """
     value = float(value)
     if value == 0:
         return "0"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
-    if _is_power_of_two(value):
+    if fractions and _is_power_of_two(value):
         return f"{value:g}" if value >= 1 else f"1/{1 / value:g}"
     return f"{value:.4g}"
 
@@ -137,6 +144,7 @@ def _set_log_x(
     pad = 0.04 * (high - low) if high > low else 0.5
     ax.set_xlim(2.0 ** (low - pad), 2.0 ** (high + pad))
     if not base2:
+        _plain_log_ticks(ax.xaxis, values, max_ticks=max_ticks)
         return
     exponents = np.arange(
         math.floor(np.log2(values.min())), math.ceil(np.log2(values.max())) + 1
@@ -149,6 +157,25 @@ def _set_log_x(
     ax.xaxis.set_minor_locator(ticker.FixedLocator(2.0**exponents))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: _format_value(x)))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _plain_log_ticks(axis, values: np.ndarray, *, max_ticks: int) -> None:
+    """Base-10 log ticks as plain numbers (``0.02``, ``0.1``), no labelled minors.
+
+    Over less than two decades matplotlib labels minor ticks too (``2×10⁻²``,
+    ``3×10⁻²``, ...), which collide. A few values become the ticks themselves;
+    more get ``1, 2, 5`` per decade (under 2 decades) or one tick per decade.
+    """
+    values = np.unique(values)
+    decades = np.log10(values.max() / values.min())
+    if values.size <= max_ticks:
+        axis.set_major_locator(ticker.FixedLocator(values))
+    elif decades < 2:
+        axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    elif decades > 4:
+        return  # powers of ten in scientific notation read best
+    axis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def _check_metric(metric: str) -> None:
@@ -209,9 +236,18 @@ def _undefined_note(ax: Axes, y: np.ndarray) -> None:
 
 
 def _title(label: str, details: str, max_chars: int) -> str:
-    """``"label: details"``, on two lines when one would overflow the figure."""
+    """``"label: details"``, or label and details on lines of at most ``max_chars``."""
     joined = f"{label}: {details}"
-    return joined if len(joined) <= max_chars else f"{label}\n{details}"
+    if len(joined) <= max_chars:
+        return joined
+    lines = textwrap.wrap(label, max_chars) + textwrap.wrap(details, max_chars)
+    return "\n".join(lines)
+
+
+def _set_panel_title(ax: Axes, label: str, details: str) -> None:
+    """A title over one panel with a legend beside it: narrow enough not to reach
+    the legend (about 44 characters at 11 pt fit the axes' width)."""
+    ax.set_title(_title(label, details, 44), fontsize=11)
 
 
 def _fig_legend(fig: Figure, handles, labels, *, max_cols: int = 3, **kwargs):
@@ -454,7 +490,7 @@ def plot_learning_curves(
     _undefined_note(ax, mean[chosen + list(ref_index.values())])
     _steps_axis(ax, result)
     ax.set_ylabel(_METRIC_LABELS[metric])
-    ax.set_title(_title(label, _curves_details(result), 52))
+    _set_panel_title(ax, label, _curves_details(result))
     fig.legend(loc="outside right upper", fontsize=9, frameon=False)
     return fig
 
@@ -487,8 +523,17 @@ def _curve_stats(result: SweepResult, metric: str):
     return mean, _Z95 * std / math.sqrt(num_seeds)
 
 
-def _setting_label(param: str, value: float, is_best: bool = False) -> str:
-    text = f"{_symbol(param)} = {_format_value(value)}"
+def _uses_fractions(result: SweepResult) -> bool:
+    """Whether the swept values read best as ``1/4`` (all powers of two) or not."""
+    values = np.asarray(result.values, np.float64)
+    values = values[np.isfinite(values) & (values > 0)]
+    return bool(values.size) and bool(_is_power_of_two(values).all())
+
+
+def _setting_label(
+    param: str, value: float, is_best: bool = False, *, fractions: bool = True
+) -> str:
+    text = f"{_symbol(param)} = {_format_value(value, fractions=fractions)}"
     return f"{text} (best)" if is_best else text
 
 
@@ -497,11 +542,12 @@ def _draw_curves(ax: Axes, result, metric, chosen, best, colors, param) -> None:
     steps = np.asarray(result.steps, np.float64)
     mean, half = _curve_stats(result, metric)
     swept = np.asarray(result.values, np.float64)
+    fractions = _uses_fractions(result)
     for color, i in zip(colors, chosen, strict=False):
         is_best = i == best
         _band(
             ax, steps, mean[i], half[i], color=color,
-            label=_setting_label(param, swept[i], is_best),
+            label=_setting_label(param, swept[i], is_best, fractions=fractions),
             linewidth=1.7 if is_best else 1.1, zorder=3 if is_best else 2,
         )  # fmt: skip
 

@@ -12,7 +12,7 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from rl_softmax import plotting
+from rl_softmax import anneal_plots, plotting
 from rl_softmax.sweep import METRICS, Metrics, SweepResult
 
 VALUES = (0.0, 0.25, 1.0, 4.0, math.inf)
@@ -389,3 +389,269 @@ def test_save_figure_is_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
+
+
+def test_sweep_legend_fits_the_figure_width():
+    # Three long entries do not fit in three columns: they must wrap, not be cut.
+    result = make_result()
+    fig = plotting.plot_sweep(
+        result, label="Boltzmann, sample average", param="tau", references=REFERENCES
+    )
+    fig.draw_without_rendering()
+    (legend,) = fig.legends
+    box = legend.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+    assert legend._ncols < 3
+
+
+def test_sweep_labels_few_decimal_values_with_plain_ticks():
+    result = make_result(values=(0.02, 0.05, 0.1, 0.2, 0.5))
+    fig = plotting.plot_sweep(result, label="s", param="final_entropy")
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.get_xticks(), np.float32([0.02, 0.05, 0.1, 0.2, 0.5]))
+    formatter = ax.xaxis.get_major_formatter()
+    assert [formatter(t, 0) for t in (0.05, 0.1)] == ["0.05", "0.1"]
+    assert ax.xaxis.get_minor_formatter()(0.03, 0) == ""  # minor ticks unlabelled
+
+
+# -------------------------------------------------------------- uniform to greedy
+
+ANNEAL_VALUES = (0.125, 0.5, 2.0)
+
+
+def make_anneal_result(
+    num_actions=5, *, tau="schedule", with_probs=True, num_windows=30, num_seeds=4
+) -> SweepResult:
+    """Softmax over preferences that grow from 0 (uniform) with the arm's rank.
+
+    Arms are ranked best first; ``tau`` is ``"schedule"`` (decaying, with the
+    points a log axis cannot show: +inf, NaN, 0), ``"constant"`` or ``"nan"``.
+    """
+    base = make_result(
+        values=ANNEAL_VALUES, num_seeds=num_seeds, num_windows=num_windows,
+        best=1, nan_metric=None,
+    )  # fmt: skip
+    values = np.asarray(ANNEAL_VALUES)
+    time = np.linspace(0.0, 1.0, num_windows)
+    gaps = np.arange(num_actions, 0, -1, dtype=np.float64)  # best arm first
+    logits = 4 * values[:, None, None] * time[None, :, None] * gaps
+    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    probs /= probs.sum(axis=-1, keepdims=True)
+    entropy = -(probs * np.log(probs)).sum(axis=-1)
+    if tau == "schedule":
+        tau_mean = values[:, None] * 0.01 ** time[None, :]
+        tau_mean[0, 0] = np.inf  # a solved tau's first step: any tau is uniform
+        tau_mean[1, 3], tau_mean[1, 4] = np.nan, 0.0
+    elif tau == "constant":
+        tau_mean = np.broadcast_to(values[:, None], entropy.shape).copy()
+    else:
+        tau_mean = np.full(entropy.shape, np.nan)
+    curve_mean = base.curve_mean._replace(
+        entropy=entropy, prob_optimal=probs[..., 0], tau=tau_mean
+    )
+    return base._replace(
+        curve_mean=curve_mean, curve_probs=probs if with_probs else None
+    )
+
+
+def stack_top(collection) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, top)`` of a stacked area: the highest vertex at each x."""
+    vertices = collection.get_paths()[0].vertices
+    x = np.unique(vertices[:, 0])
+    top = np.array([vertices[vertices[:, 0] == xi, 1].max() for xi in x])
+    return x, top
+
+
+def luminance(color) -> float:
+    r, g, b = np.asarray(color)[..., :3].reshape(3)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_entropy_curves_draw_each_setting_between_log_k_and_zero():
+    result = make_anneal_result(num_actions=5)
+    fig = anneal_plots.plot_entropy_curves(result, label="solved τ", param="tau")
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    (ax,) = fig.axes
+    lines = labelled(ax)
+    assert list(lines) == [
+        "τ = 1/8",
+        "τ = 1/2 (best)",
+        "τ = 2",
+        "uniform, log K = 1.61",
+        "greedy, 0",
+    ]
+    for i, name in enumerate(["τ = 1/8", "τ = 1/2 (best)", "τ = 2"]):
+        np.testing.assert_array_equal(lines[name].get_xdata(), result.steps)
+        np.testing.assert_allclose(
+            lines[name].get_ydata(), result.curve_mean.entropy[i]
+        )
+    # The band of the last setting: mean ± 1.96 std / sqrt(S).
+    half = 1.96 * result.curve_std.entropy[2] / np.sqrt(4)
+    low, high = band_y_range(ax.collections[2])
+    assert low == pytest.approx((result.curve_mean.entropy[2] - half).min())
+    assert high == pytest.approx((result.curve_mean.entropy[2] + half).max())
+    np.testing.assert_allclose(lines["uniform, log K = 1.61"].get_ydata(), math.log(5))
+    np.testing.assert_array_equal(lines["greedy, 0"].get_ydata(), [0.0, 0.0])
+    low, high = ax.get_ylim()
+    assert low < 0 and high > math.log(5)  # both limits inside the axes
+    assert ax.get_ylabel() == "policy entropy (nats)" and ax.get_xlabel() == "steps"
+    assert "K = 5 arms" in ax.get_title()
+    assert len(fig.legends) == 1
+
+
+def test_entropy_curves_infer_k_without_probs_and_check_a_given_k():
+    result = make_anneal_result(num_actions=7, with_probs=False)
+    fig = anneal_plots.plot_entropy_curves(result, label="s", param="tau")
+    uniform = [line for line in fig.axes[0].lines if line.get_label().startswith("u")]
+    (line,) = uniform
+    np.testing.assert_allclose(line.get_ydata(), math.log(7))
+    fig = anneal_plots.plot_entropy_curves(
+        result, label="s", param="tau", values=[2.0], num_actions=9
+    )
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == ["τ = 2", f"uniform, log K = {math.log(9):.2f}", "greedy, 0"]
+    with pytest.raises(ValueError, match="num_actions=4 but"):
+        anneal_plots.plot_entropy_curves(
+            make_anneal_result(num_actions=5), label="s", param="tau", num_actions=4
+        )
+
+
+def test_prob_optimal_curves_are_percent_between_one_over_k_and_100():
+    result = make_anneal_result(num_actions=4)
+    fig = anneal_plots.plot_prob_optimal_curves(result, label="s", param="tau")
+    (ax,) = fig.axes
+    lines = labelled(ax)
+    np.testing.assert_allclose(
+        lines["τ = 1/2 (best)"].get_ydata(), 100 * result.curve_probs[1, :, 0]
+    )
+    np.testing.assert_allclose(lines["uniform, 1/K = 25%"].get_ydata(), 25.0)
+    np.testing.assert_allclose(lines["greedy, 100%"].get_ydata(), 100.0)
+    assert ax.get_ylabel() == "P(optimal action) (%)"
+    assert ax.get_ylim() == (-3, 103)
+
+
+def test_action_probs_stack_to_one_with_the_best_arm_darkest_at_the_bottom():
+    result = make_anneal_result(num_actions=12)
+    fig = anneal_plots.plot_action_probs(result, label="s", param="tau")
+    (ax,) = fig.axes
+    areas = ax.collections
+    assert len(areas) == 12
+    probs = result.curve_probs[1]  # default: the best setting by mean reward
+    for k, area in enumerate(areas):
+        x, top = stack_top(area)
+        np.testing.assert_array_equal(x, result.steps)
+        np.testing.assert_allclose(top, probs[:, : k + 1].sum(axis=1), atol=1e-12)
+    _, top = stack_top(areas[-1])
+    np.testing.assert_allclose(top, 1.0, atol=1e-12)  # uniform at step 1 to greedy
+    np.testing.assert_allclose(stack_top(areas[0])[1][0], 1 / 12)
+    colors = [area.get_facecolor()[0] for area in areas]
+    assert luminance(colors[0]) < luminance(colors[5]) < luminance(colors[-1])
+    assert ax.get_ylim() == (0, 1) and ax.get_xlim() == (1, 30)
+    assert "τ = 1/2 (best by mean reward)" in ax.get_title()
+    (legend,) = fig.legends
+    names = [t.get_text() for t in legend.get_texts()]
+    assert names[0] == "worst arm" and names[-1] == "best arm"  # reads like the stack
+    assert names[-4:] == ["4th", "3rd", "2nd", "best arm"]
+    assert "11th" in names and len(names) == 12
+
+
+def test_action_probs_of_a_chosen_value_many_arms_and_missing_probs():
+    result = make_anneal_result(num_actions=20)
+    fig = anneal_plots.plot_action_probs(result, label="s", param="tau", value=2.0)
+    ax = fig.axes[0]
+    _, top = stack_top(ax.collections[0])
+    np.testing.assert_allclose(top, result.curve_probs[2, :, 0])
+    assert "(best" not in ax.get_title()
+    # 20 arms: a colour bar (a second axes) instead of 20 legend entries.
+    assert len(fig.axes) == 2 and not fig.legends
+    with pytest.raises(ValueError, match="not among the swept values"):
+        anneal_plots.plot_action_probs(result, label="s", param="tau", value=3.0)
+    with pytest.raises(ValueError, match="track_probs"):
+        anneal_plots.plot_action_probs(
+            make_anneal_result(with_probs=False), label="s", param="tau"
+        )
+
+
+def test_temperature_panel_is_log_scale_without_non_finite_points():
+    result = make_anneal_result(num_actions=5)
+    fig = anneal_plots.plot_temperature_and_entropy(result, label="s", param="tau")
+    assert len(fig.axes) == 2
+    ax_tau, ax_entropy = fig.axes
+    assert ax_tau.get_yscale() == "log" and ax_entropy.get_yscale() == "linear"
+    assert len(ax_tau.lines) == 3
+    steps, tau = result.steps, result.curve_mean.tau
+    dropped = {0: [0], 1: [3, 4], 2: []}  # +inf; NaN and 0
+    for i, line in enumerate(ax_tau.lines):
+        keep = np.setdiff1d(np.arange(steps.size), dropped[i])
+        np.testing.assert_array_equal(line.get_xdata(), steps[keep])
+        np.testing.assert_allclose(line.get_ydata(), tau[i, keep])
+        assert np.all(np.isfinite(line.get_ydata()) & (line.get_ydata() > 0))
+    entropy_lines = labelled(ax_entropy)
+    names = ["τ = 1/8", "τ = 1/2 (best)", "τ = 2"]
+    for line, name in zip(ax_tau.lines, names, strict=True):  # one colour each
+        np.testing.assert_array_equal(line.get_color(), entropy_lines[name].get_color())
+    np.testing.assert_allclose(
+        entropy_lines["uniform, log K = 1.61"].get_ydata(), math.log(5)
+    )
+    assert "greedy, 0" in entropy_lines
+    assert "temperature τ" in ax_tau.get_ylabel() and "log" in ax_tau.get_ylabel()
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == list(entropy_lines)
+
+
+def test_temperature_panel_without_a_temperature_says_so():
+    result = make_anneal_result(tau="nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = anneal_plots.plot_temperature_and_entropy(result, label="s", param="tau")
+        fig.savefig(io.BytesIO(), format="png")
+    ax_tau = fig.axes[0]
+    assert ax_tau.get_yscale() == "linear"
+    assert [t.get_text() for t in ax_tau.texts] == ["not defined for this agent"]
+
+
+@pytest.mark.parametrize(
+    ("tau", "expected"), [("schedule", True), ("constant", False), ("nan", False)]
+)
+def test_has_temperature_curve_only_for_a_changing_tau(tau, expected):
+    result = make_anneal_result(tau=tau)
+    assert anneal_plots.has_temperature_curve(result) is expected
+
+
+def test_has_temperature_curve_ignores_an_infinite_first_step():
+    result = make_anneal_result(tau="constant")
+    result.curve_mean.tau[:, 0] = np.inf
+    assert not anneal_plots.has_temperature_curve(result)
+
+
+def test_draw_experiment_adds_anneal_figures_only_with_curve_probs(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(plotting, "save_figure", lambda fig, path: path)  # no render
+    studies = {
+        "solved": make_anneal_result(tau="schedule"),
+        "fixed": make_anneal_result(tau="constant"),
+        "plain": make_anneal_result(with_probs=False),
+    }
+    paths = plotting.draw_experiment(tmp_path, studies, {"studies": {}})
+    names = [p.name for p in paths]
+    common = ("sweep", "curves", "curves_reward")
+    anneal = ("entropy", "prob_optimal", "action_probs")
+    assert names == (
+        [f"solved_{kind}.png" for kind in common + anneal + ("tau",)]
+        + [f"fixed_{kind}.png" for kind in common + anneal]
+        + [f"plain_{kind}.png" for kind in common]
+        + ["parameter_study.png"]
+    )
+
+
+def test_draw_experiment_renders_the_anneal_figures(tmp_path):
+    studies = {"solved": make_anneal_result()}
+    metadata = {"studies": {"solved": {"label": "solved τ", "param": "tau"}}}
+    paths = plotting.draw_experiment(tmp_path, studies, metadata)
+    kinds = ["sweep", "curves", "curves_reward", "entropy", "prob_optimal"]
+    kinds += ["action_probs", "tau"]
+    assert [p.name for p in paths] == [f"solved_{kind}.png" for kind in kinds]
+    for path in paths:
+        data = path.read_bytes()
+        assert data[:8] == PNG_SIGNATURE and len(data) > 10_000

@@ -62,7 +62,22 @@ def _info(q_star: jax.Array, action: jax.Array) -> dict[str, jax.Array]:
 
 
 @dataclasses.dataclass(frozen=True)
-class GaussianBandit:
+class _Bandit:
+    """What every bandit shares: ``num_arms`` (static) is its action space."""
+
+    num_arms: int = 10
+
+    def __post_init__(self):
+        if not isinstance(self.num_arms, int) or self.num_arms < 2:
+            raise ValueError(f"num_arms={self.num_arms!r}: expected an integer >= 2.")
+
+    @property
+    def num_actions(self) -> int:
+        return self.num_arms
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianBandit(_Bandit):
     """K-armed Gaussian testbed (Sutton & Barto 2018, Sec. 2.3; Exercise 2.5).
 
     With ``random_walk=True`` it is the non-stationary testbed: after every pull each
@@ -74,16 +89,7 @@ class GaussianBandit:
       random_walk: whether ``q*`` drifts (static: it adds ``K`` normals per step).
     """
 
-    num_arms: int = 10
     random_walk: bool = False
-
-    def __post_init__(self):
-        if not isinstance(self.num_arms, int) or self.num_arms < 2:
-            raise ValueError(f"num_arms={self.num_arms!r}: expected an integer >= 2.")
-
-    @property
-    def num_actions(self) -> int:
-        return self.num_arms
 
     @property
     def default_params(self) -> GaussianParams:
@@ -110,22 +116,12 @@ class GaussianBandit:
 
 
 @dataclasses.dataclass(frozen=True)
-class BernoulliBandit:
+class BernoulliBandit(_Bandit):
     """K arms paying 0 or 1; ``q*(a) = p_a`` is the success probability.
 
     Attributes:
       num_arms: number of actions ``K``.
     """
-
-    num_arms: int = 10
-
-    def __post_init__(self):
-        if not isinstance(self.num_arms, int) or self.num_arms < 2:
-            raise ValueError(f"num_arms={self.num_arms!r}: expected an integer >= 2.")
-
-    @property
-    def num_actions(self) -> int:
-        return self.num_arms
 
     @property
     def default_params(self) -> BernoulliParams:
