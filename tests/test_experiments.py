@@ -40,6 +40,19 @@ def test_benchmark_reports_consistent_rates(tmp_path):
     )
 
 
+def test_figure_2_5_reports_the_saved_curves(tmp_path):
+    argv = ["--num-runs", "16", "--num-steps", "30", "--out", str(tmp_path)]
+    report = _run_script("figure_2_5.py", argv)
+    saved = json.loads((tmp_path / "figure_2_5.json").read_text())
+    assert saved == json.loads(json.dumps(report))
+    assert len(saved["rows"]) == 4
+    for row in saved["rows"]:  # a percentage of 16 runs x 10 steps, with its SE
+        assert 0 <= row["percent_optimal"] <= 100 and row["sem"] >= 0
+        count = row["percent_optimal"] * 160 / 100  # optimal pulls of 16 x 10
+        assert abs(count - round(count)) < 1e-3
+    assert (tmp_path / "figure_2_5.png").stat().st_size > 10_000
+
+
 def test_anneal_comparison_table_matches_saved_results(tmp_path):
     table = _run_script(
         "anneal_comparison.py",
