@@ -9,6 +9,7 @@ gone in jax 0.10; ``jax.enable_x64`` is the context manager that replaced it).
 import os
 
 import jax
+import pytest
 from hypothesis import HealthCheck, settings
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
@@ -27,3 +28,17 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+
+@pytest.fixture
+def compile_events():
+    """The XLA compilations seen while the test runs (a list that grows)."""
+    events = []
+
+    def listener(event, duration, **kwargs):
+        if "backend_compile" in event:
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    yield events
+    jax.monitoring.unregister_event_duration_listener(listener)

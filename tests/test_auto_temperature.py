@@ -220,33 +220,22 @@ def test_entropy_tracks_the_target_on_the_testbed(result):
     assert tau[-1] < 0.5 * tau[:30].max()
 
 
-def test_learning_rate_sweep_does_not_recompile_and_is_reproducible(run, result):
-    compiles = []
-
-    def listener(event, duration, **kwargs):
-        if (
-            event == "/jax/compilation_cache/compile_time_saved_sec"
-            or "backend_compile" in event
-        ):
-            compiles.append(event)
-
+def test_learning_rate_sweep_does_not_recompile_and_is_reproducible(
+    run, result, compile_events
+):
     sweep.compile_sweep(run, track_probs=True, **SWEEP_SETTINGS)  # cached already
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        jax.jit(lambda x: x * 3.0 + 1.0)(np.float32(2.0))  # a fresh program
-        first = len(compiles)
-        other = sweep.sweep(
-            run,
-            [0.02, TAU_LEARNING_RATE],
-            NUM_SEEDS,
-            key=jax.random.key(0),
-            track_probs=True,
-            **SWEEP_SETTINGS,
-        )
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+    jax.jit(lambda x: x * 3.0 + 1.0)(np.float32(2.0))  # a fresh program
+    first = len(compile_events)
+    other = sweep.sweep(
+        run,
+        [0.02, TAU_LEARNING_RATE],
+        NUM_SEEDS,
+        key=jax.random.key(0),
+        track_probs=True,
+        **SWEEP_SETTINGS,
+    )
     assert first >= 1  # the listener sees compilations at all
-    assert len(compiles) == first, compiles
+    assert len(compile_events) == first, compile_events
 
     # Same key, same value: bit-identical, whatever value runs beside it.
     for field in ("run_mean", "run_final", "curve_mean", "curve_std"):
