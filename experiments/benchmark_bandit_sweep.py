@@ -9,8 +9,15 @@ a Python loop over steps only. Throughput is printed as agent-steps per second a
 as a ratio against the baseline measured in this same process, so the ratio is
 meaningful on any machine. Results also go to ``results/benchmark/benchmark.json``.
 
-    python experiments/benchmark_bandit_sweep.py            # full size
-    python experiments/benchmark_bandit_sweep.py --quick    # seconds, for smoke tests
+The sweep runs as the ``rl-softmax`` command runs it: one JAX CPU device per core
+(:func:`rl_softmax.sweep.use_cpu_cores`) and the sweep's own XLA options. With
+``--ablation`` the same run also times the sweep with XLA's default options
+(YNNPACK library fusions on) and on a single device, the two choices that made the
+largest difference.
+
+    python experiments/benchmark_bandit_sweep.py              # full size
+    python experiments/benchmark_bandit_sweep.py --ablation   # and the variants
+    python experiments/benchmark_bandit_sweep.py --quick      # seconds, for smoke tests
 """
 
 from __future__ import annotations
@@ -50,7 +57,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--num-steps", type=int, default=1000)
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--devices", type=int, default=None, help="JAX CPU devices (default: cores)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also time XLA's default options and a single device",
+    )
     parser.add_argument("--out", default="results/benchmark")
     args = parser.parse_args(argv)
     if args.quick:
@@ -66,22 +81,35 @@ def main(argv: list[str] | None = None) -> dict:
                 num_runs=args.num_runs, num_steps=args.num_steps,
             )  # fmt: skip
 
+    num_devices = sweep.use_cpu_cores(args.devices)
     env = GaussianBandit(10)
     run = sweep.make_run(env, make_action_value_agent(10, "boltzmann"), args.num_steps)
     final_steps = min(100, args.num_steps)
-    start = time.perf_counter()
-    sweep.compile_sweep(run, chunk_size=chunk_size, final_steps=final_steps)
-    compile_seconds = time.perf_counter() - start
+    settings = {"chunk_size": chunk_size, "final_steps": final_steps}
 
-    def jax_sweep():
+    def timed_compile(**options) -> float:
+        start = time.perf_counter()
+        sweep.compile_sweep(run, **settings, **options)
+        return time.perf_counter() - start
+
+    def jax_sweep(**options):
         result = sweep.sweep(
-            run, taus, args.num_runs, key=jax.random.key(0),
-            final_steps=final_steps, chunk_size=chunk_size,
-        )  # fmt: skip
+            run, taus, args.num_runs, key=jax.random.key(0), **settings, **options
+        )
         return result.run_mean.reward
 
+    compile_seconds = timed_compile()
     numpy_seconds = _best_of(args.repeats, numpy_sweep)
     jax_seconds = _best_of(args.repeats, jax_sweep)
+    rows = [
+        ("NumPy, all runs as one batch", numpy_seconds, None),
+        (f"rl_softmax sweep, {num_devices} device(s)", jax_seconds, compile_seconds),
+    ]
+    if args.ablation:
+        xla_defaults = {"compiler_options": {}}
+        default_compile = timed_compile(**xla_defaults)
+        default_seconds = _best_of(args.repeats, lambda: jax_sweep(**xla_defaults))
+        rows.append(("  with XLA's default options", default_seconds, default_compile))
     report = {
         "workload": (
             f"Boltzmann sweep, 10-armed testbed: {args.num_taus} taus x "
@@ -92,20 +120,26 @@ def main(argv: list[str] | None = None) -> dict:
         "jax_agent_steps_per_second": num_agent_steps / jax_seconds,
         "speedup_vs_numpy": numpy_seconds / jax_seconds,
         "jax_compile_seconds": compile_seconds,
+        "rows": [
+            {
+                "implementation": name.strip(),
+                "agent_steps_per_second": num_agent_steps / seconds,
+                "ratio_to_numpy": numpy_seconds / seconds,
+                "compile_seconds": compiled,
+            }
+            for name, seconds, compiled in rows
+        ],
         "chunk_size": chunk_size,
         "devices": [str(d) for d in jax.devices()],
         "cpu_count": os.cpu_count(),
         "versions": {"jax": jax.__version__, "numpy": np.__version__},
     }
     print(report["workload"], f"= {num_agent_steps / 1e6:g}M agent-steps")
-    print(f"{'implementation':<34}{'agent-steps/s':>16}{'ratio':>8}")
-    numpy_rate = report["numpy_agent_steps_per_second"]
-    print(f"{'NumPy, all runs as one batch':<34}{numpy_rate / 1e6:>15.2f}M{1.0:>8.2f}")
-    jax_rate = report["jax_agent_steps_per_second"]
-    ratio = report["speedup_vs_numpy"]
-    name = "rl_softmax sweep (jit/vmap/scan)"
-    print(f"{name:<34}{jax_rate / 1e6:>15.2f}M{ratio:>8.2f}")
-    print(f"JAX compile time (once per config): {compile_seconds:.2f} s")
+    print(f"{'implementation':<38}{'agent-steps/s':>14}{'ratio':>8}{'compile':>10}")
+    for name, seconds, compiled in rows:
+        rate = num_agent_steps / seconds / 1e6
+        compiled = "" if compiled is None else f"{compiled:.2f} s"
+        print(f"{name:<38}{rate:>13.2f}M{numpy_seconds / seconds:>8.2f}{compiled:>10}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -84,6 +84,7 @@ def _run(args: argparse.Namespace) -> int:
             metadata = {}
     finished = results.existing_studies(out) if metadata else set()
 
+    sweep.use_cpu_cores()
     devices = jax.devices()
     print(f"rl-softmax run {args.config}: {config.description.strip()}")
     print(

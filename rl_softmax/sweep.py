@@ -18,16 +18,20 @@ seeds, key=...)`` evaluates the whole grid with ``vmap`` in one compiled program
   and everything per run is elementwise, so a run's numbers do not depend on what
   else is in the grid or on the sharding. The means over seeds are folded on the
   host in float64 in seed order, so they do not depend on the block boundaries (a
-  device-side tree reduction's grouping would). One caveat, measured and tested:
-  XLA:CPU compiles a different program for a different block shape, and for wide
-  blocks its softmax can round a probability's last bit differently, which moves
-  the entropy and P(optimal) metrics by ~1e-7; trajectories (actions, rewards,
-  regret) stay bit-identical. The same ``chunk_size`` gives identical numbers.
+  device-side tree reduction's grouping would). Every number is bit-identical
+  whatever the block shape (tested from 7 to 4096 seeds per block). That needs the
+  sweep's XLA options: with XLA:CPU's default YNNPACK library fusions, wide blocks
+  rounded the last bit of some probabilities differently (entropy and P(optimal)
+  moved by ~1e-7), and the sweep ran ~1.4x slower;
+* random draws use JAX's threefry bits, computed by :mod:`rl_softmax.prng`, whose
+  code XLA:CPU compiles faster.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -37,6 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
+
+from rl_softmax import prng
 
 __all__ = [
     "METRICS",
@@ -48,6 +54,7 @@ __all__ = [
     "compile_sweep",
     "make_run",
     "sweep",
+    "use_cpu_cores",
 ]
 
 
@@ -238,36 +245,45 @@ def _default_stride(num_steps: int, max_points: int = 250) -> int:
 def _reduced_run(run: Run, final_steps: int, stride: int, track_probs: bool):
     """``(key, value) -> (mean, final_mean, window_means, window_probs)``.
 
-    The reductions ride in the scan carry (per-run sums in step order), so memory is
-    ``[windows]`` per run instead of ``[steps]``.
+    The reductions ride in the scan carry, so memory is ``[windows]`` per run
+    instead of ``[steps]``. Each step adds its metrics to the window's sums (in step
+    order); each window's sums are added to the run's totals (in window order), and
+    to the final-steps sums when the final steps are whole windows, else the final
+    sums are kept step by step.
     """
     num_windows = run.num_steps // stride
     first_final = run.num_steps - final_steps
+    whole_windows = first_final % stride == 0
     zero_metrics = Metrics(*(jnp.zeros((), jnp.float32) for _ in METRICS))
     zero_probs = jnp.zeros((run.num_actions if track_probs else 0,), jnp.float32)
+
+    def add_if(condition, sums, metrics):
+        # where, not a 0/1 weight: 0 * inf would be NaN for tau = inf
+        return jax.tree.map(lambda s, x: jnp.where(condition, s + x, s), sums, metrics)
 
     def reduced(key, value):
         def window(outer, w):
             def inner(acc, i):
-                carry, (win, win_probs), total, final = acc
+                carry, win, win_probs, final = acc
                 t = w * stride + i
                 carry, out = run.step(carry, t)
-                m = out.metrics
-                in_final = t >= first_final
-                win = jax.tree.map(jnp.add, win, m)
+                win = jax.tree.map(jnp.add, win, out.metrics)
                 if track_probs:
                     win_probs = win_probs + out.ranked_probs
-                total = jax.tree.map(jnp.add, total, m)
-                # where, not a 0/1 weight: 0 * inf would be NaN for tau = inf
-                final = jax.tree.map(
-                    lambda f, x: jnp.where(in_final, f + x, f), final, m
-                )
-                return (carry, (win, win_probs), total, final), None
+                if not whole_windows:
+                    final = add_if(t >= first_final, final, out.metrics)
+                return (carry, win, win_probs, final), None
 
             carry, total, final = outer
-            acc = (carry, (zero_metrics, zero_probs), total, final)
-            (carry, win, total, final), _ = jax.lax.scan(inner, acc, jnp.arange(stride))
-            return (carry, total, final), jax.tree.map(lambda x: x / stride, win)
+            acc = (carry, zero_metrics, zero_probs, final)
+            (carry, win, win_probs, final), _ = jax.lax.scan(
+                inner, acc, jnp.arange(stride)
+            )
+            total = jax.tree.map(jnp.add, total, win)
+            if whole_windows:
+                final = add_if(w * stride >= first_final, final, win)
+            means = jax.tree.map(lambda x: x / stride, (win, win_probs))
+            return (carry, total, final), means
 
         outer = (run.init(key, value), zero_metrics, zero_metrics)
         (_, total, final), (curves, probs) = jax.lax.scan(
@@ -280,6 +296,52 @@ def _reduced_run(run: Run, final_steps: int, stride: int, track_probs: bool):
 
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+# XLA:CPU hands reductions and elementwise ops to YNNPACK library fusions by default
+# (jaxlib >= 0.8). For this loop of many small [values, seeds, arms] ops they ran the
+# sweep ~1.7x slower than XLA's own loop fusions (experiments/benchmark_bandit_sweep.py
+# --ynn); an empty list turns them off for the sweep program only.
+_CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+def _compile(lowered, options: dict[str, Any] | None) -> Any:
+    """Compiles with ``options`` (default :data:`_CPU_COMPILER_OPTIONS` on CPU).
+
+    A jaxlib that does not know the default options compiles with its own defaults.
+    """
+    if options is None and jax.default_backend() == "cpu":
+        try:
+            return lowered.compile(compiler_options=_CPU_COMPILER_OPTIONS)
+        except jax.errors.JaxRuntimeError as error:  # an older jaxlib
+            if "No such compile option" not in str(error):
+                raise
+    return lowered.compile(compiler_options=options or {})
+
+
+def use_cpu_cores(count: int | None = None) -> int:
+    """Gives JAX one CPU device per core, so :func:`sweep` splits seeds across cores.
+
+    XLA:CPU otherwise runs the sweep as one device that splits each small op across
+    threads and synchronises after every one; one device per core, each with its own
+    share of the seeds, measured ~1.2x faster on 2 cores. Results are bit-identical
+    either way (tested). JAX reads this setting once, when it first starts its
+    backend, so call this before any JAX computation; the ``rl-softmax`` command and
+    the benchmark do.
+
+    Args:
+      count: devices to ask for; default the cores this process may run on.
+
+    Returns:
+      the number of JAX devices in use (unchanged if the backend had already started).
+    """
+    if count is None and hasattr(os, "sched_getaffinity"):
+        count = len(os.sched_getaffinity(0))
+    elif count is None:
+        count = os.cpu_count() or 1
+    _check_int("count", count, 1, None)
+    with contextlib.suppress(RuntimeError):  # raised once the backend has started
+        jax.config.update("jax_num_cpu_devices", count)
+    return len(jax.devices())
 
 
 def _sharding() -> NamedSharding:
@@ -326,14 +388,22 @@ def compile_sweep(
     final_steps: int = 100,
     curve_stride: int | None = None,
     track_probs: bool = False,
+    key: jax.Array | None = None,
+    compiler_options: dict[str, Any] | None = None,
 ) -> ChunkProgram:
-    """The compiled block program, cached per ``run`` and settings.
+    """The compiled block program, cached per ``run``, settings and key type.
 
     A block is ``values x seeds`` (:func:`_block_shape`): the inner ``vmap`` runs over
     seeds, the outer over values, so JAX keeps every per-seed quantity (the keys and
     all random draws, which depend on the seed only) unbatched along the values axis
     and computes it once per seed. The seed axis is sharded over all devices.
     :func:`sweep` calls this; calling it first lets a caller time compilation.
+
+    ``key`` is a key of the type the program will be called with (only its type
+    matters; default: JAX's default threefry). Threefry keys are compiled as
+    :data:`rl_softmax.prng.THREEFRY`: the same bits, faster code on CPU.
+    ``compiler_options`` are XLA's (default: :data:`_CPU_COMPILER_OPTIONS` on CPU;
+    ``{}`` for XLA's own defaults).
     """
     stride = _default_stride(run.num_steps) if curve_stride is None else curve_stride
     _check_int("chunk_size", chunk_size, 1, None)
@@ -346,7 +416,12 @@ def compile_sweep(
     num_devices = len(jax.devices())
     num_values, num_seeds = _block_shape(chunk_size, num_devices)
     cache = _COMPILED.setdefault(run, {})
-    settings = (num_values, num_seeds, final_steps, stride, bool(track_probs))
+    key_dtype = prng.fast_key(jax.random.key(0) if key is None else key).dtype
+    options = None if compiler_options is None else dict(compiler_options)
+    settings = (
+        num_values, num_seeds, final_steps, stride, bool(track_probs), key_dtype,
+        None if options is None else tuple(sorted(options.items())),
+    )  # fmt: skip
     if settings not in cache:
         reduced = _reduced_run(run, final_steps, stride, bool(track_probs))
 
@@ -356,11 +431,11 @@ def compile_sweep(
             return jax.vmap(over_seeds, (None, 0))(keys, values)
 
         args = (
-            jax.ShapeDtypeStruct((), jax.random.key(0).dtype),
+            jax.ShapeDtypeStruct((), key_dtype),
             jax.ShapeDtypeStruct((num_seeds,), jnp.uint32, sharding=_sharding()),
             jax.ShapeDtypeStruct((num_values,), jnp.float32),
         )
-        compiled = jax.jit(block).lower(*args).compile()
+        compiled = _compile(jax.jit(block).lower(*args), options)
         cache[settings] = ChunkProgram(compiled, num_values, num_seeds, stride)
     return cache[settings]
 
@@ -440,6 +515,7 @@ def sweep(
     keep_runs: bool = False,
     track_probs: bool = False,
     on_chunk: Callable[[int], None] | None = None,
+    compiler_options: dict[str, Any] | None = None,
 ) -> SweepResult:
     """Evaluates ``run`` on every (value, seed) pair in one compiled program.
 
@@ -455,13 +531,17 @@ def sweep(
       keep_runs: also return every run's curve (``[V, S, W]`` per metric).
       track_probs: also return mean action probabilities by rank (``curve_probs``).
       on_chunk: called with the number of runs finished after each chunk (progress).
+      compiler_options: XLA options for the program (see :func:`compile_sweep`).
 
     Returns:
       a :class:`SweepResult`.
     """
     values, seeds = _as_grid(values, seeds)
+    key = prng.fast_key(key)
     program = compile_sweep(
         run,
+        key=key,
+        compiler_options=compiler_options,
         chunk_size=chunk_size,
         final_steps=final_steps,
         curve_stride=curve_stride,
