@@ -28,7 +28,7 @@ def _run_script(name: str, argv: list[str]):
 
 def test_benchmark_reports_consistent_rates(tmp_path):
     report = _run_script(
-        "benchmark_bandit_sweep.py", ["--quick", "--out", str(tmp_path)]
+        "benchmark_bandit_sweep.py", ["--quick", "--ablation", "--out", str(tmp_path)]
     )
     saved = json.loads((tmp_path / "benchmark.json").read_text())
     assert saved["agent_steps"] == 3 * 64 * 50
@@ -38,6 +38,16 @@ def test_benchmark_reports_consistent_rates(tmp_path):
         saved["jax_compile_seconds"] > 0
         and report["agent_steps"] == saved["agent_steps"]
     )
+    numpy_row, ours, xla_defaults = saved["rows"]  # --ablation adds one variant
+    assert numpy_row["ratio_to_numpy"] == 1.0 and numpy_row["compile_seconds"] is None
+    assert ours["agent_steps_per_second"] == saved["jax_agent_steps_per_second"]
+    for row in (ours, xla_defaults):
+        np.testing.assert_allclose(
+            row["ratio_to_numpy"],
+            row["agent_steps_per_second"] / saved["numpy_agent_steps_per_second"],
+            rtol=1e-9,
+        )
+        assert row["compile_seconds"] > 0
 
 
 def test_figure_2_5_reports_the_saved_curves(tmp_path):

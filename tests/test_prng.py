@@ -83,3 +83,14 @@ def test_keys_can_be_made_directly_with_the_implementation():
         np.asarray(jax.random.uniform(key, (4,))),
         np.asarray(jax.random.uniform(jax.random.key(3), (4,))),
     )
+
+
+def test_computed_once_returns_integers_unchanged_and_refuses_floats():
+    from rl_softmax._xla import computed_once
+
+    words = jnp.asarray([0, 1, 2**32 - 1, 12345], jnp.uint32)
+    np.testing.assert_array_equal(jax.jit(computed_once)(words), words)
+    signed = jnp.asarray([-(2**31), -1, 0, 2**31 - 1], jnp.int32)
+    np.testing.assert_array_equal(jax.jit(computed_once)(signed), signed)
+    with pytest.raises(TypeError, match="float32"):
+        computed_once(jnp.zeros(3))
