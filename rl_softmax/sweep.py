@@ -22,7 +22,7 @@ seeds, key=...)`` evaluates the whole grid with ``vmap`` in one compiled program
   whatever the block shape (tested from 7 to 4096 seeds per block). That needs the
   sweep's XLA options: with XLA:CPU's default YNNPACK library fusions, wide blocks
   rounded the last bit of some probabilities differently (entropy and P(optimal)
-  moved by ~1e-7), and the sweep ran ~1.4x slower;
+  moved by ~1e-7), and the sweep ran ~1.5x slower;
 * random draws use JAX's threefry bits, computed by :mod:`rl_softmax.prng`, whose
   code XLA:CPU compiles faster.
 """
@@ -298,9 +298,10 @@ def _reduced_run(run: Run, final_steps: int, stride: int, track_probs: bool):
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 # XLA:CPU hands reductions and elementwise ops to YNNPACK library fusions by default
-# (jaxlib >= 0.8). For this loop of many small [values, seeds, arms] ops they ran the
-# sweep ~1.7x slower than XLA's own loop fusions (experiments/benchmark_bandit_sweep.py
-# --ynn); an empty list turns them off for the sweep program only.
+# (recent jaxlibs). For this loop of many small [values, seeds, arms] ops they ran the
+# sweep ~1.5x slower than XLA's own loop fusions, and their results depended on the
+# block shape (`python experiments/benchmark_bandit_sweep.py --ablation`); an empty
+# list turns them off for the sweep program only.
 _CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
@@ -323,7 +324,7 @@ def use_cpu_cores(count: int | None = None) -> int:
 
     XLA:CPU otherwise runs the sweep as one device that splits each small op across
     threads and synchronises after every one; one device per core, each with its own
-    share of the seeds, measured ~1.2x faster on 2 cores. Results are bit-identical
+    share of the seeds, measured 1.1-1.3x faster on 2 cores. Results are bit-identical
     either way (tested). JAX reads this setting once, when it first starts its
     backend, so call this before any JAX computation; the ``rl-softmax`` command and
     the benchmark do.
