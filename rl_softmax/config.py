@@ -267,6 +267,13 @@ def _check_keys(table: dict, known: set[str], where: str) -> None:
         )
 
 
+def _seed(raw: dict) -> int:
+    seed = _int(raw, "seed", "", 0, 0)
+    if seed >= 2**32:  # jax.random.key keeps the low 32 bits: 2**32 + 5 would be 5
+        raise _fail("seed", seed, "an integer in [0, 2**32 - 1]")
+    return seed
+
+
 def _values(table: dict, where: str, spec: ParamSpec) -> tuple[float, ...]:
     has_values, has_range = "values" in table, "log2_range" in table
     if has_values == has_range:
@@ -286,6 +293,12 @@ def _values(table: dict, where: str, spec: ParamSpec) -> tuple[float, ...]:
         step = (hi - lo) / max(num - 1, 1)
         raw = [2.0 ** (lo + i * step) for i in range(num)]
     else:
+        if "num_values" in table:
+            raise _fail(
+                f"{where}num_values",
+                table["num_values"],
+                "no num_values with 'values' (num_values only spaces a log2_range)",
+            )
         raw = table["values"]
         if not isinstance(raw, list) or not raw:
             raise _fail(f"{where}values", raw, "a non-empty list of numbers")
@@ -398,6 +411,14 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
     for k in ("std", "noise_std", "walk_std"):
         if env_params.get(k, 0.0) < 0:
             raise _fail(f"env.{k}", env_params[k], "a number >= 0")
+    if env_name == "bernoulli":
+        low, high = env_params.get("low", 0.0), env_params.get("high", 1.0)
+        if not 0.0 <= low <= high <= 1.0:
+            raise _fail(
+                "env.low, env.high",
+                [low, high],
+                "success probabilities with 0 <= low <= high <= 1",
+            )
     env = EnvConfig(env_name, _int(env_raw, "num_arms", "env.", 10, 2), env_params)
 
     num_steps = _int(raw, "num_steps", "", 1000, 1)
@@ -417,7 +438,7 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
     return ExperimentConfig(
         name=_str(raw, "name", "", None),
         description=str(raw.get("description", "")),
-        seed=_int(raw, "seed", "", 0, 0),
+        seed=_seed(raw),
         num_seeds=_int(raw, "num_seeds", "", 100, 1),
         num_steps=num_steps,
         final_steps=final_steps,

@@ -448,7 +448,7 @@ def _as_grid(values: ArrayLike, seeds: int | Sequence[int]):
             f"values={values.tolist()}: expected a non-empty 1-D list of numbers."
         )
     if isinstance(seeds, int | np.integer):
-        _check_int("seeds", seeds, 1, None)
+        _check_int("seeds", seeds, 1, 2**32)
         seeds = np.arange(seeds)
     seeds = np.asarray(seeds)
     if (
@@ -456,10 +456,12 @@ def _as_grid(values: ArrayLike, seeds: int | Sequence[int]):
         or seeds.size == 0
         or not np.issubdtype(seeds.dtype, np.integer)
         or (seeds < 0).any()
+        or (seeds >= 2**32).any()
         or len(np.unique(seeds)) != seeds.size
     ):
         raise ValueError(
-            f"seeds={seeds.tolist()}: expected a count >= 1 or distinct integers >= 0."
+            f"seeds={seeds.tolist()}: expected a count in [1, 2**32] or distinct "
+            "integers in [0, 2**32 - 1] (fold_in takes 32 bits)."
         )
     return values, seeds.astype(np.uint32)
 

@@ -271,6 +271,19 @@ BAD = {
     "final_steps above num_steps": (_set("final_steps", 30), ["final_steps", "30"]),
     "missing name": (_delete("name"), ["name", "missing"]),
     "negative seed": (_set("seed", -1), ["seed", "-1"]),
+    "seed past 32 bits": (_set("seed", 2**32 + 5), ["seed", "4294967301"]),
+    "num_values with values": (
+        _set("studies.0.num_values", 5),
+        ["studies[0].num_values", "5", "log2_range"],
+    ),
+    "bernoulli low above high": (
+        _set("env", {"name": "bernoulli", "low": 0.8, "high": 0.2}),
+        ["env.low", "env.high", "[0.8, 0.2]"],
+    ),
+    "bernoulli high above one": (
+        _set("env", {"name": "bernoulli", "high": 1.5}),
+        ["env.low", "env.high", "1.5"],
+    ),
 }
 
 

@@ -201,6 +201,8 @@ def test_ranked_probs_put_the_best_arm_first(run):
         (dict(values=[[0.1, 0.2]]), "values"),
         (dict(seeds=0), "seeds"),
         (dict(seeds=[1, 1]), "seeds"),
+        (dict(seeds=[0, 2**32]), "seeds"),  # would wrap to seed 0
+        (dict(seeds=2**32 + 1), "seeds"),
         (dict(final_steps=NUM_STEPS + 1), "final_steps"),
         (dict(curve_stride=7), "curve_stride"),
         (dict(chunk_size=0), "chunk_size"),
