@@ -10,7 +10,7 @@ as a ratio against the baseline measured in this same process, so the ratio is
 meaningful on any machine. Results also go to ``results/benchmark/benchmark.json``.
 
 The sweep runs as the ``rl-softmax`` command runs it: one JAX CPU device per core
-(:func:`rl_softmax.sweep.use_cpu_cores`) and the sweep's own XLA options. With
+(:func:`rl_softmax.backend.use_cpu_cores`) and the sweep's own XLA options. With
 ``--ablation`` the same run also times the sweep with XLA's default options
 (YNNPACK library fusions on) and on a single device, the two choices that made the
 largest difference.
@@ -35,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy_reference  # noqa: E402
 
-from rl_softmax import sweep  # noqa: E402
+from rl_softmax import backend, sweep  # noqa: E402
 from rl_softmax.agents import make_action_value_agent  # noqa: E402
 from rl_softmax.envs import GaussianBandit  # noqa: E402
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
                 num_runs=args.num_runs, num_steps=args.num_steps,
             )  # fmt: skip
 
-    num_devices = sweep.use_cpu_cores(args.devices)
+    num_devices = backend.use_cpu_cores(args.devices)
     env = GaussianBandit(10)
     run = sweep.make_run(env, make_action_value_agent(10, "boltzmann"), args.num_steps)
     final_steps = min(100, args.num_steps)

@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     import jax
     from tqdm import tqdm
 
-    from rl_softmax import plotting, registry, results, sweep
+    from rl_softmax import backend, plotting, registry, results, sweep
 
     config = config_lib.load(args.config, args.set)
     resolved = config_lib.to_dict(config)
@@ -84,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
             metadata = {}
     finished = results.existing_studies(out) if metadata else set()
 
-    sweep.use_cpu_cores()
+    backend.use_cpu_cores()
     devices = jax.devices()
     print(f"rl-softmax run {args.config}: {config.description.strip()}")
     print(

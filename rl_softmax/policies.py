@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rl_softmax import softmax as sm
-from rl_softmax._xla import computed_once
+from rl_softmax.backend import computed_once
 
 __all__ = [
     "Policy",

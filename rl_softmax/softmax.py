@@ -347,7 +347,8 @@ def tau_for_entropy(
     """The temperature whose Boltzmann policy has entropy ``target_entropy`` (nats).
 
     Entropy grows monotonically with ``tau`` from ``log(number of maximal logits)`` at
-    ``tau = 0`` to ``log(number of finite logits)`` as ``tau -> inf``. Called with
+    ``tau = 0`` to ``log(number of finite logits)`` as ``tau -> inf`` (and stays at
+    ``log(number of +inf logits)`` if there are any). Called with
     concrete values, an unreachable target raises ``ValueError``; under ``jit`` it is
     clipped, giving the greedy (smallest) or uniform (largest bracketed) ``tau``.
 
@@ -363,12 +364,15 @@ def tau_for_entropy(
     logits = _as_float(logits)
     target = jnp.asarray(target_entropy, logits.dtype)
     num_top = jnp.sum(logits == jnp.max(logits))
-    num_finite = jnp.sum(jnp.isfinite(logits))
+    # +inf logits take all the mass at every tau: the entropy is then fixed
+    num_support = jnp.where(
+        jnp.any(logits == jnp.inf), num_top, jnp.sum(jnp.isfinite(logits))
+    )
     _check_reachable(
         "target_entropy",
         target,
         jnp.log(num_top.astype(logits.dtype)),
-        jnp.log(num_finite.astype(logits.dtype)),
+        jnp.log(num_support.astype(logits.dtype)),
         "entropies in",
     )
     return _bisect_log_tau(entropy, target, logits, num_iters, increasing=True)

@@ -1,8 +1,10 @@
 """The sweep engine: one pure ``run(key, value)``, evaluated over a value x seed grid.
 
-``make_run(env, agent, num_steps)`` builds a :class:`Run`: calling it is one
-``lax.scan`` over steps returning per-step :class:`Metrics`. ``sweep(run, values,
-seeds, key=...)`` evaluates the whole grid with ``vmap`` in one compiled program:
+``make_run(env, agent, num_steps)`` (from :mod:`rl_softmax.run`, re-exported here)
+builds a :class:`Run`: calling it is one ``lax.scan`` over steps returning per-step
+:class:`Metrics`. ``sweep(run, values, seeds, key=...)`` evaluates the whole grid
+with ``vmap`` in one compiled program (compiled and placed by
+:mod:`rl_softmax.backend`):
 
 * the grid is processed in fixed-size blocks of values x seeds (padded), so neither
   the number of values nor the number of seeds changes a shape: changing them never
@@ -29,9 +31,6 @@ seeds, key=...)`` evaluates the whole grid with ``vmap`` in one compiled program
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import os
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -39,10 +38,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jax.typing import ArrayLike
 
 from rl_softmax import prng
+from rl_softmax.backend import compile_with_options, seed_sharding
+from rl_softmax.run import METRICS, Metrics, Run, StepOutput, make_run
 
 __all__ = [
     "METRICS",
@@ -54,154 +54,7 @@ __all__ = [
     "compile_sweep",
     "make_run",
     "sweep",
-    "use_cpu_cores",
 ]
-
-
-class Metrics(NamedTuple):
-    """Per-step metrics of one run (or their means).
-
-    Attributes:
-      reward: reward received.
-      optimal: 1.0 when the action taken was the optimal one.
-      regret: ``max q* - q*[A]``, the expected reward lost by the action.
-      entropy: entropy (nats) of the distribution the action was drawn from.
-      prob_optimal: probability that distribution gave the optimal action.
-      tau: the policy's temperature (0 for greedy, NaN for rules without one).
-    """
-
-    reward: Any
-    optimal: Any
-    regret: Any
-    entropy: Any
-    prob_optimal: Any
-    tau: Any
-
-
-METRICS = Metrics._fields
-
-
-def _entropy_of(probs: jax.Array) -> jax.Array:
-    safe = jnp.where(probs > 0, probs, 1.0)
-    return -jnp.sum(jnp.where(probs > 0, probs * jnp.log(safe), 0.0))
-
-
-class _Carry(NamedTuple):
-    key: jax.Array
-    env_state: Any
-    agent_state: Any
-    value: jax.Array
-
-
-class StepOutput(NamedTuple):
-    """What one step reports: scalar ``metrics`` and ``ranked_probs``, the
-    ``[num_actions]`` action probabilities with arms ordered by true value, best
-    first (NaN where the environment has no true values or the policy no closed
-    form)."""
-
-    metrics: Metrics
-    ranked_probs: jax.Array
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Run:
-    """A pure experiment ``run(key, value) -> Metrics`` of ``num_steps`` steps.
-
-    ``init`` and ``step`` are exposed so that :func:`sweep` can fold reductions into
-    the scan; calling the object runs the plain scan and returns per-step metrics
-    (each ``[num_steps]``).
-
-    Attributes:
-      init: ``(key, value) -> carry``.
-      step: ``(carry, t) -> (carry, StepOutput)`` for the 0-based step ``t``.
-      num_steps: steps per run (static).
-      num_actions: size of the action space (static).
-      swept: name of the agent parameter that ``value`` sets.
-    """
-
-    init: Callable[[jax.Array, jax.Array], Any]
-    step: Callable[[Any, jax.Array], tuple[Any, StepOutput]]
-    num_steps: int
-    num_actions: int
-    swept: str
-
-    def __call__(self, key: jax.Array, value: ArrayLike) -> Metrics:
-        carry = self.init(key, jnp.asarray(value, jnp.float32))
-        _, out = jax.lax.scan(self.step, carry, jnp.arange(self.num_steps))
-        return out.metrics
-
-
-def make_run(
-    env,
-    agent,
-    num_steps: int,
-    *,
-    env_params: Any = None,
-    agent_params: Any = None,
-    swept: str = "explore",
-) -> Run:
-    """Builds the pure run of ``agent`` on ``env`` (purejaxrl's ``make_train`` shape).
-
-    Args:
-      env: a functional environment (``reset``, ``step``, ``default_params``).
-      agent: an :class:`~rl_softmax.agents.Agent`.
-      num_steps: steps per run (static).
-      env_params: environment parameters (default: ``env.default_params``).
-      agent_params: agent parameters (default: ``agent.default_params``).
-      swept: the field of ``agent_params`` that the run's ``value`` replaces.
-
-    Returns:
-      a :class:`Run`.
-    """
-    env_params = env.default_params if env_params is None else env_params
-    agent_params = agent.default_params if agent_params is None else agent_params
-    if swept not in agent_params._fields:
-        raise ValueError(
-            f"swept={swept!r} is not a parameter of this agent; "
-            f"expected one of {agent_params._fields}."
-        )
-    if not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps={num_steps!r}: expected an integer >= 1.")
-
-    def init(key, value):
-        key_reset, key_agent, key_steps = jax.random.split(key, 3)
-        params = agent_params._replace(**{swept: value})
-        _, env_state = env.reset(key_reset, env_params)
-        return _Carry(key_steps, env_state, agent.init(key_agent, params), value)
-
-    def step(carry, t):
-        key_act, key_env = jax.random.split(jax.random.fold_in(carry.key, t))
-        params = agent_params._replace(**{swept: carry.value})
-        action, probs = agent.act(key_act, carry.agent_state, params)
-        _, env_state, reward, _, _, info = env.step(
-            key_env, carry.env_state, action, env_params
-        )
-        if agent.temperature is None:
-            tau = jnp.full((), jnp.nan)
-        else:
-            tau = agent.temperature(carry.agent_state, params)
-        agent_state = agent.update(carry.agent_state, action, reward, params)
-        best = info["optimal_action"]
-        metrics = Metrics(
-            reward=reward,
-            optimal=action == best,
-            regret=info["regret"],
-            entropy=_entropy_of(probs),
-            prob_optimal=probs[best],
-            tau=tau,
-        )
-        if "action_values" in info:  # only computed when a sweep asks for it
-            ranked = probs[jnp.argsort(-info["action_values"])]
-        else:
-            ranked = jnp.full_like(probs, jnp.nan)
-        out = StepOutput(jax.tree.map(lambda x: x.astype(jnp.float32), metrics), ranked)
-        carry = carry._replace(env_state=env_state, agent_state=agent_state)
-        return carry, out
-
-    return Run(
-        init=init, step=step, num_steps=num_steps,
-        num_actions=agent.num_actions, swept=swept,
-    )  # fmt: skip
 
 
 class SweepResult(NamedTuple):
@@ -297,58 +150,6 @@ def _reduced_run(run: Run, final_steps: int, stride: int, track_probs: bool):
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-# XLA:CPU hands reductions and elementwise ops to YNNPACK library fusions by default
-# (recent jaxlibs). For this loop of many small [values, seeds, arms] ops they ran the
-# sweep ~1.5x slower than XLA's own loop fusions, and their results depended on the
-# block shape (`python experiments/benchmark_bandit_sweep.py --ablation`); an empty
-# list turns them off for the sweep program only.
-_CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
-
-
-def _compile(lowered, options: dict[str, Any] | None) -> Any:
-    """Compiles with ``options`` (default :data:`_CPU_COMPILER_OPTIONS` on CPU).
-
-    A jaxlib that does not know the default options compiles with its own defaults.
-    """
-    if options is None and jax.default_backend() == "cpu":
-        try:
-            return lowered.compile(compiler_options=_CPU_COMPILER_OPTIONS)
-        except jax.errors.JaxRuntimeError as error:  # an older jaxlib
-            if "No such compile option" not in str(error):
-                raise
-    return lowered.compile(compiler_options=options or {})
-
-
-def use_cpu_cores(count: int | None = None) -> int:
-    """Gives JAX one CPU device per core, so :func:`sweep` splits seeds across cores.
-
-    XLA:CPU otherwise runs the sweep as one device that splits each small op across
-    threads and synchronises after every one; one device per core, each with its own
-    share of the seeds, measured 1.1-1.3x faster on 2 cores. Results are bit-identical
-    either way (tested). JAX reads this setting once, when it first starts its
-    backend, so call this before any JAX computation; the ``rl-softmax`` command and
-    the benchmark do.
-
-    Args:
-      count: devices to ask for; default the cores this process may run on.
-
-    Returns:
-      the number of JAX devices in use (unchanged if the backend had already started).
-    """
-    if count is None and hasattr(os, "sched_getaffinity"):
-        count = len(os.sched_getaffinity(0))
-    elif count is None:
-        count = os.cpu_count() or 1
-    _check_int("count", count, 1, None)
-    with contextlib.suppress(RuntimeError):  # raised once the backend has started
-        jax.config.update("jax_num_cpu_devices", count)
-    return len(jax.devices())
-
-
-def _sharding() -> NamedSharding:
-    mesh = Mesh(np.array(jax.devices()), ("runs",))
-    return NamedSharding(mesh, PartitionSpec("runs"))
-
 
 def _check_int(name: str, value, low: int, high: int | None) -> None:
     ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
@@ -403,8 +204,8 @@ def compile_sweep(
     ``key`` is a key of the type the program will be called with (only its type
     matters; default: JAX's default threefry). Threefry keys are compiled as
     :data:`rl_softmax.prng.THREEFRY`: the same bits, faster code on CPU.
-    ``compiler_options`` are XLA's (default: :data:`_CPU_COMPILER_OPTIONS` on CPU;
-    ``{}`` for XLA's own defaults).
+    ``compiler_options`` are XLA's (default:
+    :data:`rl_softmax.backend.CPU_COMPILER_OPTIONS` on CPU; ``{}`` for XLA's own).
     """
     stride = _default_stride(run.num_steps) if curve_stride is None else curve_stride
     _check_int("chunk_size", chunk_size, 1, None)
@@ -433,10 +234,10 @@ def compile_sweep(
 
         args = (
             jax.ShapeDtypeStruct((), key_dtype),
-            jax.ShapeDtypeStruct((num_seeds,), jnp.uint32, sharding=_sharding()),
+            jax.ShapeDtypeStruct((num_seeds,), jnp.uint32, sharding=seed_sharding()),
             jax.ShapeDtypeStruct((num_values,), jnp.float32),
         )
-        compiled = _compile(jax.jit(block).lower(*args), options)
+        compiled = compile_with_options(jax.jit(block).lower(*args), options)
         cache[settings] = ChunkProgram(compiled, num_values, num_seeds, stride)
     return cache[settings]
 
@@ -554,7 +355,7 @@ def sweep(
     num_windows = run.num_steps // program.curve_stride
     num_actions = run.num_actions if track_probs else 0
     acc = _Accumulator(num_values, num_seeds, num_windows, num_actions, keep_runs)
-    sharding = _sharding()
+    sharding = seed_sharding()
     # Values outer, seeds inner: each value's seeds are folded in seed order.
     for v0 in range(0, num_values, program.num_values):
         for s0 in range(0, num_seeds, program.num_seeds):

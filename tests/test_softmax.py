@@ -474,6 +474,19 @@ def test_tau_for_entropy_rejects_unreachable_target(target):
         sm.tau_for_entropy(jnp.array([0.0, 1.0, 2.0, 3.0]), target)
 
 
+@pytest.mark.parametrize(("num_inf", "target"), [(1, 0.5), (2, 0.2), (2, 1.0)])
+def test_tau_for_entropy_with_inf_logits_reaches_only_their_entropy(num_inf, target):
+    """+inf logits share all the mass at every tau, so the entropy is log(#inf)."""
+    logits = jnp.array([jnp.inf] * num_inf + [0.0, 1.0])
+    assert np.allclose(
+        [float(sm.entropy(logits, tau)) for tau in (0.01, 1.0, 100.0)],
+        math.log(num_inf),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match=r"entropies in \[0\.69|entropies in \[0\.0"):
+        sm.tau_for_entropy(logits, target)
+
+
 @pytest.mark.parametrize("target", [3.5, 1.0])  # above max(v) = 3, below mean = 1.5
 def test_tau_for_expected_value_rejects_unreachable_target(target):
     with pytest.raises(ValueError, match="target"):

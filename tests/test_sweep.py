@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rl_softmax import sweep
+from rl_softmax import backend, sweep
 from rl_softmax.agents import make_action_value_agent
 from rl_softmax.envs import GaussianBandit
 
@@ -130,7 +130,7 @@ def test_xla_options_are_part_of_the_compiled_program(run):
 
 def test_unknown_default_options_fall_back_to_xla_defaults(run, monkeypatch):
     """An older jaxlib that lacks the sweep's option still compiles the sweep."""
-    monkeypatch.setattr(sweep, "_CPU_COMPILER_OPTIONS", {"xla_no_such_option": 1})
+    monkeypatch.setattr(backend, "CPU_COMPILER_OPTIONS", {"xla_no_such_option": 1})
     fresh = sweep.make_run(GaussianBandit(10), make_action_value_agent(10), 10)
     result = sweep.sweep(fresh, [0.5], 3, key=jax.random.key(0), final_steps=5)
     assert np.all(np.isfinite(result.run_mean.reward))
@@ -254,10 +254,10 @@ def test_use_cpu_cores_gives_one_device_per_core_before_jax_starts():
     script = textwrap.dedent(
         """
         import jax
-        from rl_softmax import sweep
-        assert sweep.use_cpu_cores(3) == 3
+        from rl_softmax import backend
+        assert backend.use_cpu_cores(3) == 3
         jax.numpy.zeros(1)
-        assert sweep.use_cpu_cores(5) == 3  # too late: the backend has started
+        assert backend.use_cpu_cores(5) == 3  # too late: the backend has started
         print(len(jax.devices()))
         """
     )
@@ -270,4 +270,4 @@ def test_use_cpu_cores_gives_one_device_per_core_before_jax_starts():
 
 def test_use_cpu_cores_rejects_a_bad_count():
     with pytest.raises(ValueError, match="count=0"):
-        sweep.use_cpu_cores(0)
+        backend.use_cpu_cores(0)
