@@ -12,7 +12,8 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from rl_softmax import anneal_plots, plotting
+from rl_softmax import plotting
+from rl_softmax.plotting import anneal
 from rl_softmax.sweep import METRICS, Metrics, SweepResult
 
 VALUES = (0.0, 0.25, 1.0, 4.0, math.inf)
@@ -469,7 +470,7 @@ def luminance(color) -> float:
 
 def test_entropy_curves_draw_each_setting_between_log_k_and_zero():
     result = make_anneal_result(num_actions=5)
-    fig = anneal_plots.plot_entropy_curves(result, label="solved τ", param="tau")
+    fig = anneal.plot_entropy_curves(result, label="solved τ", param="tau")
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     (ax,) = fig.axes
     lines = labelled(ax)
@@ -501,24 +502,24 @@ def test_entropy_curves_draw_each_setting_between_log_k_and_zero():
 
 def test_entropy_curves_infer_k_without_probs_and_check_a_given_k():
     result = make_anneal_result(num_actions=7, with_probs=False)
-    fig = anneal_plots.plot_entropy_curves(result, label="s", param="tau")
+    fig = anneal.plot_entropy_curves(result, label="s", param="tau")
     uniform = [line for line in fig.axes[0].lines if line.get_label().startswith("u")]
     (line,) = uniform
     np.testing.assert_allclose(line.get_ydata(), math.log(7))
-    fig = anneal_plots.plot_entropy_curves(
+    fig = anneal.plot_entropy_curves(
         result, label="s", param="tau", values=[2.0], num_actions=9
     )
     labels = [line.get_label() for line in fig.axes[0].lines]
     assert labels == ["τ = 2", f"uniform, log K = {math.log(9):.2f}", "greedy, 0"]
     with pytest.raises(ValueError, match="num_actions=4 but"):
-        anneal_plots.plot_entropy_curves(
+        anneal.plot_entropy_curves(
             make_anneal_result(num_actions=5), label="s", param="tau", num_actions=4
         )
 
 
 def test_prob_optimal_curves_are_percent_between_one_over_k_and_100():
     result = make_anneal_result(num_actions=4)
-    fig = anneal_plots.plot_prob_optimal_curves(result, label="s", param="tau")
+    fig = anneal.plot_prob_optimal_curves(result, label="s", param="tau")
     (ax,) = fig.axes
     lines = labelled(ax)
     np.testing.assert_allclose(
@@ -532,7 +533,7 @@ def test_prob_optimal_curves_are_percent_between_one_over_k_and_100():
 
 def test_action_probs_stack_to_one_with_the_best_arm_darkest_at_the_bottom():
     result = make_anneal_result(num_actions=12)
-    fig = anneal_plots.plot_action_probs(result, label="s", param="tau")
+    fig = anneal.plot_action_probs(result, label="s", param="tau")
     (ax,) = fig.axes
     areas = ax.collections
     assert len(areas) == 12
@@ -557,7 +558,7 @@ def test_action_probs_stack_to_one_with_the_best_arm_darkest_at_the_bottom():
 
 def test_action_probs_of_a_chosen_value_many_arms_and_missing_probs():
     result = make_anneal_result(num_actions=20)
-    fig = anneal_plots.plot_action_probs(result, label="s", param="tau", value=2.0)
+    fig = anneal.plot_action_probs(result, label="s", param="tau", value=2.0)
     ax = fig.axes[0]
     _, top = stack_top(ax.collections[0])
     np.testing.assert_allclose(top, result.curve_probs[2, :, 0])
@@ -565,16 +566,16 @@ def test_action_probs_of_a_chosen_value_many_arms_and_missing_probs():
     # 20 arms: a colour bar (a second axes) instead of 20 legend entries.
     assert len(fig.axes) == 2 and not fig.legends
     with pytest.raises(ValueError, match="not among the swept values"):
-        anneal_plots.plot_action_probs(result, label="s", param="tau", value=3.0)
+        anneal.plot_action_probs(result, label="s", param="tau", value=3.0)
     with pytest.raises(ValueError, match="track_probs"):
-        anneal_plots.plot_action_probs(
+        anneal.plot_action_probs(
             make_anneal_result(with_probs=False), label="s", param="tau"
         )
 
 
 def test_temperature_panel_is_log_scale_without_non_finite_points():
     result = make_anneal_result(num_actions=5)
-    fig = anneal_plots.plot_temperature_and_entropy(result, label="s", param="tau")
+    fig = anneal.plot_temperature_and_entropy(result, label="s", param="tau")
     assert len(fig.axes) == 2
     ax_tau, ax_entropy = fig.axes
     assert ax_tau.get_yscale() == "log" and ax_entropy.get_yscale() == "linear"
@@ -603,7 +604,7 @@ def test_temperature_panel_without_a_temperature_says_so():
     result = make_anneal_result(tau="nan")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fig = anneal_plots.plot_temperature_and_entropy(result, label="s", param="tau")
+        fig = anneal.plot_temperature_and_entropy(result, label="s", param="tau")
         fig.savefig(io.BytesIO(), format="png")
     ax_tau = fig.axes[0]
     assert ax_tau.get_yscale() == "linear"
@@ -615,13 +616,13 @@ def test_temperature_panel_without_a_temperature_says_so():
 )
 def test_has_temperature_curve_only_for_a_changing_tau(tau, expected):
     result = make_anneal_result(tau=tau)
-    assert anneal_plots.has_temperature_curve(result) is expected
+    assert anneal.has_temperature_curve(result) is expected
 
 
 def test_has_temperature_curve_ignores_an_infinite_first_step():
     result = make_anneal_result(tau="constant")
     result.curve_mean.tau[:, 0] = np.inf
-    assert not anneal_plots.has_temperature_curve(result)
+    assert not anneal.has_temperature_curve(result)
 
 
 def test_draw_experiment_adds_anneal_figures_only_with_curve_probs(

@@ -8,9 +8,9 @@ limits, the mean action probabilities of the arms ranked by true value as a stac
 and the temperature next to the entropy it produces (Sutton & Barto 2018, Sec. 2.8;
 Haarnoja et al. 2018 for the target-entropy view).
 
-They follow the conventions of :mod:`rl_softmax.plotting` (whose helpers they use
-and whose :func:`~rl_softmax.plotting.draw_experiment` draws them): README size,
-viridis for ordered settings, 95% bands ``mean ± 1.96 curve_std / sqrt(S)``.
+They follow the conventions of :mod:`rl_softmax.plotting.style` (whose helpers they
+use; :func:`rl_softmax.plotting.draw_experiment` draws them): README size, viridis
+for ordered settings, 95% bands ``mean ± 1.96 curve_std / sqrt(S)``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from rl_softmax import plotting, results
+from rl_softmax import results
+from rl_softmax.plotting import style
 from rl_softmax.sweep import SweepResult
 
 __all__ = [
@@ -125,20 +126,20 @@ def _readable_log_y(ax: Axes, low: float, high: float) -> None:
 
 def _details(result: SweepResult, num_actions: int | None) -> str:
     arms = f"K = {num_actions} arms, " if num_actions is not None else ""
-    return arms + plotting._curves_details(result)
+    return arms + style._curves_details(result)
 
 
 def _curves_figure(result, *, label, param, values, max_lines, metric, num_actions):
     """One panel of ``metric`` curves; returns ``(fig, ax, K)`` before references."""
-    chosen, best = plotting._selection(result, values, max_lines)
+    chosen, best = style._selection(result, values, max_lines)
     num_actions = _num_actions(result, num_actions)
-    fig, (ax,) = plotting._new_figure()
-    colors = plotting._ordered_colors(len(chosen))
-    plotting._draw_curves(ax, result, metric, chosen, best, colors, param)
-    plotting._undefined_note(ax, plotting._curve_stats(result, metric)[0][chosen])
-    plotting._steps_axis(ax, result)
-    ax.set_ylabel(plotting._METRIC_LABELS[metric])
-    plotting._set_panel_title(ax, label, _details(result, num_actions))
+    fig, (ax,) = style._new_figure()
+    colors = style._ordered_colors(len(chosen))
+    style._draw_curves(ax, result, metric, chosen, best, colors, param)
+    style._undefined_note(ax, style._curve_stats(result, metric)[0][chosen])
+    style._steps_axis(ax, result)
+    ax.set_ylabel(style._METRIC_LABELS[metric])
+    style._set_panel_title(ax, label, _details(result, num_actions))
     return fig, ax, num_actions
 
 
@@ -244,31 +245,31 @@ def plot_action_probs(
     if value is None:
         index = _best_index(result)
     else:
-        index = plotting._value_index(result, value, "value")
+        index = style._value_index(result, value, "value")
     steps = np.asarray(result.steps, np.float64)
     num_actions = probs.shape[-1]
     names = [_rank_name(rank, num_actions) for rank in range(num_actions)]
     colors = mpl.colormaps["viridis"](np.linspace(0.0, 0.95, num_actions))
 
-    fig, (ax,) = plotting._new_figure()
+    fig, (ax,) = style._new_figure()
     ax.grid(False)  # stripes fill the axes: a grid would only show at the edges
     # No edges: the near-empty stripes of a greedy policy would stack their edges
     # into a white band under y = 1.
     areas = ax.stackplot(
         steps, probs[index].T, colors=colors, labels=names, linewidth=0
     )
-    plotting._undefined_note(ax, probs[index])
+    style._undefined_note(ax, probs[index])
     ax.set_xlim(steps[0], steps[-1])
     ax.set_ylim(0, 1)
     ax.set_xlabel("steps")
     ax.set_ylabel("mean probability of action (stacked)")
-    setting = plotting._setting_label(
+    setting = style._setting_label(
         param, float(np.asarray(result.values)[index]),
-        fractions=plotting._uses_fractions(result),
+        fractions=style._uses_fractions(result),
     )  # fmt: skip
     why = " (best by mean reward)" if value is None else ""
     details = f"{setting}{why}, {np.asarray(result.seeds).size} runs"
-    plotting._set_panel_title(ax, label, details)
+    style._set_panel_title(ax, label, details)
     if num_actions <= _MAX_ARM_LEGEND:
         # Reversed: the legend reads top to bottom like the stack.
         fig.legend(
@@ -305,13 +306,13 @@ def plot_temperature_and_entropy(
     Returns:
       the figure.
     """
-    chosen, best = plotting._selection(result, values, max_lines)
+    chosen, best = style._selection(result, values, max_lines)
     num_actions = _num_actions(result, num_actions)
-    colors = plotting._ordered_colors(len(chosen))
+    colors = style._ordered_colors(len(chosen))
     steps = np.asarray(result.steps, np.float64)
-    tau, half = plotting._curve_stats(result, "tau")
+    tau, half = style._curve_stats(result, "tau")
 
-    fig, (ax_tau, ax_entropy) = plotting._new_figure(2)
+    fig, (ax_tau, ax_entropy) = style._new_figure(2)
     drawn = []
     for color, i in zip(colors, chosen, strict=False):
         keep = np.isfinite(tau[i]) & (tau[i] > 0)
@@ -328,20 +329,20 @@ def plot_temperature_and_entropy(
     if drawn.size:
         _readable_log_y(ax_tau, drawn.min(), drawn.max())
     else:
-        plotting._undefined_note(ax_tau, np.full(1, np.nan))
-    plotting._steps_axis(ax_tau, result)
-    ax_tau.set_ylabel(f"mean {plotting._METRIC_LABELS['tau']} (log scale)")
+        style._undefined_note(ax_tau, np.full(1, np.nan))
+    style._steps_axis(ax_tau, result)
+    ax_tau.set_ylabel(f"mean {style._METRIC_LABELS['tau']} (log scale)")
     ax_tau.set_title("temperature", fontsize=10)
 
-    plotting._draw_curves(ax_entropy, result, "entropy", chosen, best, colors, param)
+    style._draw_curves(ax_entropy, result, "entropy", chosen, best, colors, param)
     _entropy_references(ax_entropy, num_actions)
-    plotting._steps_axis(ax_entropy, result)
-    ax_entropy.set_ylabel(plotting._METRIC_LABELS["entropy"])
+    style._steps_axis(ax_entropy, result)
+    ax_entropy.set_ylabel(style._METRIC_LABELS["entropy"])
     ax_entropy.set_title("entropy it produces", fontsize=10)
 
     width = int(11 * fig.get_figwidth())
-    fig.suptitle(plotting._title(label, _details(result, num_actions), width))
-    plotting._fig_legend(
+    fig.suptitle(style._title(label, _details(result, num_actions), width))
+    style._fig_legend(
         fig, *ax_entropy.get_legend_handles_labels(), max_cols=4, fontsize=9
     )
     return fig

@@ -1,0 +1,53 @@
+"""Figures, the only package that imports matplotlib.
+
+:mod:`~rl_softmax.plotting.sweeps`: probabilities against temperature, sweeps,
+learning curves and parameter studies; :mod:`~rl_softmax.plotting.anneal`: the
+uniform-to-greedy figures (entropy, action probabilities and temperature over time);
+:mod:`~rl_softmax.plotting.style`: the conventions both share.
+:func:`draw_experiment` draws every figure of a results directory. Figures are
+built from :class:`matplotlib.figure.Figure` directly, never through ``pyplot``: no
+global state, no GUI backend, nothing to close, and safe to call from any thread.
+Every function returns the figure; :func:`save_figure` writes it atomically.
+
+Conventions: README size (6.5 x 4 in at 150 dpi), the Okabe-Ito colour-blind-safe
+palette for unordered lines and viridis for ordered parameter values, swept values on
+a log axis (base 2 with ticks ``1/128 ... 4`` when they are powers of two), and
+shaded 95% confidence bands ``mean ± 1.96 sem`` over seeds (normal approximation;
+see :func:`rl_softmax.results.mean_sem`).
+"""
+
+from rl_softmax.plotting.anneal import (
+    anneal_figures,
+    has_temperature_curve,
+    plot_action_probs,
+    plot_entropy_curves,
+    plot_prob_optimal_curves,
+    plot_temperature_and_entropy,
+)
+from rl_softmax.plotting.style import DPI, FIGSIZE, PALETTE, PLOTS_DIR, save_figure
+from rl_softmax.plotting.sweeps import (
+    draw_experiment,
+    plot_learning_curves,
+    plot_parameter_study,
+    plot_probs_vs_tau,
+    plot_sweep,
+)
+
+__all__ = [
+    "DPI",
+    "FIGSIZE",
+    "PALETTE",
+    "PLOTS_DIR",
+    "anneal_figures",
+    "draw_experiment",
+    "has_temperature_curve",
+    "plot_action_probs",
+    "plot_entropy_curves",
+    "plot_learning_curves",
+    "plot_parameter_study",
+    "plot_prob_optimal_curves",
+    "plot_probs_vs_tau",
+    "plot_sweep",
+    "plot_temperature_and_entropy",
+    "save_figure",
+]

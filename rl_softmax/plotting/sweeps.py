@@ -1,0 +1,351 @@
+"""Temperature sweeps: probabilities against tau, sweeps, learning curves, studies.
+
+:func:`draw_experiment` draws every figure of a results directory, these and the
+uniform-to-greedy figures of :mod:`rl_softmax.plotting.anneal`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+from matplotlib.figure import Figure
+
+from rl_softmax import softmax as sm
+from rl_softmax.plotting import anneal
+from rl_softmax.plotting.style import (
+    _METRIC_LABELS,
+    PALETTE,
+    PLOTS_DIR,
+    _axis_name,
+    _band,
+    _check_metric,
+    _curve_stats,
+    _curves_details,
+    _draw_curves,
+    _fig_legend,
+    _new_figure,
+    _num_steps,
+    _ordered_colors,
+    _reference_indices,
+    _run_group,
+    _seed_stats,
+    _selection,
+    _set_log_x,
+    _set_panel_title,
+    _steps_axis,
+    _symbol,
+    _title,
+    _undefined_note,
+    _window_text,
+    _with_symbol,
+    save_figure,
+)
+from rl_softmax.sweep import SweepResult
+
+__all__ = [
+    "draw_experiment",
+    "plot_learning_curves",
+    "plot_parameter_study",
+    "plot_probs_vs_tau",
+    "plot_sweep",
+]
+
+
+def _probs_and_greedy(logits: jax.Array, taus: jax.Array):
+    # One compiled program: op-by-op dispatch would compile every primitive anew.
+    batch = jnp.broadcast_to(logits, (taus.shape[0], logits.shape[0]))
+    return sm.softmax(batch, taus), sm.softmax(logits, 0.0)
+
+
+def plot_probs_vs_tau(
+    logits: ArrayLike = (2.0, 4.0, 2.0, 1.0), taus: ArrayLike | None = None
+) -> Figure:
+    """The "why softmax?" picture: each action's probability against temperature.
+
+    One line per action of ``softmax(logits, tau)`` over ``taus`` on a log axis, the
+    uniform limit ``1/K`` (``tau -> inf``) as a dotted line, and the greedy limit
+    ``softmax(logits, 0)`` (ties split) as markers on the left edge. Tied logits
+    have identical curves: later ones are dashed so both stay visible.
+
+    Args:
+      logits: ``[K]`` action preferences (default the DESIGN example ``[2, 4, 2, 1]``).
+      taus: ``[T]`` positive temperatures (default ``geomspace(1e-2, 1e2, 400)``).
+
+    Returns:
+      the figure.
+    """
+    logits = np.asarray(logits, np.float32)
+    if logits.ndim != 1 or logits.size < 2:
+        raise ValueError(f"logits={logits.tolist()}: expected a 1-D array of >= 2.")
+    taus = np.geomspace(1e-2, 1e2, 400) if taus is None else np.asarray(taus)
+    taus = np.sort(np.asarray(taus, np.float32))
+    if taus.ndim != 1 or taus.size < 2 or not (np.isfinite(taus) & (taus > 0)).all():
+        raise ValueError("taus: expected a 1-D array of >= 2 positive, finite values.")
+    num_actions = logits.size
+    probs, greedy = (np.asarray(p, np.float64) for p in _probs_and_greedy(logits, taus))
+    x = taus.astype(np.float64)  # exactly the temperatures used
+
+    fig, (ax,) = _new_figure()
+    for action, z in enumerate(logits):
+        tied = np.flatnonzero(logits == z)
+        label = f"z = {z:g}"
+        linestyle = "-"
+        if tied.size > 1:
+            label += f" (action {action + 1})"
+            if action != tied[0]:
+                linestyle = (0, (4, 3))
+        ax.plot(
+            x, probs[:, action], color=PALETTE[action % len(PALETTE)],
+            linestyle=linestyle, linewidth=2, label=label,
+        )  # fmt: skip
+    ax.axhline(
+        1 / num_actions, color="0.35", linestyle=":", linewidth=1.6,
+        label="uniform limit (τ → ∞)",
+    )  # fmt: skip
+    ax.plot(
+        np.full(num_actions, x[0]), greedy, linestyle="none", marker="<",
+        markersize=8, color="black", clip_on=False, zorder=5,
+        label="greedy limit (τ = 0)",
+    )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("temperature τ (log scale)")
+    ax.set_ylabel("probability of action  π(a)")
+    shown = ", ".join(f"{z:g}" for z in logits)
+    ax.set_title(f"Softmax probabilities exp(z/τ) / Σ exp(z/τ) for z = [{shown}]")
+    ax.legend(loc="upper right", fontsize=9, framealpha=0.9)
+    return fig
+
+
+def plot_sweep(
+    result: SweepResult,
+    *,
+    label: str,
+    param: str,
+    references: Mapping[str, float] | None = None,
+    metrics: Sequence[str] = ("reward", "optimal"),
+    window: str = "all",
+) -> Figure:
+    """Metrics against the swept value, one panel per metric, with 95% CI bands.
+
+    Reference values (e.g. ``{"greedy (τ = 0)": 0.0, "uniform (τ = ∞)": inf}``)
+    cannot sit on a log axis: each is drawn as a horizontal dashed line with its CI
+    as a light band. Other non-positive or non-finite values are left out.
+
+    Args:
+      result: one study's results.
+      label: the study's label (e.g. ``"softmax"``).
+      param: the swept parameter (``"tau"``, ``"epsilon"``, ``"c"``, ...).
+      references: ``{legend label: value}`` with values among ``result.values``.
+      metrics: names of :class:`~rl_softmax.sweep.Metrics` fields, one panel each.
+      window: ``"all"`` (``run_mean``) or ``"final"`` (``run_final``).
+
+    Returns:
+      the figure.
+    """
+    metrics = tuple(metrics)
+    if not metrics:
+        raise ValueError("metrics is empty: expected at least one metric name.")
+    for metric in metrics:
+        _check_metric(metric)
+    _run_group(result, window)
+    ref_index = _reference_indices(result, references)
+    values = np.asarray(result.values, np.float64)
+    on_curve = np.isfinite(values) & (values > 0)
+    on_curve[list(ref_index.values())] = False
+    on_curve = np.flatnonzero(on_curve)
+    on_curve = on_curve[np.argsort(values[on_curve], kind="stable")]  # x ascending
+    x = values[on_curve]
+
+    fig, axes = _new_figure(len(metrics))
+    for ax, metric in zip(axes, metrics, strict=True):
+        mean, half = _seed_stats(result, metric, window)
+        if x.size:
+            _band(
+                ax, x, mean[on_curve], half[on_curve], color=PALETTE[0],
+                label=f"{label} (mean, 95% CI)", marker="o", markersize=3.5,
+            )  # fmt: skip
+        for j, (ref_label, i) in enumerate(ref_index.items()):
+            color = PALETTE[(j + 1) % len(PALETTE)]
+            ax.axhline(mean[i], color=color, linestyle="--", lw=1.5, label=ref_label)
+            if np.isfinite(mean[i]):
+                ax.axhspan(
+                    mean[i] - half[i], mean[i] + half[i], color=color, alpha=0.12, lw=0
+                )
+        _undefined_note(ax, mean)
+        _set_log_x(ax, x, max_ticks=6)
+        ax.set_xlabel(f"{_axis_name(param)} (log scale)")
+        ax.set_ylabel(_METRIC_LABELS[metric])
+    num_seeds = np.asarray(result.seeds).size
+    details = (
+        f"{num_seeds} runs × {_num_steps(result)} steps "
+        f"({_window_text(result, window)})"
+    )
+    fig.suptitle(_title(label, details, int(11 * fig.get_figwidth())))
+    _fig_legend(fig, *axes[0].get_legend_handles_labels())
+    return fig
+
+
+def plot_learning_curves(
+    result: SweepResult,
+    *,
+    label: str,
+    param: str,
+    values: Sequence[float] | None = None,
+    metric: str = "optimal",
+    max_lines: int = 6,
+    references: Mapping[str, float] | None = None,
+) -> Figure:
+    """A metric over time (``curve_mean`` against ``result.steps``) for a few values.
+
+    Each curve has a 95% band ``± 1.96 curve_std / sqrt(S)``. By default up to
+    ``max_lines`` positive, finite values spread over the sweep are drawn, always
+    including the best by mean reward over all steps (marked in the legend).
+
+    Args:
+      result: one study's results.
+      label: the study's label.
+      param: the swept parameter (sets the legend symbol, e.g. ``τ = 1/4``).
+      values: the swept values to draw (any, including 0 or inf); default as above.
+      metric: a :class:`~rl_softmax.sweep.Metrics` field.
+      max_lines: the most default-selected values.
+      references: ``{legend label: value}`` drawn as extra dashed curves (e.g. the
+        greedy and uniform limits) and skipped by the default selection.
+
+    Returns:
+      the figure.
+    """
+    _check_metric(metric)
+    ref_index = _reference_indices(result, references)
+    chosen, best = _selection(result, values, max_lines, skip=set(ref_index.values()))
+    fig, (ax,) = _new_figure()
+    _draw_curves(ax, result, metric, chosen, best, _ordered_colors(len(chosen)), param)
+    steps = np.asarray(result.steps, np.float64)
+    mean, half = _curve_stats(result, metric)
+    for j, (ref_label, i) in enumerate(ref_index.items()):
+        _band(
+            ax, steps, mean[i], half[i], color=("black", "0.45", PALETTE[1])[j % 3],
+            label=ref_label, linestyle="--", linewidth=1.1, alpha=0.12,
+        )  # fmt: skip
+    _undefined_note(ax, mean[chosen + list(ref_index.values())])
+    _steps_axis(ax, result)
+    ax.set_ylabel(_METRIC_LABELS[metric])
+    _set_panel_title(ax, label, _curves_details(result))
+    fig.legend(loc="outside right upper", fontsize=9, frameon=False)
+    return fig
+
+
+def plot_parameter_study(
+    studies: Mapping[str, tuple[SweepResult, str, str]],
+    *,
+    metric: str = "reward",
+    window: str = "all",
+) -> Figure:
+    """Sutton & Barto (2018) Figure 2.6 style: every study on one log2 x axis.
+
+    Each study is a line with its 95% CI band over its positive, finite values
+    (0 and inf, e.g. greedy and uniform references, cannot sit on a log axis).
+
+    Args:
+      studies: ``{name: (result, label, param)}``.
+      metric: a :class:`~rl_softmax.sweep.Metrics` field.
+      window: ``"all"`` (``run_mean``) or ``"final"`` (``run_final``).
+
+    Returns:
+      the figure.
+    """
+    _check_metric(metric)
+    if not studies:
+        raise ValueError("studies is empty: expected at least one study.")
+    fig, (ax,) = _new_figure()
+    all_x, symbols, num_steps, final_steps, num_seeds = [], [], set(), set(), set()
+    markers = ("o", "s", "^", "D", "v", "P", "X", "*")
+    for j, (result, label, param) in enumerate(studies.values()):
+        mean, half = _seed_stats(result, metric, window)
+        values = np.asarray(result.values, np.float64)
+        on_curve = np.flatnonzero(np.isfinite(values) & (values > 0))
+        on_curve = on_curve[np.argsort(values[on_curve], kind="stable")]
+        x = values[on_curve]
+        _band(
+            ax, x, mean[on_curve], half[on_curve],
+            color=PALETTE[j % len(PALETTE)], label=_with_symbol(label, param),
+            marker=markers[j % len(markers)], markersize=4,
+        )  # fmt: skip
+        all_x.append(x)
+        if _symbol(param) not in symbols:
+            symbols.append(_symbol(param))
+        num_steps.add(_num_steps(result))
+        final_steps.add(result.final_steps)
+        num_seeds.add(np.asarray(result.seeds).size)
+    _set_log_x(ax, np.concatenate(all_x), max_ticks=12, force_base2=True)
+    ax.set_xlabel(f"parameter value ({', '.join(symbols)})")
+    if window == "all":
+        span = f"first {num_steps.pop()}" if len(num_steps) == 1 else "all"
+    else:
+        span = f"last {final_steps.pop()}" if len(final_steps) == 1 else "final"
+    ax.set_ylabel(f"{_METRIC_LABELS[metric]} over {span} steps")
+    runs = f", {num_seeds.pop()} runs each" if len(num_seeds) == 1 else ""
+    ax.set_title(f"Parameter study{runs} (mean ± 95% CI)")
+    _fig_legend(fig, *ax.get_legend_handles_labels())
+    return fig
+
+
+def draw_experiment(
+    out_dir: str | os.PathLike,
+    studies: Mapping[str, SweepResult],
+    metadata: Mapping,
+) -> list[Path]:
+    """Draws every figure that fits the experiment into ``out_dir/plots/``.
+
+    Per study (label, param and references from ``metadata["studies"][name]``):
+    ``<name>_sweep.png`` (reward and % optimal against the value),
+    ``<name>_curves.png`` (% optimal action over time) and
+    ``<name>_curves_reward.png`` (reward over time). A study run with
+    ``track_probs`` (its result has ``curve_probs``) also gets the uniform-to-greedy
+    figures of :mod:`rl_softmax.plotting.anneal`: ``<name>_entropy.png``,
+    ``<name>_prob_optimal.png``, ``<name>_action_probs.png`` and, when its
+    temperature changes over time (a schedule, solved or learned tau),
+    ``<name>_tau.png``. With more than one study, also ``parameter_study.png``
+    (mean reward of every study on one axis).
+
+    Args:
+      out_dir: the experiment's results directory.
+      studies: ``{name: result}``, e.g. from :func:`rl_softmax.results.load_study`.
+      metadata: the experiment's metadata, as :func:`rl_softmax.results.load_metadata`
+        returns it.
+
+    Returns:
+      the paths written.
+    """
+    plots_dir = Path(out_dir) / PLOTS_DIR
+    study_info = metadata.get("studies", {})
+    paths = []
+    described = {}
+    for name, result in studies.items():
+        info = study_info.get(name, {})
+        label = info.get("label", name)
+        param = info.get("param", "value")
+        references = info.get("references") or {}
+        described[name] = (result, label, param)
+        fig = plot_sweep(result, label=label, param=param, references=references)
+        paths.append(save_figure(fig, plots_dir / f"{name}_sweep.png"))
+        for metric, suffix in (("optimal", ""), ("reward", "_reward")):
+            fig = plot_learning_curves(
+                result, label=label, param=param, metric=metric, references=references
+            )
+            paths.append(save_figure(fig, plots_dir / f"{name}_curves{suffix}.png"))
+        if result.curve_probs is not None:
+            figures = anneal.anneal_figures(result, label=label, param=param)
+            for suffix, fig in figures:
+                paths.append(save_figure(fig, plots_dir / f"{name}_{suffix}.png"))
+    if len(studies) > 1:
+        fig = plot_parameter_study(described)
+        paths.append(save_figure(fig, plots_dir / "parameter_study.png"))
+    return paths
