@@ -289,22 +289,27 @@ class _Accumulator:
             self.run_final[i][values, seeds] = final[i]
             if self.curves is not None:
                 self.curves[i][values, seeds] = window[i]
+        # value by value: each value's [seeds, windows] rows stay in cache
         for row, value in enumerate(range(values.start, values.stop)):
             for i in range(len(METRICS)):
                 rows = window[i][row].astype(np.float64)
+                squares = rows**2
                 _fold(self.sum[i], value, rows)
-                _fold(self.sum_sq[i], value, rows**2)
+                _fold(self.sum_sq[i], value, squares)
             if self.probs.shape[-1]:
                 _fold(self.probs, value, probs[row].astype(np.float64))
 
 
 def _fold(total: np.ndarray, index: int, rows: np.ndarray) -> None:
-    """``total[index] += rows[0] + rows[1] + ...``, added strictly in order.
+    """``total[index] += rows[0] + rows[1] + ...``, added strictly in seed order.
 
-    NumPy reduces over a leading axis row by row, so putting the running total first
-    makes the float64 sums the same whatever the chunk boundaries.
+    ``rows`` is ``[seeds, ...]`` and is overwritten. NumPy reduces over a leading
+    axis one row at a time, in order (pairwise summation applies to the innermost
+    axis only), so adding the running total to the first row makes the float64
+    sums the same whatever the chunk boundaries (tested).
     """
-    total[index] = np.concatenate([total[index][None], rows]).sum(axis=0)
+    rows[0] += total[index]
+    total[index] = rows.sum(axis=0)
 
 
 def sweep(
