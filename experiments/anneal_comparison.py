@@ -3,7 +3,7 @@
 Runs (or reuses, if already in ``results/``) the flagship sweep and the three anneal
 configs with the same testbed, seeds and horizon, picks each study's best setting by
 average reward, and writes a table: average reward over all steps and % optimal
-action over the final 100 steps, each with a 95% confidence interval.
+action and entropy over the final 100 steps, each with a 95% confidence interval.
 
     python experiments/anneal_comparison.py                 # full size (minutes)
     python experiments/anneal_comparison.py --num-seeds 50  # quick look
@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from rl_softmax import cli, config, results
+from rl_softmax.experiment import run_experiment, stats
 
 CONFIGS = (
     "bandit_tau_sweep",
@@ -31,33 +29,22 @@ _CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
 def _format(mean: float, sem: float, scale: float = 1.0, digits: int = 3) -> str:
-    return f"{scale * mean:.{digits}f} ± {scale * 1.96 * sem:.{digits}f}"
+    return f"{scale * mean:.{digits}f} ± {scale * stats.Z95 * sem:.{digits}f}"
 
 
-def _best_rows(out: Path, study: config.StudyConfig) -> dict:
-    result = results.load_study(out, study.name)
-    rows = results.summary_rows(
-        study.name, result, label=study.label, param=study.param
-    )
-    refs = set(study.references.values())
-
-    def pick(metric, window, value):
-        return next(
-            r for r in rows
-            if (r["metric"], r["window"], r["value"]) == (metric, window, value)
-        )  # fmt: skip
-
-    rewards = [
-        r for r in rows
-        if (r["metric"], r["window"]) == ("reward", "all") and r["value"] not in refs
-    ]  # fmt: skip
-    best = max(rewards, key=lambda r: r["mean"])
+def _row(results, study) -> dict:
+    result = results.studies[study.name]
+    best = results.best(study.name)
+    final = {
+        name: [float(x[best.index]) for x in stats.seed_stats(result, name, "final")]
+        for name in ("optimal", "entropy")
+    }
     return {
         "label": study.label,
-        "setting": f"{study.param} = {best['value']:.4g}",
-        "reward": best,
-        "optimal": pick("optimal", "final", best["value"]),
-        "entropy": pick("entropy", "final", best["value"]),
+        "setting": f"{study.param} = {best.value:.4g}",
+        "best": best,
+        "optimal": final["optimal"],
+        "entropy": final["entropy"],
     }
 
 
@@ -72,18 +59,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"num_steps={args.num_steps}",
         f"final_steps={min(100, args.num_steps)}",
     ]
+    full_size = args.num_seeds == 2000 and args.num_steps == 1000
     table = []
     for name in CONFIGS:
         out = Path(args.out) / (
-            name if args.num_seeds == 2000 and args.num_steps == 1000
-            else f"{name}_{args.num_seeds}x{args.num_steps}"
-        )  # fmt: skip
-        argv_run = ["run", str(_CONFIG_DIR / f"{name}.toml"), "--out", str(out)]
-        argv_run += ["--quiet", *(a for o in overrides for a in ("--set", o))]
-        if cli.main(argv_run):
-            raise SystemExit(f"rl-softmax run failed for {name}")
-        experiment = config.load(_CONFIG_DIR / f"{name}.toml", overrides)
-        table += [_best_rows(out, study) for study in experiment.studies]
+            name if full_size else f"{name}_{args.num_seeds}x{args.num_steps}"
+        )
+        results = run_experiment(
+            _CONFIG_DIR / f"{name}.toml", out, overrides=overrides, progress=False
+        )
+        table += [_row(results, study) for study in results.config.studies]
 
     lines = [
         "| method (best setting) | average reward | % optimal, last 100 steps "
@@ -91,11 +76,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "|---|---:|---:|---:|",
     ]
     for row in table:
+        best = row["best"]
         lines.append(
             f"| {row['label']} ({row['setting']}) "
-            f"| {_format(row['reward']['mean'], row['reward']['sem'])} "
-            f"| {_format(row['optimal']['mean'], row['optimal']['sem'], 100, 1)} "
-            f"| {_format(row['entropy']['mean'], row['entropy']['sem'], 1, 2)} |"
+            f"| {_format(best.mean, best.sem)} "
+            f"| {_format(*row['optimal'][:2], 100, 1)} "
+            f"| {_format(*row['entropy'][:2], 1, 2)} |"
         )
     text = "\n".join(lines)
     print(
@@ -107,7 +93,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")
     print(f"wrote {path}")
-    assert all(np.isfinite(r["reward"]["mean"]) for r in table)
     return table
 
 

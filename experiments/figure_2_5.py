@@ -22,8 +22,8 @@ import numpy as np
 import optax
 from matplotlib.figure import Figure
 
-from rl_softmax import sweep
 from rl_softmax.agents import make_gradient_bandit
+from rl_softmax.engine import make_run, sweep
 from rl_softmax.envs import GaussianBandit, GaussianParams
 
 # Published % optimal action at step 1000 (public reproductions, 2000 runs).
@@ -54,15 +54,16 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"num_runs": args.num_runs, "num_steps": args.num_steps, "rows": []}
     for baseline, style in ((True, "-"), (False, "--")):
         agent = make_gradient_bandit(10, optax.sgd, baseline=baseline)
-        run = sweep.make_run(
+        run = make_run(
             env, agent, args.num_steps, env_params=env_params, swept="step_size"
         )
-        result = sweep.sweep(
+        result = sweep(
             run, STEP_SIZES, args.num_runs, key=jax.random.key(args.seed),
-            final_steps=args.final_steps, chunk_size=2 * 2048, curve_stride=1,
+            final_steps=args.final_steps, curve_stride=1,
         )  # fmt: skip
+        optimal = result.metrics["optimal"]
         for i, alpha in enumerate(STEP_SIZES):
-            final = result.run_final.optimal[i].astype(np.float64)
+            final = optimal.run_final[i].astype(np.float64)
             mean, sem = final.mean(), final.std(ddof=1) / math.sqrt(final.size)
             low, high = PUBLISHED[(alpha, baseline)]
             report["rows"].append(
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
             )
             label = f"α = {alpha}, {'with' if baseline else 'without'} baseline"
             ax.plot(
-                result.steps, 100 * result.curve_mean.optimal[i], style,
+                result.steps, 100 * optimal.curve_mean[i], style,
                 color="C0" if alpha == 0.1 else "C1", lw=1.2, label=label,
             )  # fmt: skip
     ax.set(

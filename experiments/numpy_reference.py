@@ -168,7 +168,8 @@ def _validate(
     ):
         if int(value) != value or value < 1:
             raise ValueError(f"{name}={value!r}; must be a positive integer")
-    if rule != "greedy" and not (np.isfinite(param) and param >= 0):
+    finite_ok = np.isfinite(param) or (rule == "boltzmann" and param == np.inf)
+    if rule != "greedy" and not (finite_ok and param >= 0):
         raise ValueError(f"param={param!r} for rule {rule!r}; must be finite and >= 0")
     if rule == "boltzmann" and param > 0 and not np.isfinite(1.0 / param):
         raise ValueError(f"param={param!r} (tau); 1 / tau overflows, use tau = 0")
@@ -206,7 +207,8 @@ def run_bandit(
     Rules and what ``param`` means:
 
     * ``"boltzmann"``: ``pi = softmax(Q / tau)``, ``param = tau``; ``tau == 0`` is
-      greedy with ties split evenly (Sutton & Barto 1998, Sec. 2.3).
+      greedy with ties split evenly, ``tau == inf`` uniform (Sutton & Barto 1998,
+      Sec. 2.3).
     * ``"greedy"``: argmax ``Q``, ties uniformly at random; ``param`` ignored.
     * ``"epsilon_greedy"``: ``pi = (1 - eps) * greedy_ties + eps / K``,
       ``param = eps`` (Sec. 2.3); sampled from that mixture with one uniform,
@@ -374,13 +376,50 @@ def run_bandit(
     }
 
 
+def flagship(path: str, config: str, final_steps: int = 100) -> None:
+    """The flagship tau sweep of ``config`` (a TOML file), written as a CSV.
+
+    One row per tau: mean reward over all steps, % optimal action and entropy over
+    the last ``final_steps`` steps, means over runs. The whole job of the
+    ``rl-softmax run`` command but the plots, as the end-to-end benchmark's
+    baseline (``experiments/benchmark_bandit_sweep.py --end-to-end``).
+    """
+    import csv
+    import tomllib
+
+    with open(config, "rb") as f:
+        raw = tomllib.load(f)
+    study = raw["studies"][0]
+    low, high = study["log2_range"]
+    taus = list(2.0 ** np.linspace(low, high, study["num_values"]))
+    taus += [float(v) for v in study.get("references", {}).values()]
+    sizes = {"num_runs": raw["num_seeds"], "num_steps": raw["num_steps"]}
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["tau", "reward", "optimal_final", "entropy_final"])
+        for tau in taus:
+            out = run_bandit("boltzmann", tau, seed=raw.get("seed", 0), **sizes)
+            final = slice(-final_steps, None)
+            writer.writerow(
+                [tau, out["reward"].mean(), out["optimal"][:, final].mean(),
+                 out["entropy"][:, final].mean()]
+            )  # fmt: skip
+
+
 def _main() -> None:
     """Prints a few quick numbers and the speed of a 10-tau Boltzmann sweep."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-runs", type=int, default=2000)
     parser.add_argument("--num-steps", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--flagship", nargs=2, metavar=("CONFIG", "CSV"),
+        help="run the tau sweep of CONFIG and write its means to CSV, nothing else",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.flagship:
+        flagship(args.flagship[1], args.flagship[0])
+        return
     sizes = {"num_runs": args.num_runs, "num_steps": args.num_steps, "seed": args.seed}
     last = max(1, args.num_steps // 10)
 

@@ -2,33 +2,28 @@
 
 Public modules: :mod:`rl_softmax.softmax` (the maths), :mod:`rl_softmax.policies`
 (jit/vmap-ready action selection), :mod:`rl_softmax.schedules` (temperature
-schedules), :mod:`rl_softmax.envs`, :mod:`rl_softmax.agents`, :mod:`rl_softmax.run`
-(one experiment run as a pure function), :mod:`rl_softmax.sweep` (the tau x seed
-sweep engine), :mod:`rl_softmax.backend` (how the sweep is compiled and placed on
-CPU) and :mod:`rl_softmax.prng` (JAX's threefry bits, faster to compile).
+schedules), :mod:`rl_softmax.envs` and :mod:`rl_softmax.agents` (the contracts and
+their implementations), :mod:`rl_softmax.engine` (one run as a pure function and the
+value x seed sweep) and :mod:`rl_softmax.experiment` (configs, the registry of
+names, ``run_experiment``, results and statistics). Subpackages are imported when
+first used, so ``import rl_softmax`` stays cheap.
 """
 
-from rl_softmax import (
-    agents,
-    backend,
-    envs,
-    policies,
-    prng,
-    run,
-    schedules,
-    softmax,
-    sweep,
-)
+import importlib
 
 __all__ = [
     "agents",
-    "backend",
+    "engine",
     "envs",
+    "experiment",
     "policies",
-    "prng",
-    "run",
     "schedules",
     "softmax",
-    "sweep",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return importlib.import_module(f"rl_softmax.{name}")
+    raise AttributeError(f"module 'rl_softmax' has no attribute {name!r}")

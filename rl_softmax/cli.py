@@ -1,176 +1,86 @@
-"""The ``rl-softmax`` command: run | plot | list | demo | bench.
+"""The ``rl-softmax`` command: run | plot | list | demo. Argument parsing only.
 
-``rl-softmax run configs/bandit_tau_sweep.toml`` validates the config, compiles each
-study once, sweeps it with a progress bar, and writes arrays, metadata, a tidy CSV
-summary and plots to ``results/<name>`` (see :mod:`rl_softmax.results`). A run that
-is interrupted resumes: studies already saved for the same config are reused.
+``rl-softmax run configs/bandit_tau_sweep.toml`` calls
+:func:`rl_softmax.experiment.run_experiment`, which validates the config, compiles
+each study once, sweeps it with a progress bar, and writes arrays, metadata, a tidy
+CSV summary and plots to ``results/<name>``. An interrupted run resumes: studies
+already saved for the same config are reused. The command prints where its wall
+time went.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import platform
 import sys
 import time
-from importlib import metadata as importlib_metadata
 from pathlib import Path
-
-from rl_softmax import config as config_lib
 
 __all__ = ["main"]
 
 _REPO = Path(__file__).resolve().parents[1]
 
 
-def _versions() -> dict[str, str]:
-    names = ("rl_softmax", "jax", "jaxlib", "optax", "gymnasium", "numpy", "matplotlib")
-    found = {"python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+def _best_line(results, study) -> str:
+    from rl_softmax.engine.metrics import METRICS
+    from rl_softmax.experiment import stats
 
-
-def _config_hash(resolved: dict) -> str:
-    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[
-        :16
-    ]
-
-
-def _best_row(rows: list[dict], study: config_lib.StudyConfig) -> str:
-    refs = set(study.references.values())
-    swept = [
-        r for r in rows
-        if r["metric"] == "reward" and r["window"] == "all" and r["value"] not in refs
-    ]  # fmt: skip
-    best = max(swept, key=lambda r: r["mean"])
-    optimal = next(
-        r for r in rows
-        if (r["metric"], r["window"], r["value"]) == ("optimal", "final", best["value"])
-    )  # fmt: skip
-    return (
-        f"  {study.label:<34} best {study.param} = {best['value']:<9.4g} "
-        f"reward {best['mean']:.3f} ± {1.96 * best['sem']:.3f}   "
-        f"% optimal (last {optimal['final_steps']}) {100 * optimal['mean']:.1f}"
+    result = results.studies[study.name]
+    best = results.best(study.name)
+    if best is None:
+        return f"  {study.label:<34} no defined {stats.objective(result)}"
+    low, high = best.ci95
+    line = (
+        f"  {study.label:<34} best {study.param} = {best.value:<9.4g} "
+        f"{best.metric} {best.mean:.3f} ± {(high - low) / 2:.3f}"
     )
+    for name in ("optimal", "success"):
+        if name in result.metrics:
+            mean, _, _ = stats.seed_stats(result, name, "final")
+            metric = METRICS[name]
+            line += (
+                f"   {metric.label} (last {result.final_steps}) "
+                f"{metric.scale * mean[best.index]:.1f}"
+            )
+    return line
 
 
 def _run(args: argparse.Namespace) -> int:
-    import jax
-    from tqdm import tqdm
+    start = time.perf_counter()
+    from rl_softmax.engine import executor
 
-    from rl_softmax import backend, plotting, registry, results, sweep
+    executor.use_cpu_cores(args.devices)  # before JAX starts its backend
+    from rl_softmax.experiment import config as config_lib
+    from rl_softmax.experiment import run_experiment
 
+    import_seconds = time.perf_counter() - start
     config = config_lib.load(args.config, args.set)
-    resolved = config_lib.to_dict(config)
-    config_hash = _config_hash(resolved)
-    out = Path(args.out) if args.out else Path("results") / config.name
-    metadata = {}
-    if (out / "metadata.json").exists():
-        metadata = results.load_metadata(out)
-        if metadata.get("config_hash") != config_hash and not args.overwrite:
-            print(
-                f"error: {out} holds results of a different config "
-                f"(hash {metadata.get('config_hash')} != {config_hash}); "
-                "choose another --out or pass --overwrite.",
-                file=sys.stderr,
-            )
-            return 2
-        if metadata.get("config_hash") != config_hash:
-            metadata = {}
-    finished = results.existing_studies(out) if metadata else set()
-
-    backend.use_cpu_cores()
-    devices = jax.devices()
     print(f"rl-softmax run {args.config}: {config.description.strip()}")
-    print(
-        f"  env {config.env.name} ({config.env.num_arms} arms), "
-        f"{config.num_seeds} seeds x {config.num_steps} steps, seed {config.seed}, "
-        f"{len(devices)} {devices[0].platform} device(s) -> {out}"
-    )
-    metadata.update(
-        config=resolved,
-        config_hash=config_hash,
-        versions=_versions(),
-        devices=[str(d) for d in devices],
-        created=metadata.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
-    )
-    metadata.setdefault("studies", {})
-    key = jax.random.key(config.seed)
-    studies, rows = {}, []
-    for study in config.studies:
-        values = registry.study_values(study)
-        info = {
-            "label": study.label,
-            "param": study.param,
-            "references": study.references,
-        }
-        if study.name in finished:
-            print(f"  {study.name}: reusing saved results in {out}")
-            result = results.load_study(out, study.name)
-        else:
-            run = registry.make_study_run(config.env, study, config.num_steps)
-            start = time.perf_counter()
-            settings = dict(
-                chunk_size=config.chunk_size,
-                final_steps=config.final_steps,
-                track_probs=study.track_probs,
-            )
-            sweep.compile_sweep(run, **settings)
-            compile_seconds = time.perf_counter() - start
-            num_runs = len(values) * config.num_seeds
-            with tqdm(
-                total=num_runs, unit="run", desc=f"  {study.name}",
-                disable=args.quiet, leave=False,
-            ) as bar:  # fmt: skip
-                start = time.perf_counter()
-                result = sweep.sweep(
-                    run, values, config.num_seeds, key=key, on_chunk=bar.update,
-                    **settings,
-                )  # fmt: skip
-                run_seconds = time.perf_counter() - start
-            steps_per_second = num_runs * config.num_steps / run_seconds
-            info.update(
-                compile_seconds=compile_seconds,
-                run_seconds=run_seconds,
-                agent_steps_per_second=steps_per_second,
-            )
-            print(
-                f"  {study.name}: {len(values)} values x {config.num_seeds} seeds, "
-                f"compile {compile_seconds:.1f} s, run {run_seconds:.1f} s "
-                f"({steps_per_second / 1e6:.1f}M agent-steps/s)"
-            )
-            results.save_study(out, study.name, result)
-        metadata["studies"][study.name] = {
-            **metadata["studies"].get(study.name, {}),
-            **info,
-        }
-        results.save_metadata(out, metadata)
-        studies[study.name] = result
-        rows += results.summary_rows(
-            study.name, result, label=study.label, param=study.param
-        )
-
-    results.save_summary(out, rows)
-    paths = [] if args.no_plots else plotting.draw_experiment(out, studies, metadata)
+    results = run_experiment(
+        config, args.out, progress=not args.quiet, plots=not args.no_plots,
+        overwrite=args.overwrite, devices=args.devices,
+        cache_dir=False if args.no_cache else args.cache_dir, log=print,
+    )  # fmt: skip
     print("results:")
     for study in config.studies:
-        print(_best_row([r for r in rows if r["study"] == study.name], study))
+        print(_best_line(results, study))
+    out = results.out
     print(f"wrote {out / 'summary.csv'}, {out / 'metadata.json'}, {out / 'studies'}/")
-    for path in paths:
-        print(f"wrote {path}")
+    for path in results.paths:
+        if path.suffix == ".png":
+            print(f"wrote {path}")
+    timings = {"import": import_seconds, **results.timings}
+    total = time.perf_counter() - start
+    spent = ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
+    print(f"wall time {total:.2f} s: {spent}")
     return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from rl_softmax import plotting, results
+    from rl_softmax import plotting
+    from rl_softmax.experiment import results
 
     out = Path(args.results)
-    if not (out / "metadata.json").exists():
+    if not (out / results.METADATA_FILE).exists():
         print(
             f"error: {out} has no metadata.json; is it a results directory?",
             file=sys.stderr,
@@ -191,19 +101,23 @@ def _shipped_configs() -> list[Path]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from rl_softmax import registry
+    from rl_softmax.experiment import config as config_lib
+    from rl_softmax.experiment import registry
 
     print("environments:")
-    for name, text in registry.ENVS.items():
-        params = ", ".join(config_lib.ENV_PARAMS[name])
-        print(f"  {name:<16} {text}  [params: {params}]")
+    for name, entry in registry.ENVS.items():
+        print(f"  {name:<16} {entry.description}  [params: {', '.join(entry.params)}]")
     print("agents:")
-    for name, text in registry.AGENT_INFO.items():
-        print(f"  {name:<16} {text}")
+    for name, entry in registry.AGENTS.items():
+        params = ", ".join(p.name for p in entry.params)
+        print(f"  {name:<16} {entry.description}  [params: {params}]")
     print("exploration rules (agent 'action_value'):")
-    for name, text in registry.RULES.items():
-        param = config_lib.EXPLORE_PARAM[name] or "-"
-        print(f"  {name:<16} {text}  [param: {param}]")
+    for name, entry in registry.RULES.items():
+        param = entry.param.name if entry.param else "-"
+        print(f"  {name:<16} {entry.description}  [param: {param}]")
+    print(f"optimizers: {', '.join(registry.OPTIMIZERS)}")
+    print(f"temperature schedules: {', '.join(registry.SCHEDULES)}")
+    print(f"target-entropy shapes: {', '.join(registry.ENTROPY_SHAPES)}")
     print("configs:")
     for path in _shipped_configs():
         try:
@@ -236,21 +150,6 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
-    import runpy
-
-    script = _REPO / "experiments" / "benchmark_bandit_sweep.py"
-    if not script.exists():
-        print(
-            f"error: {script} not found (bench runs from a source checkout).",
-            file=sys.stderr,
-        )
-        return 2
-    sys.argv = [str(script), *args.rest]
-    runpy.run_path(str(script), run_name="__main__")
-    return 0
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rl-softmax", description=__doc__.split("\n")[0]
@@ -270,33 +169,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-plots", action="store_true", help="skip drawing the figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--devices", type=int, default=None,
+        help="JAX CPU devices (default: one per core)",
+    )  # fmt: skip
+    run.add_argument(
+        "--cache-dir", default=None,
+        help="JAX compilation cache (default $RL_SOFTMAX_CACHE_DIR or "
+        "~/.cache/rl_softmax/jax)",
+    )  # fmt: skip
+    run.add_argument(
+        "--no-cache", action="store_true", help="compile without the persistent cache"
+    )
     run.set_defaults(handler=_run)
     plot = commands.add_parser("plot", help="redraw the plots of a results directory")
     plot.add_argument("results", help="a directory written by 'rl-softmax run'")
     plot.set_defaults(handler=_plot)
-    listing = commands.add_parser("list", help="show environments, rules and configs")
+    listing = commands.add_parser(
+        "list", help="show environments, agents, rules and configs"
+    )
     listing.set_defaults(handler=_list)
     demo = commands.add_parser("demo", help="draw softmax probabilities against tau")
     demo.add_argument("--logits", type=float, nargs="+", default=[2.0, 4.0, 2.0, 1.0])
     demo.add_argument("--out", default="results/demo")
     demo.set_defaults(handler=_demo)
-    bench = commands.add_parser("bench", help="benchmark the sweep against NumPy")
-    bench.add_argument(
-        "rest", nargs="*", help="benchmark options, e.g. --quick (see its --help)"
-    )
-    bench.set_defaults(handler=_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rl-softmax`` console script."""
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:  # every later argument belongs to the benchmark script
-        return _bench(argparse.Namespace(rest=argv[1:]))
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from rl_softmax.experiment.config import ConfigError
+
     try:
         return args.handler(args)
-    except config_lib.ConfigError as err:
+    except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -27,9 +27,8 @@ et al. (2017) show that Boltzmann exploration with *any* monotone schedule can h
 regret linear in ``T``, which is why schedules are worth sweeping, and why adapting
 ``tau`` to the values (target entropy) or per arm (Boltzmann-Gumbel) is offered.
 
-``make_temperature(name, **kwargs)`` turns a schedule in :data:`SCHEDULES` into the
-``(step, explore) -> tau`` function of
-:func:`rl_softmax.agents.make_action_value_agent`: the swept ``explore`` is the
+``make_temperature(factory, **kwargs)`` turns a schedule factory into the
+``(step, explore) -> tau`` function the agents take: the swept ``explore`` is the
 schedule's first argument (its initial temperature or scale).
 """
 
@@ -49,7 +48,7 @@ from optax import schedules as _optax
 from rl_softmax import softmax as sm
 
 __all__ = [
-    "SCHEDULES",
+    "SHAPES",
     "Schedule",
     "Temperature",
     "constant",
@@ -460,8 +459,9 @@ def target_entropy_temperature(
       num_iters: bisection steps (static); 40 reaches float32 resolution.
 
     Returns:
-      ``(step, values) -> tau``, jit-compiled, ``values: [num_actions]`` (vmap for
-      batches), ``tau`` a scalar ``> 0`` or ``+inf``.
+      ``(step, values, *args) -> tau``, jit-compiled, ``values: [num_actions]``
+      (vmap for batches), ``tau`` a scalar ``> 0`` or ``+inf``; any ``args`` go to
+      ``entropy_schedule(step, *args)`` (e.g. a swept final entropy).
     """
     if not callable(entropy_schedule):
         raise ValueError(
@@ -470,7 +470,7 @@ def target_entropy_temperature(
         )
     num_iters = _check_count("num_iters", num_iters, minimum=1)
 
-    def temperature(step: ArrayLike, values: ArrayLike) -> jax.Array:
+    def temperature(step: ArrayLike, values: ArrayLike, *args: ArrayLike) -> jax.Array:
         values = _as_float(values)
         if values.ndim != 1:
             raise ValueError(
@@ -485,7 +485,7 @@ def target_entropy_temperature(
         solvable = jnp.where(degenerate, ramp, values)
         num_top = jnp.sum(solvable == jnp.max(solvable)).astype(values.dtype)
         num_finite = jnp.sum(jnp.isfinite(solvable)).astype(values.dtype)
-        target = _as_float(entropy_schedule(step)).astype(values.dtype)
+        target = _as_float(entropy_schedule(step, *args)).astype(values.dtype)
         target = jnp.minimum(jnp.maximum(target, jnp.log(num_top)), jnp.log(num_finite))
         tau = sm.tau_for_entropy(solvable, target, num_iters=num_iters)
         return jnp.where(degenerate, jnp.inf, tau)
@@ -495,62 +495,48 @@ def target_entropy_temperature(
     return jax.jit(temperature)
 
 
-# --- registry for configs -----------------------------------------------------------
-
-SCHEDULES: dict[str, Callable[..., Schedule]] = {
-    "constant": constant,
-    "linear": linear,
-    "exponential": exponential,
-    "cosine": cosine,
-    "piecewise_constant": piecewise_constant,
-    "inverse_log": inverse_log,
-    "inverse_sqrt": inverse_sqrt,
-}
-"""Schedule factories by name; each takes the initial temperature or scale first."""
+# --- a swept schedule scale ---------------------------------------------------------
 
 
-def make_temperature(name: str, **kwargs) -> Temperature:
-    """``(step, explore) -> tau``: schedule ``name`` with ``explore`` as first argument.
+def make_temperature(factory: Callable[..., Schedule], **kwargs) -> Temperature:
+    """``(step, explore) -> tau``: ``factory(explore, **kwargs)`` evaluated at ``step``.
 
-    So the swept ``explore`` sets the schedule's scale; ``kwargs`` fix the rest:
-
-    ========================  ===================================================
-    name                      ``tau_t``
-    ========================  ===================================================
-    ``"constant"``            ``explore``
-    ``"inverse_log"``         ``explore / log(t + offset)``, ``offset=2``
-    ``"inverse_sqrt"``        ``explore / sqrt(t + offset)``, ``offset=1``
-    ``"exponential"``         ``max(explore * decay_rate ** (t / T), floor)``,
-                              ``T = transition_steps``
-    ``"linear"``              ``explore`` to ``end_value`` over ``transition_steps``
-    ``"cosine"``              ``explore`` to ``alpha * explore`` over ``decay_steps``
-    ``"piecewise_constant"``  ``explore`` times the scales of passed boundaries
-    ========================  ===================================================
-
-    ``explore`` may be traced (all factories accept a traced first argument), so
-    ``make_action_value_agent(10, "boltzmann", temperature=make_temperature(
-    "inverse_log"))`` sweeps ``c`` in one compiled call. ``kwargs`` are checked now.
+    So the swept ``explore`` is the schedule's first argument (its initial temperature
+    or scale) and ``kwargs`` fix the rest, e.g. ``make_temperature(inverse_log)`` is
+    ``tau_t = explore / log(t + 2)`` and ``make_temperature(exponential,
+    decay_rate=0.001, transition_steps=1000)`` cools from ``explore``. Every factory
+    here accepts a traced first argument, so ``make_action_value_agent(10,
+    boltzmann(make_temperature(inverse_log)))`` sweeps ``c`` in one compiled call.
+    ``kwargs`` are checked now.
 
     Args:
-      name: a key of :data:`SCHEDULES`.
+      factory: a schedule factory of this module (``constant``, ``linear``,
+        ``exponential``, ``cosine``, ``piecewise_constant``, ``inverse_log``,
+        ``inverse_sqrt``) or any function ``(scale, **kwargs) -> Schedule``.
       **kwargs: the factory's other arguments.
 
     Returns:
       ``(step, explore) -> tau``.
     """
-    if name not in SCHEDULES:
+    if not callable(factory):
         raise ValueError(
-            f"name={name!r} is not allowed: expected one of {sorted(SCHEDULES)}."
+            f"factory={factory!r} is not allowed: expected a schedule factory such "
+            "as rl_softmax.schedules.inverse_log."
         )
-    factory = SCHEDULES[name]
+    name = getattr(factory, "__name__", repr(factory))
     try:
         inspect.signature(factory).bind(1.0, **kwargs)
     except TypeError as error:
         raise ValueError(
-            f"make_temperature({name!r}, **{kwargs}): {error}; "
+            f"make_temperature({name}, **{kwargs}): {error}; "
             f"expected {name}{inspect.signature(factory)}."
         ) from None
-    factory(1.0, **kwargs)  # Validates kwargs when the config is built.
+    if not callable(factory(1.0, **kwargs)):  # also validates kwargs now
+        raise ValueError(
+            f"factory={name} is not allowed: it returned a value, not a schedule; "
+            "expected a factory such as rl_softmax.schedules.inverse_log, not a "
+            "schedule it built."
+        )
 
     def temperature(step: ArrayLike, explore: ArrayLike) -> jax.Array:
         try:

@@ -23,6 +23,7 @@ from jax.typing import ArrayLike
 
 __all__ = [
     "base_softmax",
+    "categorical_entropy",
     "entropy",
     "expected_value",
     "free_energy",
@@ -197,8 +198,31 @@ def entropy(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Arra
     """
     log_probs = log_softmax(logits, tau, axis)
     probs = jnp.exp(log_probs)
-    safe_log_probs = jnp.where(probs > 0, log_probs, 0.0)
-    return -jnp.sum(probs * safe_log_probs, axis=axis)
+    # Zero the log where p == 0 before multiplying: 0 * -inf is NaN, in the value
+    # and in the gradient.
+    return -jnp.sum(probs * jnp.where(probs > 0, log_probs, 0.0), axis=axis)
+
+
+def categorical_entropy(probs: ArrayLike, axis: int = -1) -> jax.Array:
+    """Entropy ``-sum p log p`` (nats) of probabilities given directly; ``0 log 0 = 0``.
+
+    For a softmax prefer :func:`entropy`, which takes ``log p`` from the logits and
+    stays exact where ``p`` underflows.
+
+    Args:
+      probs: ``[..., num_actions]`` probabilities.
+      axis: the action axis.
+
+    Returns:
+      ``[...]`` entropies.
+
+    >>> float(categorical_entropy(jnp.array([0.5, 0.5, 0.0])))  # log 2
+    0.6931471824645996
+    """
+    probs = _as_float(probs)
+    # log of 1 where p == 0: finite, so neither the value nor the gradient sees -inf.
+    safe_log = jnp.log(jnp.where(probs > 0, probs, 1.0))
+    return -jnp.sum(jnp.where(probs > 0, probs * safe_log, 0.0), axis=axis)
 
 
 def expected_value(

@@ -7,9 +7,12 @@ References: Sutton & Barto (2018), Sec. 2.4 (sample average
 Boltzmann-Gumbel exploration, which with equal counts is Boltzmann sampling at
 ``tau = C / sqrt(N)`` by the Gumbel-max trick.
 
-Each rule is compiled once (``jit(vmap(act))`` over ``NUM_KEYS`` rows: keys, states
-and ``explore`` all batched) and reused; frequency checks allow ``NUM_SE`` standard
-errors.
+Rules are functions (``action_value.boltzmann()``, ...) handed to
+``make_action_value_agent``; ``act`` returns ``(action, policy_info)`` with
+``"probs"`` where the rule has closed-form probabilities and ``"tau"`` where it has a
+temperature. Each rule is compiled once (``jit(vmap(act))`` over ``NUM_KEYS`` rows:
+keys, states and ``explore`` all batched) and reused; frequency checks allow
+``NUM_SE`` standard errors.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import numpy as np
 import pytest
 
 from rl_softmax.agents import (
-    RULES,
     ActionValueParams,
     ActionValueState,
+    Transition,
+    action_value,
     make_action_value_agent,
 )
 
@@ -32,6 +36,7 @@ K = 4
 NUM_KEYS = 20_000
 NUM_SE = 5.0
 _BATCHED = ActionValueParams(explore=0, step_size=None, initial_value=None)
+_OBS = jnp.zeros(())  # the bandit's one observation; the agent ignores it
 
 
 def _annealed(step, explore):
@@ -43,22 +48,42 @@ def _entropy_is_explore(step, explore):
     return explore
 
 
+def _rule(name: str, schedule: bool = False) -> action_value.Rule:
+    if name == "boltzmann":
+        if schedule:
+            return action_value.boltzmann(_annealed)
+        return action_value.boltzmann()
+    if name == "target_entropy":
+        return action_value.target_entropy(_entropy_is_explore)
+    return getattr(action_value, name)()
+
+
 @functools.cache
 def _agent(rule: str, schedule: bool = False):
-    kwargs = {"temperature": _annealed} if schedule else {}
-    if rule == "target_entropy":
-        kwargs = {"entropy_target": _entropy_is_explore}
-    return make_action_value_agent(K, rule, **kwargs)
+    return make_action_value_agent(K, _rule(rule, schedule))
 
 
 @functools.cache
 def _batched_act(rule: str, schedule: bool = False):
-    return jax.jit(jax.vmap(_agent(rule, schedule).act, (0, 0, _BATCHED)))
+    return jax.jit(jax.vmap(_agent(rule, schedule).act, (0, 0, None, _BATCHED)))
 
 
-def _act(rule, q, counts, step, explore, *, schedule=False, seed=0):
+# The policy_info keys each rule reports: probs where they have a closed form, tau
+# where the rule has a temperature (0 for greedy).
+INFO_KEYS = {
+    "boltzmann": {"probs", "tau"},
+    "target_entropy": {"probs", "tau"},
+    "greedy": {"probs", "tau"},
+    "epsilon_greedy": {"probs"},
+    "ucb": {"probs"},
+    "boltzmann_gumbel": set(),
+}
+
+
+def _act_info(rule, q, counts, step, explore, *, schedule=False, seed=0):
     """Acts on NUM_KEYS rows; ``q``/``counts`` ``[K]`` or ``[N, K]``, others scalar
-    or ``[N]``. Returns NumPy ``(actions [N], probs [N, K])``."""
+    or ``[N]``. Returns NumPy ``(actions [N], policy_info)`` (``probs [N, K]``,
+    ``tau [N]``, as the rule reports them)."""
     n = NUM_KEYS
     state = ActionValueState(
         q=jnp.asarray(np.broadcast_to(q, (n, K)), jnp.float32),
@@ -69,10 +94,22 @@ def _act(rule, q, counts, step, explore, *, schedule=False, seed=0):
         explore=jnp.asarray(np.broadcast_to(explore, (n,)), jnp.float32)
     )
     keys = jax.random.split(jax.random.key(seed), n)
-    actions, probs = _batched_act(rule, schedule)(keys, state, params)
+    actions, info = _batched_act(rule, schedule)(keys, state, _OBS, params)
     assert actions.shape == (n,) and actions.dtype == jnp.int32
-    assert probs.shape == (n, K) and probs.dtype == jnp.float32
-    return np.asarray(actions), np.asarray(probs, np.float64)
+    assert set(info) == INFO_KEYS[rule], (rule, set(info))
+    if "probs" in info:
+        assert info["probs"].shape == (n, K) and info["probs"].dtype == jnp.float32
+    if "tau" in info:
+        assert info["tau"].shape == (n,) and info["tau"].dtype == jnp.float32
+    return np.asarray(actions), {k: np.asarray(v, np.float64) for k, v in info.items()}
+
+
+def _act(rule, q, counts, step, explore, *, schedule=False, seed=0):
+    """:func:`_act_info` for a rule with probabilities: ``(actions, probs)``."""
+    actions, info = _act_info(
+        rule, q, counts, step, explore, schedule=schedule, seed=seed
+    )
+    return actions, info["probs"]
 
 
 # ---------------------------------------------------------------- NumPy references
@@ -157,6 +194,11 @@ def _sequence(seed=1):
     return actions, rewards
 
 
+def _transition(action, reward):
+    done = jnp.zeros((), bool)
+    return Transition(_OBS, action, reward, _OBS, done, done)
+
+
 def _jax_updates(agent, params_batch, actions, rewards):
     """Folds ``update`` over the sequence under ``jit(vmap)`` over params rows."""
 
@@ -165,7 +207,7 @@ def _jax_updates(agent, params_batch, actions, rewards):
 
         def body(state, inputs):
             action, reward = inputs
-            return agent.update(state, action, reward, params), None
+            return agent.update(state, _transition(action, reward), params), None
 
         state, _ = jax.lax.scan(body, state, (actions, rewards))
         return state
@@ -196,7 +238,7 @@ def test_sample_average_update_matches_numpy():
 
 def test_constant_step_size_update_matches_numpy():
     actions, rewards = _sequence(seed=2)
-    agent = make_action_value_agent(K, "greedy", sample_average=False)
+    agent = make_action_value_agent(K, action_value.greedy(), sample_average=False)
     alphas = np.array([0.1, 0.5, 1.0], np.float32)
     params = ActionValueParams(
         explore=jnp.zeros(3), step_size=alphas, initial_value=jnp.full(3, 5.0)
@@ -225,15 +267,24 @@ def test_constant_step_size_update_matches_numpy():
 def test_boltzmann_probs_equal_numpy_softmax_over_traced_tau():
     q = _random_q(seed=3)
     taus = np.array([0.0, 0.01, 0.2, 1.0, 3.0, np.inf])[np.arange(NUM_KEYS) % 6]
-    actions, probs = _act("boltzmann", q, np.ones(K), 4, taus)
+    actions, info = _act_info("boltzmann", q, np.ones(K), 4, taus)
+    probs = info["probs"]
     expected = _np_softmax(q.astype(np.float32), taus.astype(np.float32))
     np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
     assert np.all(probs[np.arange(NUM_KEYS), actions] > 0)
-    # The unbatched, unjitted call agrees with its row of the batch.
-    agent = _agent("boltzmann")
+    np.testing.assert_array_equal(info["tau"], taus.astype(np.float32))
+    # The unbatched, unjitted call of the default rule (boltzmann(), tau = explore)
+    # agrees with its row of the batch, and ignores the observation.
+    agent = make_action_value_agent(K)
     state = ActionValueState(jnp.asarray(q[2], jnp.float32), jnp.ones(K), jnp.int32(4))
-    _, plain = agent.act(jax.random.key(0), state, ActionValueParams(explore=taus[2]))
-    np.testing.assert_allclose(np.asarray(plain), probs[2], rtol=1e-6)
+    params = ActionValueParams(explore=taus[2])
+    key = jax.random.split(jax.random.key(0), NUM_KEYS)[2]
+    action, plain = agent.act(key, state, _OBS, params)
+    np.testing.assert_allclose(np.asarray(plain["probs"]), probs[2], rtol=1e-6)
+    assert float(plain["tau"]) == np.float32(taus[2])
+    assert int(action) == actions[2]
+    other_obs, _ = agent.act(key, state, jnp.ones(()), params)
+    assert int(other_obs) == int(action)
 
 
 def test_boltzmann_sampled_actions_match_probs():
@@ -246,10 +297,12 @@ def test_boltzmann_sampled_actions_match_probs():
 
 def test_greedy_splits_ties_evenly():
     q = np.array([1.0, 3.0, 3.0, 0.0])
-    actions, probs = _act("greedy", q, np.ones(K), 4, 0.0)
+    actions, info = _act_info("greedy", q, np.ones(K), 4, 0.7)
+    probs = info["probs"]
     np.testing.assert_array_equal(
         probs, np.broadcast_to([0.0, 0.5, 0.5, 0.0], probs.shape)
     )
+    np.testing.assert_array_equal(info["tau"], 0.0)  # the tau = 0 limit, any explore
     _assert_frequencies(actions, np.array([0.0, 0.5, 0.5, 0.0]))
     # Random values rounded to one decimal have many ties.
     q = _random_q(seed=4, decimals=1)
@@ -293,35 +346,39 @@ def test_ucb_takes_untried_arms_first():
     _assert_frequencies(actions, np.array([0.0, 0.5, 0.0, 0.5]))
 
 
-def test_boltzmann_gumbel_has_nan_probs_and_takes_untried_arms_first():
+def test_boltzmann_gumbel_reports_no_probs_and_takes_untried_arms_first():
+    # No closed-form probabilities: policy_info is empty (checked in _act_info).
     q = np.array([5.0, 0.0, 1.0, -2.0])
     counts = np.array([2.0, 0.0, 5.0, 0.0])
-    actions, probs = _act("boltzmann_gumbel", q, counts, 7, 1.0)
-    assert np.isnan(probs).all()
+    actions, info = _act_info("boltzmann_gumbel", q, counts, 7, 1.0)
+    assert info == {}
     _assert_frequencies(actions, np.array([0.0, 0.5, 0.0, 0.5]))
 
 
 def test_boltzmann_gumbel_with_equal_counts_is_softmax_at_c_over_sqrt_n():
     # Gumbel-max trick: argmax Q + beta Z with one beta samples softmax(Q / beta).
     q = np.array([0.5, 1.0, -0.5, 0.9])
-    actions, _ = _act("boltzmann_gumbel", q, np.full(K, 4.0), 16, 1.0)
+    actions, _ = _act_info("boltzmann_gumbel", q, np.full(K, 4.0), 16, 1.0)
     _assert_frequencies(actions, _np_softmax(q[None], 1.0 / np.sqrt(4.0))[0])
 
 
 def test_temperature_schedule_sets_tau_at_each_step():
     q = np.array([0.5, 1.0, -0.5, 0.9])
     step = np.array([0, 9])[np.arange(NUM_KEYS) % 2]
-    _, probs = _act("boltzmann", q, np.ones(K), step, 2.0, schedule=True)
+    _, info = _act_info("boltzmann", q, np.ones(K), step, 2.0, schedule=True)
+    probs = info["probs"]
     tau = 2.0 / (step + 1)  # the schedule, evaluated by hand
     expected = _np_softmax(np.broadcast_to(q, (NUM_KEYS, K)), tau)
     np.testing.assert_allclose(probs, expected, rtol=1e-5)
+    np.testing.assert_allclose(info["tau"], tau, rtol=1e-6)  # the tau reported
     assert np.abs(probs[0] - probs[1]).max() > 0.1  # step 0 and step 9 differ
 
 
 def test_target_entropy_policy_is_boltzmann_with_the_target_entropy():
     q = _random_q(seed=7)
     targets = np.array([0.05, 0.3, 0.7, 1.0, 1.3])[np.arange(NUM_KEYS) % 5]
-    _, probs = _act("target_entropy", q, np.ones(K), 3, targets)
+    _, info = _act_info("target_entropy", q, np.ones(K), 3, targets)
+    probs = info["probs"]
     with np.errstate(divide="ignore", invalid="ignore"):
         entropy = -np.sum(np.where(probs > 0, probs * np.log(probs), 0.0), axis=-1)
     np.testing.assert_allclose(entropy, targets, atol=1e-5)
@@ -330,19 +387,25 @@ def test_target_entropy_policy_is_boltzmann_with_the_target_entropy():
     np.testing.assert_allclose(
         np.log(probs[0]), np.log(_np_softmax(q[:1], 1.0 / slope)[0]), atol=1e-3
     )
+    # The reported tau is the one the probabilities were computed at.
+    np.testing.assert_allclose(
+        probs, _np_softmax(q.astype(np.float32), info["tau"]), rtol=1e-4, atol=1e-6
+    )
 
 
 # ------------------------------------------------------------------------- errors
 
 
-def test_unknown_rule_raises_value_error_naming_it():
-    with pytest.raises(ValueError, match="thompson") as info:
-        make_action_value_agent(K, "thompson")
-    for rule in RULES:
-        assert rule in str(info.value)
+@pytest.mark.parametrize("rule", ["thompson", "boltzmann", 0.1])
+def test_non_callable_rule_raises_value_error_naming_it(rule):
+    # Rules are functions now: a name (even a valid one) or a number is refused.
+    with pytest.raises(ValueError, match="rule=") as info:
+        make_action_value_agent(K, rule)
+    assert repr(rule) in str(info.value)
+    assert "boltzmann()" in str(info.value)  # the message shows what to pass
 
 
 @pytest.mark.parametrize("num_actions", [1, 0, 4.0, "4"])
 def test_bad_num_actions_raises_value_error(num_actions):
     with pytest.raises(ValueError, match="num_actions"):
-        make_action_value_agent(num_actions, "boltzmann")
+        make_action_value_agent(num_actions, action_value.boltzmann())

@@ -3,7 +3,7 @@
 Four ways to take a softmax policy from the uniform distribution (entropy ``log K``)
 to nearly greedy: a gradient bandit learning its preferences (Sutton & Barto 2018,
 Sec. 2.8, ``optax.sgd``), Boltzmann exploration cooled by ``tau_t = c / log(t + 2)``,
-the ``"target_entropy"`` rule (``tau`` solved each step so that the entropy equals a
+the ``target_entropy`` rule (``tau`` solved each step so that the entropy equals a
 linear schedule) and the auto-temperature agent (``log tau`` learned on the discrete
 SAC loss). Each starts exactly uniform at step 1 (preferences or estimates start
 equal) and ends with most of its probability on the best arm. For the solved rule the
@@ -20,12 +20,14 @@ import numpy as np
 import optax
 import pytest
 
-from rl_softmax import schedules, sweep
+from rl_softmax import schedules
 from rl_softmax.agents import (
+    action_value,
     make_action_value_agent,
     make_auto_temperature_agent,
     make_gradient_bandit,
 )
+from rl_softmax.engine import make_run, sweep
 from rl_softmax.envs import GaussianBandit
 
 K = 10
@@ -33,7 +35,7 @@ NUM_STEPS = 300
 NUM_SEEDS = 256
 FINAL_STEPS = 30
 FINAL_ENTROPY = 0.05
-SWEEP_SETTINGS = {"chunk_size": 256, "curve_stride": 1, "final_steps": FINAL_STEPS}
+SWEEP_SETTINGS = {"curve_stride": 1, "final_steps": FINAL_STEPS}
 
 
 def _entropy_schedule(final_entropy):
@@ -49,14 +51,12 @@ def _mechanism(name):
     if name == "gradient_bandit":
         return make_gradient_bandit(K, optax.sgd), "step_size", 0.25
     if name == "boltzmann_inverse_log":
-        temperature = schedules.make_temperature("inverse_log")
-        agent = make_action_value_agent(K, "boltzmann", temperature=temperature)
+        temperature = schedules.make_temperature(schedules.inverse_log)
+        agent = make_action_value_agent(K, action_value.boltzmann(temperature))
         return agent, "explore", 1.0
     if name == "target_entropy":
-        agent = make_action_value_agent(
-            K, "target_entropy", entropy_target=_scheduled_entropy
-        )
-        return agent, "explore", FINAL_ENTROPY
+        rule = action_value.target_entropy(_scheduled_entropy)
+        return make_action_value_agent(K, rule), "explore", FINAL_ENTROPY
     agent = make_auto_temperature_agent(K, _entropy_schedule(FINAL_ENTROPY))
     return agent, "tau_learning_rate", 0.25
 
@@ -72,34 +72,31 @@ MECHANISMS = (
 @pytest.fixture(scope="module", params=MECHANISMS)
 def result(request):
     agent, swept, value = _mechanism(request.param)
-    run = sweep.make_run(GaussianBandit(K), agent, NUM_STEPS, swept=swept)
-    return sweep.sweep(
-        run,
-        [value],
-        NUM_SEEDS,
-        key=jax.random.key(0),
-        track_probs=True,
-        **SWEEP_SETTINGS,
-    )
+    run = make_run(GaussianBandit(K), agent, NUM_STEPS, swept=swept, track_probs=True)
+    return sweep(run, [value], NUM_SEEDS, key=jax.random.key(0), **SWEEP_SETTINGS)
 
 
 def test_starts_uniform(result):
     # Step 1: equal preferences / estimates give the uniform policy on every run.
-    np.testing.assert_allclose(result.curve_mean.entropy[0, 0], math.log(K), atol=1e-5)
-    assert result.curve_std.entropy[0, 0] < 1e-5
-    np.testing.assert_allclose(result.curve_probs[0, 0], np.full(K, 1 / K), atol=1e-6)
+    entropy = result.metrics["entropy"]
+    np.testing.assert_allclose(entropy.curve_mean[0, 0], math.log(K), atol=1e-5)
+    # The standard deviation over seeds (sem * sqrt(S)) is ~0: every run is uniform.
+    assert entropy.curve_sem[0, 0] * math.sqrt(NUM_SEEDS) < 1e-5
+    probs = result.metrics["prob_by_rank"].curve_mean
+    np.testing.assert_allclose(probs[0, 0], np.full(K, 1 / K), atol=1e-6)
 
 
 def test_ends_far_below_uniform_entropy(result):
-    final_entropy = result.run_final.entropy[0].mean()
-    standard_error = result.run_final.entropy[0].std() / math.sqrt(NUM_SEEDS)
+    entropy = result.metrics["entropy"]
+    final_entropy = entropy.run_final[0].mean()
+    standard_error = entropy.run_final[0].std() / math.sqrt(NUM_SEEDS)
     assert final_entropy + 5 * standard_error < 0.35 * math.log(K), final_entropy
     # The curve falls: the last window is far below the first.
-    assert result.curve_mean.entropy[0, -1] < 0.5 * result.curve_mean.entropy[0, 0]
+    assert entropy.curve_mean[0, -1] < 0.5 * entropy.curve_mean[0, 0]
 
 
 def test_ranked_probs_are_distributions_and_favour_the_best_arm(result):
-    probs = result.curve_probs[0]
+    probs = result.metrics["prob_by_rank"].curve_mean[0]
     assert probs.shape == (NUM_STEPS, K)
     assert (probs >= 0).all()
     np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
@@ -108,9 +105,8 @@ def test_ranked_probs_are_distributions_and_favour_the_best_arm(result):
     # The best-ranked arm is the most probable one at the end.
     assert (probs[-FINAL_STEPS:].mean(0).argmax()) == 0
     # It agrees with the prob_optimal metric (the same arm, ties aside).
-    np.testing.assert_allclose(
-        best, result.run_final.prob_optimal[0].mean(), rtol=0, atol=1e-4
-    )
+    prob_optimal = result.metrics["prob_optimal"].run_final[0].mean()
+    np.testing.assert_allclose(best, prob_optimal, rtol=0, atol=1e-4)
 
 
 # ------------------------------------------------ solved tau: entropy == schedule
@@ -118,13 +114,13 @@ def test_ranked_probs_are_distributions_and_favour_the_best_arm(result):
 
 def test_target_entropy_rule_hits_the_schedule_where_reachable():
     agent, swept, value = _mechanism("target_entropy")
-    run = sweep.make_run(GaussianBandit(K), agent, NUM_STEPS, swept=swept)
+    run = make_run(GaussianBandit(K), agent, NUM_STEPS, swept=swept)
 
     def trajectory(key):
         def step(carry, t):
             q = carry.agent_state.q  # the estimates the policy acts on at step t
             carry, out = run.step(carry, t)
-            return carry, (q, out.metrics.entropy)
+            return carry, (q, out.values["entropy"])
 
         carry = run.init(key, jnp.float32(value))
         _, (q, entropy) = jax.lax.scan(step, carry, jnp.arange(NUM_STEPS))

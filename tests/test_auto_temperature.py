@@ -19,12 +19,14 @@ import numpy as np
 import optax
 import pytest
 
-from rl_softmax import schedules, sweep
+from rl_softmax import schedules
 from rl_softmax.agents import (
     AutoTemperatureParams,
     AutoTemperatureState,
+    Transition,
     make_auto_temperature_agent,
 )
+from rl_softmax.engine import MetricResult, compile_sweep, make_run, sweep
 from rl_softmax.envs import GaussianBandit
 
 K = 10
@@ -32,8 +34,16 @@ NUM_STEPS = 300
 NUM_SEEDS = 512
 FINAL_ENTROPY = 0.05
 TAU_LEARNING_RATE = 0.25
-SWEEP_SETTINGS = {"chunk_size": 512, "curve_stride": 1, "final_steps": 30}
+# One value per block (max_block_runs = NUM_SEEDS), so sweeps of one and of two
+# values run the same compiled block.
+SWEEP_SETTINGS = {"max_block_runs": NUM_SEEDS, "curve_stride": 1, "final_steps": 30}
 TARGET = schedules.entropy_target(K, NUM_STEPS, final_entropy=FINAL_ENTROPY)
+OBS = jnp.zeros(())  # a bandit's one observation
+
+
+def _transition(action, reward):
+    done = jnp.zeros((), bool)
+    return Transition(OBS, action, reward, OBS, done, done)
 
 
 def _np_entropy(q, tau):
@@ -70,7 +80,9 @@ def test_sgd_step_is_minus_lr_tau_entropy_gap(seed, tau, offset):
     )
     params = AutoTemperatureParams(tau_learning_rate=learning_rate)
     state = _state_with(agent, q, tau, params, step=seed)
-    new = jax.jit(agent.update)(state, jnp.int32(0), jnp.float32(0.5), params)
+    new = jax.jit(agent.update)(
+        state, _transition(jnp.int32(0), jnp.float32(0.5)), params
+    )
 
     expected = math.log(tau) - learning_rate * tau * (entropy - target)
     np.testing.assert_allclose(float(new.log_tau), expected, rtol=0, atol=2e-5)
@@ -90,7 +102,7 @@ def test_first_adam_step_is_minus_lr_sign_of_entropy_gap(offset):
     agent = make_auto_temperature_agent(K, schedules.constant(target))
     params = AutoTemperatureParams(tau_learning_rate=0.05)
     state = _state_with(agent, q, tau, params)
-    new = agent.update(state, jnp.int32(3), jnp.float32(-1.0), params)
+    new = agent.update(state, _transition(jnp.int32(3), jnp.float32(-1.0)), params)
     grad = tau * (entropy - target)
     # Adam's bias-corrected first step: m / (sqrt(v) + eps) = g / (|g| + 1e-8).
     expected = math.log(tau) - 0.05 * grad / (abs(grad) + 1e-8)
@@ -105,7 +117,7 @@ def test_entropy_at_target_leaves_tau_unchanged():
     )
     params = AutoTemperatureParams(tau_learning_rate=1.0)
     state = _state_with(agent, q, 1.3, params)
-    new = agent.update(state, jnp.int32(0), jnp.float32(0.0), params)
+    new = agent.update(state, _transition(jnp.int32(0), jnp.float32(0.0)), params)
     np.testing.assert_allclose(float(new.log_tau), math.log(1.3), atol=1e-5)
 
 
@@ -114,13 +126,13 @@ def test_sgd_trajectory_follows_the_closed_form_step_by_step():
     # match NumPy recomputed from the estimates the policy acted on.
     learning_rate = 0.5
     agent = make_auto_temperature_agent(K, TARGET, optimizer=optax.sgd)
-    run = sweep.make_run(GaussianBandit(K), agent, NUM_STEPS, swept="tau_learning_rate")
+    run = make_run(GaussianBandit(K), agent, NUM_STEPS, swept="tau_learning_rate")
 
     def trajectory(key):
         def step(carry, t):
             state = carry.agent_state
             carry, out = run.step(carry, t)
-            return carry, (state.values.q, state.log_tau, out.metrics)
+            return carry, (state.values.q, state.log_tau, out.values)
 
         carry = run.init(key, jnp.float32(learning_rate))
         _, outputs = jax.lax.scan(step, carry, jnp.arange(NUM_STEPS))
@@ -138,8 +150,8 @@ def test_sgd_trajectory_follows_the_closed_form_step_by_step():
         entropy[:, :-1] - target[:-1]
     )
     np.testing.assert_allclose(log_tau[:, 1:], expected, rtol=0, atol=1e-4)
-    np.testing.assert_allclose(metrics.entropy, entropy, rtol=0, atol=1e-4)
-    np.testing.assert_allclose(metrics.tau, tau, rtol=1e-5)
+    np.testing.assert_allclose(metrics["entropy"], entropy, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(metrics["tau"], tau, rtol=1e-5)
     np.testing.assert_array_equal(log_tau[:, 0], 0.0)  # initial_tau = 1
 
 
@@ -167,7 +179,7 @@ def test_values_update_like_numpy_loop(sample_average):
         counts[a] += 1
         alpha = 1.0 / counts[a] if sample_average else step_size
         q[a] += alpha * (r - q[a])
-        state = update(state, jnp.int32(a), jnp.float32(r), params)
+        state = update(state, _transition(jnp.int32(a), jnp.float32(r)), params)
         np.testing.assert_allclose(np.asarray(state.values.q), q, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(np.asarray(state.values.counts), counts)
     assert int(state.values.step) == len(actions)
@@ -179,65 +191,65 @@ def test_values_update_like_numpy_loop(sample_average):
 @pytest.fixture(scope="module")
 def run():
     agent = make_auto_temperature_agent(K, TARGET)
-    return sweep.make_run(
-        GaussianBandit(K), agent, NUM_STEPS, swept="tau_learning_rate"
+    return make_run(
+        GaussianBandit(K), agent, NUM_STEPS, swept="tau_learning_rate", track_probs=True
     )
 
 
 @pytest.fixture(scope="module")
 def result(run):
-    return sweep.sweep(
-        run,
-        [TAU_LEARNING_RATE],
-        NUM_SEEDS,
-        key=jax.random.key(0),
-        track_probs=True,
-        **SWEEP_SETTINGS,
+    return sweep(
+        run, [TAU_LEARNING_RATE], NUM_SEEDS, key=jax.random.key(0), **SWEEP_SETTINGS
     )
 
 
 def test_entropy_tracks_the_target_on_the_testbed(result):
     target = np.asarray(TARGET(np.arange(NUM_STEPS)), np.float64)
-    entropy = result.curve_mean.entropy[0]
+    entropy = result.metrics["entropy"].curve_mean[0]
     # The standard error of the mean is < 0.01 nats (std < 0.2 over 512 seeds); the
     # controller lags the falling target by ~0.05 nats (measured; SGD at the same rate
     # lags by 0.27), so 0.15 nats bounds the tracking error with margin.
-    standard_error = result.curve_std.entropy[0] / math.sqrt(NUM_SEEDS)
+    standard_error = result.metrics["entropy"].curve_sem[0]
     assert standard_error.max() < 0.01
     gap = np.abs(entropy[30:] - target[30:])
     assert gap.max() <= 0.15, (gap.argmax() + 30, gap.max())
     # It ends near the final target, far below log K.
-    assert abs(result.run_final.entropy[0].mean() - target[-30:].mean()) <= 0.1
+    final = result.metrics["entropy"].run_final[0]
+    assert abs(final.mean() - target[-30:].mean()) <= 0.1
     assert entropy[-1] < 0.1 * math.log(K)
     # The learned tau is reported, and falls as the target does.
-    tau = result.curve_mean.tau[0]
+    tau = result.metrics["tau"].curve_mean[0]
     assert tau[-1] < 0.5 * tau[:30].max()
 
 
 def test_learning_rate_sweep_does_not_recompile_and_is_reproducible(
     run, result, compile_events
 ):
-    sweep.compile_sweep(run, track_probs=True, **SWEEP_SETTINGS)  # cached already
+    compile_sweep(run, 1, NUM_SEEDS, **SWEEP_SETTINGS)  # cached already
     jax.jit(lambda x: x * 3.0 + 1.0)(np.float32(2.0))  # a fresh program
     first = len(compile_events)
-    other = sweep.sweep(
-        run,
-        [0.02, TAU_LEARNING_RATE],
-        NUM_SEEDS,
-        key=jax.random.key(0),
-        track_probs=True,
+    other = sweep(
+        run, [0.02, TAU_LEARNING_RATE], NUM_SEEDS, key=jax.random.key(0),
         **SWEEP_SETTINGS,
-    )
+    )  # fmt: skip
     assert first >= 1  # the listener sees compilations at all
     assert len(compile_events) == first, compile_events
 
     # Same key, same value: bit-identical, whatever value runs beside it.
-    for field in ("run_mean", "run_final", "curve_mean", "curve_std"):
-        for a, b in zip(getattr(result, field), getattr(other, field), strict=True):
-            np.testing.assert_array_equal(a[0], b[1])
-    np.testing.assert_array_equal(result.curve_probs[0], other.curve_probs[1])
+    assert list(result.metrics) == list(other.metrics)
+    assert "prob_by_rank" in result.metrics  # track_probs
+    for name, metric in result.metrics.items():
+        for field in ("run_mean", "run_final", "curve_mean", "curve_sem"):
+            a, b = getattr(metric, field), getattr(other.metrics[name], field)
+            np.testing.assert_array_equal(a[0], b[1], err_msg=f"{name}.{field}")
+        assert all(
+            getattr(metric, field) is None
+            for field in MetricResult._fields
+            if field not in ("run_mean", "run_final", "curve_mean", "curve_sem")
+        )
     # The learning rate is really swept: a slow one cools more slowly.
-    assert not np.array_equal(other.curve_mean.tau[0], other.curve_mean.tau[1])
+    tau = other.metrics["tau"].curve_mean
+    assert not np.array_equal(tau[0], tau[1])
 
 
 # ----------------------------------------------------------------- jit, vmap, dtypes
@@ -256,34 +268,42 @@ def test_act_and_update_under_jit_and_vmap():
     states = states._replace(values=states.values._replace(q=q), log_tau=log_tau)
     assert isinstance(states, AutoTemperatureState)
 
-    act = jax.jit(jax.vmap(agent.act, (0, 0, None)))
-    actions, probs = act(keys, states, params)
+    act = jax.jit(jax.vmap(agent.act, (0, 0, None, None)))
+    actions, info = act(keys, states, OBS, params)
+    assert set(info) == {"probs", "tau"}
+    probs = info["probs"]
     assert actions.shape == (batch,) and actions.dtype == jnp.int32
     assert probs.shape == (batch, K) and probs.dtype == jnp.float32
+    assert info["tau"].shape == (batch,) and info["tau"].dtype == jnp.float32
     tau = np.exp(np.asarray(log_tau, np.float64))
     z = np.asarray(q, np.float64) / tau[:, None]
     expected = np.exp(z - z.max(-1, keepdims=True))
     expected /= expected.sum(-1, keepdims=True)
     np.testing.assert_allclose(np.asarray(probs), expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(info["tau"]), tau, rtol=1e-6)
     # Row i of the batch is the plain call on example i.
     one = jax.tree.map(lambda x: x[2], states)
-    plain_action, plain_probs = agent.act(keys[2], one, params)
+    plain_action, plain_info = agent.act(keys[2], one, OBS, params)
     assert int(plain_action) == int(actions[2])
-    np.testing.assert_allclose(plain_probs, probs[2], rtol=1e-6)
+    np.testing.assert_allclose(plain_info["probs"], probs[2], rtol=1e-6)
 
     rewards = jnp.asarray(rng.normal(size=batch), jnp.float32)
-    update = jax.jit(jax.vmap(agent.update, (0, 0, 0, None)))
-    new = update(states, actions, rewards, params)
+    batched_transition = Transition(None, 0, 0, None, None, None)
+    update = jax.jit(jax.vmap(agent.update, (0, batched_transition, None)))
+    new = update(states, _transition(actions, rewards), params)
     assert new.values.q.shape == (batch, K) and new.values.q.dtype == jnp.float32
     assert new.values.step.shape == (batch,) and new.values.step.dtype == jnp.int32
     assert new.log_tau.shape == (batch,) and new.log_tau.dtype == jnp.float32
-    plain = agent.update(one, actions[2], rewards[2], params)
+    plain = agent.update(one, _transition(actions[2], rewards[2]), params)
     np.testing.assert_allclose(plain.log_tau, new.log_tau[2], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(plain.values.q, new.values.q[2], rtol=1e-6)
 
-    temperature = jax.jit(jax.vmap(agent.temperature, (0, None)))(new, params)
+    # The tau the policy reports after the update is exp of the learned log tau.
+    _, new_info = act(keys, new, OBS, params)
+    temperature = new_info["tau"]
     assert temperature.shape == (batch,) and temperature.dtype == jnp.float32
     np.testing.assert_allclose(temperature, np.exp(np.asarray(new.log_tau)), rtol=1e-6)
+    assert not np.allclose(np.asarray(new.log_tau), np.asarray(log_tau))  # it moved
 
 
 def test_initial_state_has_initial_tau():
@@ -291,5 +311,7 @@ def test_initial_state_has_initial_tau():
     params = AutoTemperatureParams(initial_tau=2.5, initial_value=1.0)
     state = agent.init(jax.random.key(0), params)
     assert state.log_tau.shape == () and state.log_tau.dtype == jnp.float32
-    np.testing.assert_allclose(agent.temperature(state, params), 2.5, rtol=1e-6)
+    _, info = agent.act(jax.random.key(1), state, OBS, params)
+    np.testing.assert_allclose(info["tau"], 2.5, rtol=1e-6)
     np.testing.assert_array_equal(state.values.q, np.ones(K, np.float32))
+    np.testing.assert_allclose(info["probs"], np.full(K, 1 / K), rtol=1e-6)

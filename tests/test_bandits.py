@@ -3,7 +3,9 @@
 References: Sutton & Barto (2018), Sec. 2.3 (testbed: ``q*(a) ~ N(mean, std)``,
 ``R ~ N(q*(A), noise_std)``) and Exercise 2.5 (non-stationary testbed: all ``q*``
 start equal and take independent ``N(0, walk_std)`` steps). Every statistical check
-allows ``NUM_SE`` standard errors of the statistic it estimates.
+allows ``NUM_SE`` standard errors of the statistic it estimates. ``info`` carries only
+``"action_values"`` (``q*`` as pulled); the engine's ``optimal`` and ``regret``
+metrics, computed from it, are checked here against NumPy on the same trajectories.
 
 XLA compilation dominates the cost on a small CPU, so each environment is rolled
 out once (``jit(vmap(scan))`` over many keys, cached) and the tests read that trace.
@@ -18,9 +20,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from rl_softmax.agents import action_value, make_action_value_agent
+from rl_softmax.engine import make_run
 from rl_softmax.envs import (
     BernoulliBandit,
     BernoulliParams,
+    Environment,
     GaussianBandit,
     GaussianParams,
 )
@@ -54,8 +59,8 @@ def _trace(env, params, num_keys: int = NUM_KEYS, num_steps: int = NUM_STEPS):
 
     Returns NumPy arrays: ``q`` ``[N, T + 1, K]`` (q* before every step and after the
     last), ``time`` ``[N, T + 1]``, and per step ``[N, T]``: ``action``, ``reward``,
-    ``regret``, ``optimal``, ``terminated``, ``truncated``, ``obs``; plus the jax
-    dtypes of the raw outputs.
+    ``terminated``, ``truncated``, ``obs``, and ``values`` ``[N, T, K]`` (the info's
+    ``action_values``); plus the jax dtypes of the raw outputs and the info's keys.
     """
 
     def run(key, actions):
@@ -81,8 +86,7 @@ def _trace(env, params, num_keys: int = NUM_KEYS, num_steps: int = NUM_STEPS):
         "q": final.q_star.dtype,
         "time": final.time.dtype,
         "reward": reward.dtype,
-        "regret": info["regret"].dtype,
-        "optimal": info["optimal_action"].dtype,
+        "values": info["action_values"].dtype,
         "terminated": term.dtype,
         "obs": obs.dtype,
     }
@@ -91,8 +95,8 @@ def _trace(env, params, num_keys: int = NUM_KEYS, num_steps: int = NUM_STEPS):
         "time": np.concatenate([np.asarray(time), np.asarray(final.time)[:, None]], 1),
         "action": actions,
         "reward": np.asarray(reward),
-        "regret": np.asarray(info["regret"]),
-        "optimal": np.asarray(info["optimal_action"]),
+        "values": np.asarray(info["action_values"]),
+        "info_keys": set(info),
         "terminated": np.asarray(term),
         "truncated": np.asarray(trunc),
         "obs": np.asarray(obs),
@@ -168,19 +172,15 @@ def test_rewards_are_normal_around_q_star_of_the_action():
     _assert_uncorrelated(noise)  # fresh noise at every step
 
 
-def test_info_reports_optimal_action_and_regret():
+def test_info_reports_true_action_values_only():
     trace = _trace(GAUSSIAN, GAUSSIAN_PARAMS)
+    assert trace["info_keys"] == {"action_values"}
     q = trace["q"][:, :-1]  # q* at the time of each pull
-    action = trace["action"]
-    np.testing.assert_array_equal(trace["optimal"], q.argmax(-1))
-    q_pulled = np.take_along_axis(q, action[..., None], axis=-1)[..., 0]
+    assert trace["values"].shape == (NUM_KEYS, NUM_STEPS, 8)
+    assert trace["dtypes"]["values"] == jnp.float32
     # Reset and step fuse into one XLA program, which may round q* differently in
-    # two places: regret 0 can come out as ~1e-7.
-    np.testing.assert_allclose(
-        trace["regret"], q.max(-1) - q_pulled, rtol=1e-5, atol=1e-6
-    )
-    assert trace["dtypes"]["optimal"] == jnp.int32
-    assert trace["dtypes"]["regret"] == jnp.float32
+    # two places.
+    np.testing.assert_allclose(trace["values"], q, rtol=1e-6, atol=1e-7)
 
 
 def test_episode_never_ends_and_time_counts_steps():
@@ -209,7 +209,7 @@ def test_random_walk_increments_have_walk_std_and_are_independent():
     # Independent across arms and across steps.
     _assert_uncorrelated(increments.reshape(NUM_KEYS, -1))
     # Reward noise is its own draw (not the walk's) around q* before the walk, and
-    # the regret is measured before the walk too.
+    # the action values reported are those before the walk too.
     q_before = q[:, :-1]
     action = trace["action"]
     q_pulled = np.take_along_axis(q_before, action[..., None], axis=-1)[..., 0]
@@ -217,9 +217,9 @@ def test_random_walk_increments_have_walk_std_and_are_independent():
     _assert_mean_std(noise, 0.0, 1.0)
     pulled_increment = np.take_along_axis(increments, action[..., None], -1)[..., 0]
     _assert_uncorrelated(np.stack([noise[:, 0], pulled_increment[:, 0]], 1))
-    np.testing.assert_allclose(
-        trace["regret"], q_before.max(-1) - q_pulled, rtol=1e-5, atol=1e-5
-    )
+    assert trace["info_keys"] == {"action_values"}
+    np.testing.assert_allclose(trace["values"], q_before, rtol=1e-6, atol=1e-6)
+    assert np.abs(trace["values"] - q[:, 1:]).max() > 0.1  # not the walked values
 
 
 # ----------------------------------------------------------------------- Bernoulli
@@ -256,19 +256,74 @@ def test_bernoulli_reward_frequencies_match_probs():
         expected = p_pulled[band].sum()
         se = np.sqrt((p_pulled[band] * (1 - p_pulled[band])).sum())
         assert abs(reward[band].sum() - expected) <= NUM_SE * se
-    np.testing.assert_array_equal(trace["optimal"], p.argmax(-1))
-    np.testing.assert_allclose(trace["regret"], p.max(-1) - p_pulled, atol=1e-6)
+    assert trace["info_keys"] == {"action_values"}
+    np.testing.assert_allclose(trace["values"], p, rtol=1e-6, atol=1e-7)
     assert not trace["terminated"].any() and not trace["truncated"].any()
+
+
+# ------------------------------------------------- the contract and engine metrics
+
+ENVIRONMENTS = [
+    (GAUSSIAN, GAUSSIAN_PARAMS),
+    (WALK, WALK_PARAMS),
+    (BERNOULLI, BERNOULLI_PARAMS),
+]
+ENV_IDS = ["gaussian", "nonstationary", "bernoulli"]
+ENGINE_KEYS = 500
+ENGINE_STEPS = 20
+
+
+@pytest.mark.parametrize(("env", "params"), ENVIRONMENTS, ids=ENV_IDS)
+def test_bandits_are_continuing_one_state_environments(env, params):
+    assert isinstance(env, Environment)
+    assert env.num_actions == env.num_arms and env.episodic is False
+    assert isinstance(env.default_params, type(params))
+    space = env.action_space  # gymnasium's Discrete(num_arms)
+    assert space.n == env.num_arms and space.contains(env.num_arms - 1)
+    assert not space.contains(env.num_arms)
+
+
+@pytest.mark.parametrize(("env", "params"), ENVIRONMENTS, ids=ENV_IDS)
+def test_engine_optimal_and_regret_come_from_the_action_values(env, params):
+    # A uniformly random agent (epsilon-greedy, epsilon = 1) pulls every arm. The
+    # run's `optimal` and `regret` must be [q*(A) == max q*] and max q* - q*(A) with
+    # q* read from the environment's state before the step (before any walk) and A
+    # from the agent's counts.
+    agent = make_action_value_agent(env.num_arms, action_value.epsilon_greedy())
+    run = make_run(env, agent, ENGINE_STEPS, env_params=params)
+    names = [m.name for m in run.metrics]
+    assert "optimal" in names and "regret" in names
+
+    def trajectory(key):
+        def step(carry, t):
+            q_star, counts = carry.env_state.q_star, carry.agent_state.counts
+            carry, out = run.step(carry, t)
+            action = jnp.argmax(carry.agent_state.counts - counts)
+            return carry, (q_star, action, out.values)
+
+        carry = run.init(key, jnp.float32(1.0))
+        return jax.lax.scan(step, carry, jnp.arange(ENGINE_STEPS))[1]
+
+    keys = _keys(ENGINE_KEYS, seed=5)
+    q, action, values = jax.jit(jax.vmap(trajectory))(keys)
+    q, action = np.asarray(q, np.float64), np.asarray(action)
+    q_pulled = np.take_along_axis(q, action[..., None], axis=-1)[..., 0]
+    optimal, regret = np.asarray(values["optimal"]), np.asarray(values["regret"])
+    assert optimal.dtype == np.float32 and regret.dtype == np.float32
+    np.testing.assert_array_equal(optimal, q_pulled == q.max(-1))
+    np.testing.assert_allclose(regret, q.max(-1) - q_pulled, rtol=1e-6, atol=1e-6)
+    assert 0 < optimal.mean() < 0.5 and (regret > 0).mean() > 0.5  # not trivial
+    # The plain run reports the same per-step metrics for a key.
+    plain = run(keys[7], 1.0)
+    np.testing.assert_allclose(plain.values["regret"], regret[7], rtol=1e-6)
+    np.testing.assert_array_equal(plain.values["optimal"], optimal[7])
+    assert plain.ended is None  # continuing: no episodes end
 
 
 # ------------------------------------------------------------------- jit and vmap
 
 
-@pytest.mark.parametrize(
-    ("env", "params"),
-    [(GAUSSIAN, GAUSSIAN_PARAMS), (WALK, WALK_PARAMS), (BERNOULLI, BERNOULLI_PARAMS)],
-    ids=["gaussian", "nonstationary", "bernoulli"],
-)
+@pytest.mark.parametrize(("env", "params"), ENVIRONMENTS, ids=ENV_IDS)
 def test_plain_call_equals_its_row_of_the_jit_vmap_trace(env, params):
     trace = _trace(env, params)  # jit(vmap(scan)) over keys
     row, num_arms = 3, env.num_arms
@@ -287,8 +342,9 @@ def test_plain_call_equals_its_row_of_the_jit_vmap_trace(env, params):
     assert state.time.shape == () and state.time.dtype == jnp.int32
     assert reward.shape == () and reward.dtype == jnp.float32
     assert term.shape == () and trunc.shape == () and term.dtype == jnp.bool_
-    assert info["optimal_action"].shape == () and info["regret"].shape == ()
-    assert info["optimal_action"].dtype == jnp.int32
+    assert set(info) == {"action_values"}
+    values = info["action_values"]
+    assert values.shape == (num_arms,) and values.dtype == jnp.float32
     assert int(state1.time) == 1
 
     np.testing.assert_allclose(np.asarray(state.q_star), trace["q"][row, 0], rtol=1e-6)
@@ -296,7 +352,8 @@ def test_plain_call_equals_its_row_of_the_jit_vmap_trace(env, params):
         np.asarray(state1.q_star), trace["q"][row, 1], rtol=1e-6, atol=1e-7
     )
     np.testing.assert_allclose(float(reward), trace["reward"][row, 0], rtol=1e-6)
-    assert int(info["optimal_action"]) == trace["optimal"][row, 0]
+    np.testing.assert_allclose(np.asarray(values), trace["values"][row, 0], rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(values), np.asarray(state.q_star))
     # The same key gives a bit-identical pytree; other keys give other draws.
     again = reset_and_step()
     for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(again), strict=True):

@@ -1,9 +1,12 @@
 """Tests for the ``rl-softmax`` command (rl_softmax/cli.py), run in-process.
 
-``rl_softmax.cli.main([...])`` is called directly (one test also runs the installed
+``rl_softmax.cli.main([...])`` is called directly (two tests also run the installed
 console script in a subprocess). Results on disk are checked against NumPy
 statistics recomputed from the saved arrays, and the ``demo`` output against the
-softmax of ``[2, 4, 2, 1]`` published in DESIGN.md.
+softmax of ``[2, 4, 2, 1]`` published in DESIGN.md. In-process runs pass
+``--no-cache`` (the persistent compilation cache is process-wide JAX state and must
+not leak into other tests or write to ~/.cache); the subprocess test of the cache
+points it at a temporary directory.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import csv
 import io
 import json
 import math
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rl_softmax import config as config_lib
 from rl_softmax.cli import main
+from rl_softmax.experiment import config as config_lib
+from rl_softmax.experiment import registry
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").glob("*.toml"))
@@ -32,10 +38,16 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # The shipped config asks for final_steps = 100, so a 50-step run must shrink it.
 SMALL_TAU_SWEEP = [
     "num_seeds=8", "num_steps=50", "final_steps=10", "studies.0.num_values=3",
-    "chunk_size=16",
+    "max_block_runs=16",
 ]  # fmt: skip
-TINY = ["num_seeds=4", "num_steps=20", "final_steps=10", "chunk_size=32"]
+TINY = ["num_seeds=4", "num_steps=20", "final_steps=10", "max_block_runs=32"]
 NUM_ARMS = 10
+# "wall time T s: import a s, compile b s, run c s, write d s, plot e s"
+WALL_TIME = re.compile(
+    r"^wall time (\d+\.\d\d) s: import (\d+\.\d\d) s, compile (\d+\.\d\d) s, "
+    r"run (\d+\.\d\d) s, write (\d+\.\d\d) s, plot (\d+\.\d\d) s$",
+    re.MULTILINE,
+)
 
 
 def _sets(items: list[str]) -> list[str]:
@@ -43,8 +55,18 @@ def _sets(items: list[str]) -> list[str]:
 
 
 def _run_tau_sweep(out: Path, *extra: str) -> int:
-    args = ["run", str(TAU_SWEEP), "--out", str(out), *_sets(SMALL_TAU_SWEEP)]
+    args = [
+        "run", str(TAU_SWEEP), "--out", str(out), "--no-cache",
+        *_sets(SMALL_TAU_SWEEP),
+    ]  # fmt: skip
     return main([*args, *extra])
+
+
+def _wall_time(stdout: str) -> dict[str, float]:
+    """The phases of the "wall time" line (exactly one), and its ``total``."""
+    (match,) = WALL_TIME.finditer(stdout)
+    names = ("total", "import", "compile", "run", "write", "plot")
+    return dict(zip(names, map(float, match.groups()), strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +84,8 @@ def tiny_run(tmp_path_factory):
             out = tmp_path_factory.mktemp(path.stem) / "results"
             overrides = SMALL_TAU_SWEEP if path == TAU_SWEEP else TINY
             plots = [] if path == TAU_SWEEP else ["--no-plots"]
-            args = ["run", str(path), "--out", str(out), "--quiet", *plots]
+            args = ["run", str(path), "--out", str(out), "--quiet", "--no-cache"]
+            args += plots
             stdout = io.StringIO()
             with contextlib.redirect_stdout(stdout):
                 code = main([*args, *_sets(overrides)])
@@ -113,21 +136,66 @@ def test_run_writes_metadata_summary_arrays_and_plots(tau_sweep):
     for name in ("metadata.json", "summary.csv", "studies/boltzmann.npz"):
         assert (out / name).is_file(), name
     pngs = sorted((out / "plots").glob("*.png"))
-    assert out / "plots" / "boltzmann_sweep.png" in pngs  # reward & % optimal vs tau
+    # One study without track_probs: reward & % optimal against tau, and over time.
+    assert {p.name for p in pngs} == {
+        "boltzmann_sweep.png",
+        "boltzmann_curves_reward.png",
+        "boltzmann_curves_optimal.png",
+    }
     for path in pngs:
         _assert_png(path)
-        assert str(path) in stdout
+        assert f"wrote {path}" in stdout
     metadata = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["config"]["num_seeds"] == 8
     assert metadata["config"]["num_steps"] == 50
+    assert metadata["config"]["max_block_runs"] == 16
+    assert "chunk_size" not in metadata["config"]
     assert set(metadata["studies"]) == {"boltzmann"}
+    info = metadata["studies"]["boltzmann"]
+    assert (info["param"], info["param_symbol"]) == ("tau", "τ")
+
+
+def test_run_prints_where_wall_time_went(tau_sweep, tiny_run):
+    _, _, stdout = tau_sweep
+    spent = _wall_time(stdout)
+    phases = [spent[k] for k in ("import", "compile", "run", "write", "plot")]
+    assert all(t >= 0 for t in phases)
+    assert sum(phases) <= spent["total"] + 0.03  # each rounded to 0.01 s
+    assert spent["compile"] > 0 and spent["run"] > 0 and spent["plot"] > 0
+    other = next(path for path in CONFIGS if path != TAU_SWEEP)
+    _, code, stdout, _ = tiny_run(other)
+    assert code == 0 and _wall_time(stdout)["plot"] == 0.0  # --no-plots
+
+
+def test_results_line_reports_the_best_tau(tau_sweep):
+    # The best tau maximises the mean reward over seeds, references left out.
+    out, _, stdout = tau_sweep
+    with np.load(out / "studies" / "boltzmann.npz") as data:
+        values = data["values"]
+        reward = data["reward.run_mean"].astype(np.float64)
+        optimal = data["optimal.run_final"].astype(np.float64)
+    grid = slice(0, len(values) - 2)  # the greedy and uniform references are last
+    means = reward[grid].mean(axis=1)
+    best = int(np.argmax(means))
+    sem = reward[best].std(ddof=1) / math.sqrt(reward.shape[1])
+    match = re.search(
+        r"best tau = (\S+)\s+reward (\S+) ± (\S+)\s+"
+        r"% optimal action \(last 10\) (\S+)",
+        stdout,
+    )
+    assert match, stdout
+    value, mean, half_width, percent = map(float, match.groups())
+    assert value == pytest.approx(float(values[best]), rel=1e-3)
+    assert mean == pytest.approx(means[best], abs=5e-4)
+    assert half_width == pytest.approx(1.96 * sem, abs=5e-4)
+    assert percent == pytest.approx(100 * optimal[best].mean(), abs=0.05)
 
 
 def test_saved_values_are_the_log2_grid_and_references(tau_sweep):
     out, _, _ = tau_sweep
     with np.load(out / "studies" / "boltzmann.npz") as data:
         values, seeds = data["values"], data["seeds"]
-        reward = data["run_mean.reward"]
+        reward = data["reward.run_mean"]
     expected = np.concatenate([2.0 ** np.linspace(-7, 2, 3), [0.0, np.inf]])
     np.testing.assert_array_equal(values, expected.astype(values.dtype))
     np.testing.assert_array_equal(seeds, np.arange(8))
@@ -153,13 +221,13 @@ def test_summary_rows_agree_with_saved_arrays(tau_sweep):
     values = arrays["values"]
     groups = {"all": "run_mean", "final": "run_final"}
     metrics = {r["metric"] for r in rows}
-    assert {"reward", "optimal", "regret", "entropy", "prob_optimal"} <= metrics
+    assert metrics == {"reward", "optimal", "regret", "entropy", "prob_optimal", "tau"}
     assert len(rows) == len(values) * len(metrics) * 2
     for row in rows:
         assert row["study"] == "boltzmann" and row["param"] == "tau"
         assert int(row["final_steps"]) == 10
         (index,) = np.flatnonzero(values == np.float32(float(row["value"])))
-        samples = arrays[f"{groups[row['window']]}.{row['metric']}"][index]
+        samples = arrays[f"{row['metric']}.{groups[row['window']]}"][index]
         assert samples.shape == (8,)
         mean, sem, n = _seed_stats(samples)
         assert int(row["num_seeds"]) == n
@@ -186,6 +254,13 @@ def test_uniform_reference_has_closed_form_entropy_and_prob_optimal(tau_sweep):
     }
     assert uniform["entropy"] == pytest.approx(math.log(NUM_ARMS), rel=1e-5)
     assert uniform["prob_optimal"] == pytest.approx(1.0 / NUM_ARMS, rel=1e-5)
+    assert uniform["tau"] == math.inf
+    greedy = {
+        r["metric"]: float(r["mean"])
+        for r in rows
+        if float(r["value"]) == 0.0 and r["window"] == "all"
+    }
+    assert greedy["tau"] == 0.0
 
 
 def test_rerun_resumes_with_the_same_numbers(tau_sweep, tmp_path, capsys):
@@ -194,8 +269,11 @@ def test_rerun_resumes_with_the_same_numbers(tau_sweep, tmp_path, capsys):
     before = _snapshot(out)
     mtime = study.stat().st_mtime_ns
     assert _run_tau_sweep(out, "--quiet", "--no-plots") == 0
-    assert "reusing" in capsys.readouterr().out
+    stdout = capsys.readouterr().out
+    assert "reusing" in stdout
     assert study.stat().st_mtime_ns == mtime  # not recomputed, not rewritten
+    spent = _wall_time(stdout)
+    assert spent["compile"] == spent["run"] == 0.0  # nothing compiled or run
     after = _snapshot(out)
     for name in ("summary.csv", "studies/boltzmann.npz"):
         assert after[name] == before[name], name
@@ -206,7 +284,7 @@ def test_other_config_in_same_dir_is_refused_unless_overwrite(
 ):
     out = _copy(tau_sweep, tmp_path)
     with np.load(out / "studies" / "boltzmann.npz") as data:
-        eight_seeds = data["run_mean.reward"]
+        eight_seeds = data["reward.run_mean"]
     before = _snapshot(out)
     assert _run_tau_sweep(out, "--quiet", "--set", "num_seeds=4") == 2
     err = capsys.readouterr().err
@@ -220,7 +298,7 @@ def test_other_config_in_same_dir_is_refused_unless_overwrite(
     metadata = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["config"]["num_seeds"] == 4
     with np.load(out / "studies" / "boltzmann.npz") as data:
-        four_seeds = data["run_mean.reward"]
+        four_seeds = data["reward.run_mean"]
     # Seed i's numbers do not depend on how many seeds run beside it.
     assert four_seeds.shape == (5, 4)
     np.testing.assert_array_equal(four_seeds, eight_seeds[:, :4])
@@ -250,9 +328,15 @@ def test_every_shipped_config_runs_on_a_tiny_override(path, tiny_run):
     for study in config.studies:
         with np.load(out / "studies" / f"{study.name}.npz") as data:
             num_values = len(study.values) + len(study.references)
-            reward = data["run_mean.reward"]
+            reward = data["reward.run_mean"]
+            probs = data.get("prob_by_rank.curve_mean")
         assert reward.shape == (num_values, config.num_seeds)
         assert np.isfinite(reward).all()
+        if study.track_probs:  # mean action probabilities by rank sum to 1
+            assert probs.shape[0] == num_values and probs.shape[-1] == NUM_ARMS
+            np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
+        else:
+            assert probs is None
         assert sum(r["study"] == study.name for r in rows) > 0
         assert study.label in stdout
 
@@ -282,10 +366,22 @@ def _bad_config(tmp_path: Path) -> Path:
         (["{good}", "--set", "num_seeds"], ["--set", "num_seeds"]),
         (["{missing}"], ["missing.toml"]),
         (["{folder}"], ["folder.toml"]),
+        (["{good}", "--set", "chunk_size=16"], ["chunk_size", "max_block_runs"]),
+        (
+            ["{good}", "--set", "studies.0.rule=greedy",
+             "--set", "studies.0.schedule=linear"],
+            ["studies[0]", "unknown key", "'schedule'", "allowed"],
+        ),
+        (
+            ["{good}", "--set", "studies.0.schedule=inverse_log",
+             "--set", "studies.0.schedule_args={{decay_rate = 0.5}}"],
+            ["studies[0].schedule_args", "decay_rate"],
+        ),
     ],
     ids=[
         "tau<0", "num_seeds=0", "unknown key", "set tau<0", "env", "no =",
-        "missing file", "directory",
+        "missing file", "directory", "chunk_size", "schedule on greedy",
+        "schedule args",
     ],
 )  # fmt: skip
 def test_bad_config_exits_2_with_one_line_error(args, needles, tmp_path, capsys):
@@ -298,7 +394,7 @@ def test_bad_config_exits_2_with_one_line_error(args, needles, tmp_path, capsys)
     paths["folder"].mkdir()
     argv = [a.format(**paths) for a in args]
     out = tmp_path / "results"
-    assert main(["run", *argv, "--out", str(out), "--quiet"]) == 2
+    assert main(["run", *argv, "--out", str(out), "--quiet", "--no-cache"]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
     for needle in needles:
@@ -309,10 +405,10 @@ def test_bad_config_exits_2_with_one_line_error(args, needles, tmp_path, capsys)
 
 def test_installed_script_reports_bad_config_without_traceback(tmp_path):
     script = Path(sys.executable).with_name("rl-softmax")
-    if not script.exists():
-        pytest.skip(f"{script} is not installed")
+    assert script.exists(), f"{script}: install the package (pip install -e .)"
+    out = tmp_path / "r"
     proc = subprocess.run(
-        [str(script), "run", str(_bad_config(tmp_path)), "--out", str(tmp_path / "r")],
+        [str(script), "run", str(_bad_config(tmp_path)), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -324,18 +420,61 @@ def test_installed_script_reports_bad_config_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_out_naming_an_existing_file_exits_2_with_one_line_error(tmp_path, capsys):
+    out = tmp_path / "results.txt"
+    out.write_text("not a results directory\n")
+    assert _run_tau_sweep(out, "--quiet") == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert str(out) in captured.err and "not a directory" in captured.err
+    assert "Traceback" not in captured.err
+    assert out.read_text() == "not a results directory\n"
+    assert sorted(tmp_path.iterdir()) == [out]  # nothing written beside it
+
+
+def test_installed_script_runs_with_the_cache_in_cache_dir(tmp_path):
+    # A subprocess: turning the cache on is process-wide. Nothing may go to ~/.cache.
+    script = Path(sys.executable).with_name("rl-softmax")
+    assert script.exists(), f"{script}: install the package (pip install -e .)"
+    cache, home = tmp_path / "cache", tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k != "RL_SOFTMAX_CACHE_DIR"}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
+    tiny = ["num_seeds=2", "num_steps=10", "final_steps=5", "studies.0.values=[1.0]"]
+    proc = subprocess.run(
+        [
+            str(script), "run", str(TAU_SWEEP), "--out", str(tmp_path / "r"),
+            "--cache-dir", str(cache), "--quiet", "--no-plots", *_sets(tiny),
+        ],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert _wall_time(proc.stdout)["compile"] > 0
+    assert any(p.is_file() for p in cache.rglob("*"))  # compiled programs cached
+    assert not home.exists()
+    assert (tmp_path / "r" / "studies" / "boltzmann.npz").is_file()
+
+
 # ------------------------------------------------------------------ list, demo
 
 
-def test_list_shows_environments_rules_and_configs(capsys, monkeypatch, tmp_path):
+def test_list_shows_registry_names_and_configs(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # configs are found from the package, not the cwd
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    names = [*config_lib.ENV_PARAMS, *config_lib.EXPLORE_PARAM, *config_lib.AGENTS]
-    for name in names:
-        assert f"  {name} " in out, name
+    for table in (registry.ENVS, registry.RULES, registry.AGENTS):
+        for name, entry in table.items():
+            assert f"  {name} " in out and entry.description in out, name
+    for names in (registry.OPTIMIZERS, registry.SCHEDULES, registry.ENTROPY_SHAPES):
+        assert ", ".join(names) in out
     for path in CONFIGS:
         assert path.name in out and "invalid" not in out
+
+
+def test_bench_command_is_gone(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["bench"])
+    assert info.value.code == 2
+    assert "invalid choice: 'bench'" in capsys.readouterr().err
 
 
 def test_demo_prints_published_softmax_and_writes_figure(tmp_path, capsys):

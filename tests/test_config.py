@@ -1,12 +1,16 @@
-"""Tests for rl_softmax/config.py: TOML -> validated, frozen dataclasses.
+"""Tests for rl_softmax/experiment/config.py: TOML -> validated, frozen dataclasses.
 
 The shipped configs are checked against an independent ``tomllib`` parse (with
 ``log2_range`` expanded by NumPy); every kind of bad input must raise a
-:class:`ConfigError` whose message names the offending field and value.
+:class:`ConfigError` whose message names the offending field and value. The study
+keys each agent and rule takes are written out here from the design (not read from
+the registry), so a registry entry that takes a key it should not, or loses one, is
+caught.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import math
@@ -16,10 +20,50 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rl_softmax import config as config_lib
-from rl_softmax.config import ConfigError, apply_overrides, from_dict, load
+from rl_softmax.agents import action_value, auto_temperature, gradient_bandit
+from rl_softmax.experiment import config as config_lib
+from rl_softmax.experiment.config import (
+    ConfigError,
+    apply_overrides,
+    from_dict,
+    load,
+)
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+
+# The design's defaults and study keys (API brief), written out independently.
+OPTIMIZER_DEFAULT = {"gradient_bandit": "sgd", "auto_temperature": "adam"}
+COMMON_KEYS = {
+    "name", "label", "agent", "rule", "param", "values", "log2_range", "num_values",
+    "references", "track_probs",
+}  # fmt: skip
+AGENT_KEYS = {
+    "action_value": {"rule", "step_size", "initial_value"},
+    "gradient_bandit": {"optimizer", "baseline", "step_size", "tau"},
+    "auto_temperature": {
+        "optimizer", "entropy", "step_size", "tau_learning_rate", "initial_tau",
+        "initial_value",
+    },
+}  # fmt: skip
+RULE_KEYS = {
+    "boltzmann": {"tau", "schedule", "schedule_args"},
+    "greedy": set(),
+    "epsilon_greedy": {"epsilon"},
+    "ucb": {"c"},
+    "boltzmann_gumbel": {"c"},
+    "target_entropy": {"final_entropy", "entropy"},
+}
+# A swept value each (agent, rule) accepts, and its parameter.
+STUDIES = {
+    ("action_value", "boltzmann"): ("tau", 0.5),
+    ("action_value", "greedy"): ("initial_value", 1.0),
+    ("action_value", "epsilon_greedy"): ("epsilon", 0.1),
+    ("action_value", "ucb"): ("c", 1.0),
+    ("action_value", "boltzmann_gumbel"): ("c", 1.0),
+    ("action_value", "target_entropy"): ("final_entropy", 0.1),
+    ("gradient_bandit", ""): ("step_size", 0.1),
+    ("auto_temperature", ""): ("tau_learning_rate", 0.05),
+}
 
 
 def _base() -> dict:
@@ -57,9 +101,11 @@ def test_shipped_config_loads_as_written(path):
     config = load(path)
     assert isinstance(config, config_lib.ExperimentConfig)
     assert config.name == raw["name"]
-    for key in ("seed", "num_seeds", "num_steps", "final_steps", "chunk_size"):
+    assert "chunk_size" not in raw  # refused since blocks are sized automatically
+    for key in ("seed", "num_seeds", "num_steps", "final_steps", "max_block_runs"):
         if key in raw:
             assert getattr(config, key) == raw[key]
+    assert config.max_block_runs == raw.get("max_block_runs", 0)
     assert config.final_steps <= config.num_steps
     assert config.env.name == raw.get("env", {}).get("name", "gaussian")
     assert len(config.studies) == len(raw["studies"])
@@ -70,6 +116,20 @@ def test_shipped_config_loads_as_written(path):
         np.testing.assert_allclose(study.values, _expected_values(table), rtol=1e-12)
         assert all(isinstance(v, float) for v in study.values)
         assert study.references == table.get("references", {})
+        for key in set(table) & set(study.fixed):  # fixed numbers, as written
+            assert study.fixed[key] == table[key], key
+        assert study.track_probs == table.get("track_probs", False)
+        if study.rule == "boltzmann":
+            assert study.schedule == table.get("schedule", "constant")
+            assert study.schedule_args == table.get("schedule_args", {})
+        if "entropy" in table:
+            for key, value in table["entropy"].items():
+                assert study.entropy[key] == value, key
+        if study.agent in OPTIMIZER_DEFAULT:
+            default = OPTIMIZER_DEFAULT[study.agent]
+            assert study.optimizer == table.get("optimizer", default)
+        else:
+            assert study.optimizer == ""
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.num_seeds = 1  # type: ignore[misc]
 
@@ -111,7 +171,201 @@ def test_defaults_are_sample_average_and_final_window_within_run():
     assert config.studies[0].sample_average  # no step_size: sample averages
     assert config.studies[0].agent == "action_value"
     assert config.final_steps == min(100, config.num_steps)
-    assert config.seed == 0 and config.env.num_arms == 5
+    assert config.seed == 0 and config.env.sizes == {"num_arms": 5}
+    assert config.env.num_actions == 5  # of the environment so built
+    assert config.max_block_runs == 0  # blocks sized automatically
+
+
+def test_env_sizes_default_and_set_the_number_of_actions():
+    raw = _base()
+    del raw["env"]["num_arms"]
+    env = from_dict(raw).env
+    assert env.sizes == {"num_arms": 10} and env.num_actions == 10
+    raw["env"] = {"name": "bernoulli", "num_arms": 3, "low": 0.2}
+    env = from_dict(raw).env
+    assert (env.name, env.sizes, env.num_actions) == ("bernoulli", {"num_arms": 3}, 3)
+    assert env.params == {"low": 0.2}
+
+
+def test_max_block_runs_is_kept():
+    raw = _base()
+    raw["max_block_runs"] = 64
+    assert from_dict(raw).max_block_runs == 64
+
+
+@pytest.mark.parametrize("value", [16, 0])
+def test_chunk_size_is_refused_naming_max_block_runs(value):
+    raw = _base()
+    raw["chunk_size"] = value
+    with pytest.raises(ConfigError) as info:
+        from_dict(raw)
+    message = str(info.value)
+    assert "chunk_size" in message and "max_block_runs" in message
+    assert "\n" not in message
+
+
+def _one_study(agent: str, rule: str, **table) -> dict:
+    param, value = STUDIES[agent, rule]
+    study = {"name": "s", "agent": agent, "param": param, "values": [value]}
+    if rule:
+        study["rule"] = rule
+    raw = _base()
+    raw["studies"] = [{**study, **table}]
+    return raw
+
+
+def test_fixed_parameters_default_to_the_agent_params_defaults():
+    # Boltzmann: step_size and initial_value from ActionValueParams.
+    defaults = action_value.ActionValueParams()
+    study = from_dict(_base()).studies[0]
+    assert study.fixed == {
+        "step_size": defaults.step_size,
+        "initial_value": defaults.initial_value,
+    }
+    study = from_dict(_one_study("gradient_bandit", "")).studies[0]
+    assert study.fixed == {"tau": gradient_bandit.GradientBanditParams().explore}
+    defaults = auto_temperature.AutoTemperatureParams()
+    study = from_dict(_one_study("auto_temperature", "")).studies[0]
+    assert study.fixed == {
+        "initial_tau": defaults.initial_tau,
+        "step_size": defaults.step_size,
+        "initial_value": defaults.initial_value,
+    }
+    # A rule's parameter without a default of its own: the params' ``explore``.
+    defaults = action_value.ActionValueParams()
+    raw = _one_study("action_value", "epsilon_greedy", param="step_size")
+    study = from_dict(raw).studies[0]
+    assert study.fixed == {
+        "epsilon": defaults.explore,
+        "initial_value": defaults.initial_value,
+    }
+
+
+@pytest.mark.parametrize(
+    ("agent", "optimizer", "sample_average"),
+    [
+        ("action_value", "", True),
+        ("gradient_bandit", "sgd", False),
+        ("auto_temperature", "adam", True),
+    ],
+)
+def test_optimizer_and_sample_average_defaults_per_agent(
+    agent, optimizer, sample_average
+):
+    rule = "boltzmann" if agent == "action_value" else ""
+    study = from_dict(_one_study(agent, rule)).studies[0]
+    assert study.optimizer == optimizer
+    assert study.sample_average == sample_average
+    assert study.rule == rule
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
+@pytest.mark.parametrize("agent", ["gradient_bandit", "auto_temperature"])
+def test_every_optimizer_name_is_accepted(agent, optimizer):
+    raw = _one_study(agent, "", optimizer=optimizer)
+    assert from_dict(raw).studies[0].optimizer == optimizer
+
+
+def test_step_size_number_or_sample_average():
+    raw = _one_study("action_value", "boltzmann", step_size=0.25)
+    study = from_dict(raw).studies[0]
+    assert not study.sample_average and study.fixed["step_size"] == 0.25
+    raw = _one_study("action_value", "boltzmann", step_size="sample_average")
+    study = from_dict(raw).studies[0]
+    assert study.sample_average
+    # A swept step size is a constant step size.
+    study = from_dict(_study_raw(rule="greedy", param="step_size")).studies[0]
+    assert not study.sample_average and study.param == "step_size"
+    raw = _one_study("auto_temperature", "", step_size=0.5)
+    study = from_dict(raw).studies[0]
+    assert not study.sample_average and study.fixed["step_size"] == 0.5
+
+
+def _study_raw(**table) -> dict:
+    raw = _base()
+    raw["studies"] = [{"name": "s", "values": [0.1, 0.2], **table}]
+    return raw
+
+
+def test_boltzmann_schedule_and_its_arguments_are_kept():
+    args = {"decay_rate": 0.001, "transition_steps": 1000, "floor": 0.001}
+    raw = _study_raw(rule="boltzmann", schedule="exponential", schedule_args=args)
+    study = from_dict(raw).studies[0]
+    assert study.schedule == "exponential" and study.schedule_args == args
+    assert study.param == "tau"  # the rule's parameter is the default param
+    study = from_dict(_base()).studies[0]
+    assert study.schedule == "constant" and study.schedule_args == {}
+
+
+@pytest.mark.parametrize("num_arms", [2, 5, 10])
+def test_target_entropy_defaults(num_arms):
+    raw = _study_raw(rule="target_entropy")
+    raw["env"]["num_arms"] = num_arms
+    study = from_dict(raw).studies[0]
+    assert study.param == "final_entropy"  # the rule's parameter comes first
+    assert study.entropy == {"shape": "linear", "anneal_steps": raw["num_steps"]}
+    # Not swept: the final entropy defaults to 1% of the uniform entropy log K.
+    raw = _study_raw(rule="target_entropy", param="step_size")
+    raw["env"]["num_arms"] = num_arms
+    study = from_dict(raw).studies[0]
+    assert study.fixed["final_entropy"] == pytest.approx(0.01 * math.log(num_arms))
+    raw = _study_raw(agent="auto_temperature", entropy={"shape": "cosine"})
+    raw["env"]["num_arms"] = num_arms
+    entropy = from_dict(raw).studies[0].entropy
+    assert entropy["shape"] == "cosine" and entropy["anneal_steps"] == 20
+    assert entropy["final_entropy"] == pytest.approx(0.01 * math.log(num_arms))
+
+
+def test_final_entropy_may_reach_log_k():
+    raw = _study_raw(rule="target_entropy")
+    raw["studies"][0]["values"] = [0.0, math.log(5)]
+    assert from_dict(raw).studies[0].values == (0.0, math.log(5))
+
+
+@pytest.mark.parametrize(("agent", "rule"), list(STUDIES))
+def test_unknown_study_key_lists_exactly_the_keys_of_agent_and_rule(agent, rule):
+    with pytest.raises(ConfigError) as info:
+        from_dict(_one_study(agent, rule, bogus=1.0))
+    message = str(info.value)
+    assert message.startswith("studies[0]: unknown key(s) ['bogus']; allowed: ")
+    allowed = set(ast.literal_eval(message.split("allowed: ")[1].rstrip(".")))
+    expected = COMMON_KEYS | AGENT_KEYS[agent] | RULE_KEYS.get(rule, set())
+    # 'rule' is listed for every agent; an agent without rules refuses it with its
+    # own message (BAD["rule on gradient_bandit"]).
+    assert allowed | {"rule"} == expected | {"rule"}
+
+
+@pytest.mark.parametrize(("agent", "rule"), list(STUDIES))
+def test_every_key_of_agent_and_rule_is_accepted(agent, rule):
+    values = {
+        "step_size": 0.5, "initial_value": 1.0, "tau": 2.0, "epsilon": 0.2, "c": 2.0,
+        "final_entropy": 0.3, "tau_learning_rate": 0.01, "initial_tau": 3.0,
+    }  # fmt: skip
+    options = {
+        "schedule": "inverse_log", "schedule_args": {"offset": 3.0},
+        "optimizer": "rmsprop", "baseline": False,
+        "entropy": {"shape": "cosine", "anneal_steps": 7},
+    }  # fmt: skip
+    param, value = STUDIES[agent, rule]
+    table = {"label": "L", "references": {"r": value}}
+    table["track_probs"] = rule != "boltzmann_gumbel"  # no closed-form probs
+    for key in (AGENT_KEYS[agent] | RULE_KEYS.get(rule, set())) - {"rule", param}:
+        table[key] = values[key] if key in values else options[key]
+    study = from_dict(_one_study(agent, rule, **table)).studies[0]
+    for key in set(table) & set(values):
+        assert study.fixed[key] == values[key], key
+    assert study.label == "L" and study.references == table["references"]
+    assert study.track_probs == table["track_probs"]
+    if "schedule" in table:
+        assert study.schedule == "inverse_log"
+        assert study.schedule_args == {"offset": 3.0}
+    if "optimizer" in table:
+        assert study.optimizer == "rmsprop"
+    if "baseline" in table:
+        assert study.baseline is False
+    if "entropy" in table:
+        assert study.entropy["shape"] == "cosine"
+        assert study.entropy["anneal_steps"] == 7
 
 
 # ------------------------------------------------------------------------ bad input
@@ -157,7 +411,168 @@ BAD = {
     "unknown top-level key": (_set("num_seed", 5), ["top level", "num_seed"]),
     "unknown study key": (
         _set("studies.0.temperature", 1.0),
-        ["studies[0]", "'temperature'"],
+        ["studies[0]", "'temperature'", "allowed", "'tau'", "'schedule'"],
+    ),
+    "chunk_size": (_set("chunk_size", 16), ["chunk_size", "max_block_runs"]),
+    "negative max_block_runs": (
+        _set("max_block_runs", -1),
+        ["max_block_runs", "-1", ">= 0"],
+    ),
+    "float max_block_runs": (_set("max_block_runs", 8.0), ["max_block_runs", "8.0"]),
+    # Study keys an agent or rule does not take: "unknown key", allowed keys listed.
+    "schedule on greedy": (
+        _study(rule="greedy", schedule="linear", values=[0.1]),
+        ["studies[0]", "unknown key", "'schedule'", "allowed", "'initial_value'"],
+    ),
+    "schedule_args on epsilon-greedy": (
+        _study(rule="epsilon_greedy", schedule_args={"offset": 1.0}, values=[0.1]),
+        ["studies[0]", "unknown key", "'schedule_args'", "'epsilon'"],
+    ),
+    "entropy on boltzmann": (
+        _study(rule="boltzmann", entropy={"shape": "linear"}, values=[0.1]),
+        ["studies[0]", "unknown key", "'entropy'", "'schedule'"],
+    ),
+    "schedule on target_entropy": (
+        _study(rule="target_entropy", schedule="linear", values=[0.1]),
+        ["studies[0]", "unknown key", "'schedule'", "'entropy'"],
+    ),
+    "tau on ucb": (
+        _study(rule="ucb", tau=1.0, values=[0.1]),
+        ["studies[0]", "unknown key", "'tau'", "'c'"],
+    ),
+    "optimizer on action_value": (
+        _set("studies.0.optimizer", "adam"),
+        ["studies[0]", "unknown key", "'optimizer'"],
+    ),
+    "baseline on action_value": (
+        _set("studies.0.baseline", False),
+        ["studies[0]", "unknown key", "'baseline'"],
+    ),
+    "initial_value on gradient_bandit": (
+        _study(agent="gradient_bandit", initial_value=1.0, values=[0.1]),
+        ["studies[0]", "unknown key", "'initial_value'", "'baseline'"],
+    ),
+    "entropy on gradient_bandit": (
+        _study(agent="gradient_bandit", entropy={}, values=[0.1]),
+        ["studies[0]", "unknown key", "'entropy'", "'optimizer'"],
+    ),
+    "schedule on auto_temperature": (
+        _study(agent="auto_temperature", schedule="linear", values=[0.1]),
+        ["studies[0]", "unknown key", "'schedule'", "'tau_learning_rate'"],
+    ),
+    "baseline on auto_temperature": (
+        _study(agent="auto_temperature", baseline=True, values=[0.1]),
+        ["studies[0]", "unknown key", "'baseline'", "'initial_tau'"],
+    ),
+    "rule on gradient_bandit": (
+        _study(agent="gradient_bandit", rule="boltzmann", values=[0.1]),
+        ["studies[0].rule", "'gradient_bandit'", "no exploration rule"],
+    ),
+    "unknown agent": (
+        _study(agent="reinforce", values=[0.1]),
+        ["studies[0].agent", "'reinforce'", "gradient_bandit"],
+    ),
+    "unknown schedule": (
+        _study(rule="boltzmann", schedule="cubic", values=[0.1]),
+        ["studies[0].schedule", "'cubic'", "inverse_log"],
+    ),
+    "schedule argument unknown": (
+        _study(
+            rule="boltzmann",
+            schedule="inverse_log",
+            schedule_args={"foo": 1},
+            values=[0.1],
+        ),
+        ["studies[0].schedule_args", "foo", "offset"],
+    ),
+    "schedule argument out of range": (
+        _study(
+            rule="boltzmann",
+            schedule="exponential",
+            schedule_args={"decay_rate": 2.0, "transition_steps": 10},
+            values=[0.1],
+        ),
+        ["studies[0].schedule_args", "decay_rate", "2.0"],
+    ),
+    "schedule argument missing": (
+        _study(rule="boltzmann", schedule="exponential", values=[0.1]),
+        ["studies[0].schedule_args", "exponential", "decay_rate"],
+    ),
+    "schedule_args not a table": (
+        _study(rule="boltzmann", schedule="linear", schedule_args=[1], values=[0.1]),
+        ["studies[0].schedule_args", "[1]"],
+    ),
+    "unknown optimizer": (
+        _study(agent="gradient_bandit", optimizer="lbfgs", values=[0.1]),
+        ["studies[0].optimizer", "'lbfgs'", "adam"],
+    ),
+    "baseline not a bool": (
+        _study(agent="gradient_bandit", baseline="yes", values=[0.1]),
+        ["studies[0].baseline", "'yes'", "true or false"],
+    ),
+    "gradient bandit tau zero": (
+        _study(agent="gradient_bandit", param="tau", values=[1.0, 0.0]),
+        ["studies[0].values", "0.0"],
+    ),
+    "gradient bandit fixed tau infinite": (
+        _study(agent="gradient_bandit", tau=math.inf, values=[0.1]),
+        ["studies[0].tau", "inf"],
+    ),
+    "auto temperature initial tau zero": (
+        _study(agent="auto_temperature", initial_tau=0.0, values=[0.1]),
+        ["studies[0].initial_tau", "0.0"],
+    ),
+    "auto temperature negative learning rate": (
+        _study(agent="auto_temperature", values=[0.1, -0.1]),
+        ["studies[0].values", "-0.1"],
+    ),
+    "final_entropy as auto temperature param": (
+        _study(agent="auto_temperature", param="final_entropy", values=[0.1]),
+        ["studies[0].param", "'final_entropy'", "tau_learning_rate"],
+    ),
+    "step size string": (
+        _set("studies.0.step_size", "constant"),
+        ["studies[0].step_size", "'constant'", "a number"],
+    ),
+    "final entropy above log K": (
+        _study(rule="target_entropy", values=[0.1, 2.0]),
+        ["studies[0].values", "2.0", "1.60944"],  # log 5
+    ),
+    "negative final entropy": (
+        _study(rule="target_entropy", values=[-0.1]),
+        ["studies[0].values", "-0.1"],
+    ),
+    "unknown entropy shape": (
+        _study(rule="target_entropy", values=[0.1], entropy={"shape": "cubic"}),
+        ["studies[0].entropy.shape", "'cubic'", "exponential"],
+    ),
+    "unknown entropy key": (
+        _study(rule="target_entropy", values=[0.1], entropy={"steps": 10}),
+        ["studies[0].entropy", "'steps'", "anneal_steps"],
+    ),
+    "final entropy in entropy while swept": (
+        _study(rule="target_entropy", values=[0.1], entropy={"final_entropy": 0.2}),
+        ["studies[0].entropy", "'final_entropy'"],
+    ),
+    "anneal_steps zero": (
+        _study(rule="target_entropy", values=[0.1], entropy={"anneal_steps": 0}),
+        ["studies[0].entropy.anneal_steps", "0"],
+    ),
+    "entropy not a table": (
+        _study(rule="target_entropy", values=[0.1], entropy=0.1),
+        ["studies[0].entropy", "0.1"],
+    ),
+    "auto temperature final entropy above log K": (
+        _study(agent="auto_temperature", values=[0.1], entropy={"final_entropy": 5}),
+        ["studies[0].entropy.final_entropy", "5", "1.60944"],
+    ),
+    "exponential entropy reaching zero": (
+        _study(
+            agent="auto_temperature",
+            values=[0.1],
+            entropy={"shape": "exponential", "final_entropy": 0.0},
+        ),
+        ["studies[0].entropy.final_entropy", "0.0", "exponential"],
     ),
     "unknown env name": (_set("env.name", "gaussain"), ["env.name", "'gaussain'"]),
     "unknown env param": (_set("env.walk_std", 0.1), ["env", "walk_std"]),
@@ -419,3 +834,56 @@ def test_utf8_labels_load_exactly(tmp_path):
     study = load(path).studies[0]
     assert study.label == "τ ε ∞"
     assert study.references == {"uniform (τ = ∞)": math.inf}
+
+
+# ------------------------------------------------------------- registry-driven rules
+
+
+def _target_entropy(**extra) -> dict:
+    raw = _base()
+    raw["studies"][0] = {"name": "t", "rule": "target_entropy", **extra}
+    return raw
+
+
+def test_final_entropy_of_target_entropy_is_its_parameter_not_an_entropy_key():
+    raw = _target_entropy(param="step_size", values=[0.1], final_entropy=0.5)
+    study = from_dict(raw).studies[0]
+    assert study.fixed["final_entropy"] == 0.5 and "final_entropy" not in study.entropy
+    raw = _target_entropy(param="step_size", values=[0.1])
+    raw["studies"][0]["entropy"] = {"final_entropy": 0.5}
+    with pytest.raises(ConfigError, match=r"studies\[0\]\.entropy.*final_entropy"):
+        from_dict(raw)
+
+
+@pytest.mark.parametrize("param", ["final_entropy", "step_size"])
+def test_exponential_entropy_refuses_a_final_entropy_of_zero(param):
+    raw = _target_entropy(
+        param=param, values=[0.0, 0.5] if param == "final_entropy" else [0.1],
+        entropy={"shape": "exponential"},
+    )  # fmt: skip
+    if param == "step_size":
+        raw["studies"][0]["final_entropy"] = 0.0
+    with pytest.raises(ConfigError, match="> 0 for an exponential shape"):
+        from_dict(raw)
+
+
+def test_piecewise_constant_boundaries_come_from_toml_string_keys():
+    raw = tomllib.loads(
+        'name = "p"\n[[studies]]\nname = "s"\nrule = "boltzmann"\nvalues = [2.0]\n'
+        'schedule = "piecewise_constant"\n'
+        'schedule_args = { boundaries_and_scales = { "10" = 0.5 } }\n'
+    )
+    study = from_dict(raw).studies[0]
+    assert study.schedule_args == {"boundaries_and_scales": {10: 0.5}}
+    temperature = config_lib.registry.make_temperature(
+        study.schedule, study.schedule_args
+    )
+    assert [float(temperature(t, 2.0)) for t in (9, 10)] == [2.0, 1.0]
+
+
+def test_unknown_key_lists_rule_only_for_agents_that_take_one():
+    raw = _base()
+    raw["studies"][0] = {"name": "g", "agent": "gradient_bandit", "nope": 1}
+    with pytest.raises(ConfigError) as info:
+        from_dict(raw)
+    assert "'nope'" in str(info.value) and "'rule'" not in str(info.value)

@@ -3,56 +3,53 @@ agrees with an independent recomputation."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from rl_softmax import results
+from rl_softmax.experiment import results
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
-def _run_script(name: str, argv: list[str]):
-    old_argv = sys.argv
-    sys.argv = [name, *argv]
-    try:
-        return runpy.run_path(str(EXPERIMENTS / name), run_name="experiment")["main"](
-            argv
-        )
-    finally:
-        sys.argv = old_argv
+def _main(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
 
 
 def test_benchmark_reports_consistent_rates(tmp_path):
-    report = _run_script(
-        "benchmark_bandit_sweep.py", ["--quick", "--ablation", "--out", str(tmp_path)]
-    )
+    argv = ["--quick", "--ablation", "--end-to-end", "--out", str(tmp_path)]
+    report = _main("benchmark_bandit_sweep")(argv)
     saved = json.loads((tmp_path / "benchmark.json").read_text())
-    assert saved["agent_steps"] == 3 * 64 * 50
-    ratio = saved["jax_agent_steps_per_second"] / saved["numpy_agent_steps_per_second"]
-    np.testing.assert_allclose(saved["speedup_vs_numpy"], ratio, rtol=1e-9)
-    assert (
-        saved["jax_compile_seconds"] > 0
-        and report["agent_steps"] == saved["agent_steps"]
-    )
-    numpy_row, ours, xla_defaults = saved["rows"]  # --ablation adds one variant
-    assert numpy_row["ratio_to_numpy"] == 1.0 and numpy_row["compile_seconds"] is None
-    assert ours["agent_steps_per_second"] == saved["jax_agent_steps_per_second"]
-    for row in (ours, xla_defaults):
-        np.testing.assert_allclose(
-            row["ratio_to_numpy"],
-            row["agent_steps_per_second"] / saved["numpy_agent_steps_per_second"],
-            rtol=1e-9,
-        )
-        assert row["compile_seconds"] > 0
+    assert saved == json.loads(json.dumps(report))
+    steady, end_to_end = saved["steady_state"], saved["end_to_end"]
+    assert steady["agent_steps"] == 3 * 64 * 50
+    assert end_to_end["agent_steps"] == 21 * 64 * 50  # 19 taus + 2 references
+    for table in (steady, end_to_end):
+        numpy_row, *others = table["rows"]
+        assert numpy_row["ratio_to_numpy"] == 1.0
+        for row in others:
+            rate = table["agent_steps"] / row["seconds"]
+            np.testing.assert_allclose(row["agent_steps_per_second"], rate, rtol=1e-9)
+            np.testing.assert_allclose(
+                row["ratio_to_numpy"], numpy_row["seconds"] / row["seconds"], rtol=1e-9
+            )
+    assert len(steady["rows"]) == 3 and steady["rows"][1]["compile_seconds"] > 0
+    assert [r["implementation"] for r in end_to_end["rows"][1:]] == [
+        "rl-softmax run, cold cache",
+        "rl-softmax run, warm cache",
+    ]
+    for text in end_to_end["breakdown"].values():  # the command's own breakdown
+        assert all(f"{phase} " in text for phase in ("import", "compile", "plot"))
 
 
 def test_figure_2_5_reports_the_saved_curves(tmp_path):
     argv = ["--num-runs", "16", "--num-steps", "30", "--out", str(tmp_path)]
-    report = _run_script("figure_2_5.py", argv)
+    report = _main("figure_2_5")(argv)
     saved = json.loads((tmp_path / "figure_2_5.json").read_text())
     assert saved == json.loads(json.dumps(report))
     assert len(saved["rows"]) == 4
@@ -64,16 +61,15 @@ def test_figure_2_5_reports_the_saved_curves(tmp_path):
 
 
 def test_anneal_comparison_table_matches_saved_results(tmp_path):
-    table = _run_script(
-        "anneal_comparison.py",
-        ["--num-seeds", "4", "--num-steps", "20", "--out", str(tmp_path)],
+    table = _main("anneal_comparison")(
+        ["--num-seeds", "4", "--num-steps", "20", "--out", str(tmp_path)]
     )
     assert len(table) == 7  # one row per study of the four configs
     row = table[0]  # constant tau: best by mean reward, recomputed from the arrays
     result = results.load_study(tmp_path / "bandit_tau_sweep_4x20", "boltzmann")
     swept = np.isfinite(result.values) & (result.values > 0)
-    means = result.run_mean.reward.astype(np.float64).mean(axis=1)
+    means = result.metrics["reward"].run_mean.astype(np.float64).mean(axis=1)
     best = np.argmax(np.where(swept, means, -np.inf))
-    np.testing.assert_allclose(row["reward"]["mean"], means[best], rtol=1e-9)
+    np.testing.assert_allclose(row["best"].mean, means[best], rtol=1e-9)
     assert row["setting"] == f"tau = {result.values[best]:.4g}"
     assert (tmp_path / "anneal_comparison_4x20.md").read_text().count("\n") == 9

@@ -12,8 +12,8 @@ reproduction's, 2000 runs; tolerances are 4 combined standard errors plus half t
 published range.
 
 Compiling a sweep costs seconds on a 2-core CPU, so the tests share compiled
-programs: one jitted ``update`` per agent, one sweep per Figure 2.5 agent (reused by
-the recompilation test) and one per optimizer.
+programs: one jitted ``update`` per agent, one run per Figure 2.5 agent (its sweep
+program is compiled once per block shape) and one per optimizer.
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ import optax
 import pytest
 
 from rl_softmax import softmax as sm
-from rl_softmax import sweep
+from rl_softmax.agents import Transition
 from rl_softmax.agents.gradient_bandit import (
     GradientBanditParams,
     GradientBanditState,
     _policy_gradient_loss,
     make_gradient_bandit,
 )
+from rl_softmax.engine import MetricResult, Run, compile_sweep, make_run, sweep
 from rl_softmax.envs import GaussianBandit, GaussianParams
 
 _SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "numpy_reference.py"
@@ -48,6 +49,7 @@ K = 5
 SIGMAS = 4.0
 SEQUENCE_LENGTH = 50
 FIG_2_5_ENV = GaussianParams(mean=4.0)
+OBS = jnp.zeros(())  # a bandit's one observation
 
 
 def _momentum(learning_rate):
@@ -80,6 +82,15 @@ def _jitted_update(optimizer: str = "sgd", baseline: bool = True, schedule=False
 @functools.cache
 def _jitted_act():
     return jax.jit(_agent().act)
+
+
+def _transition(action, reward):
+    done = jnp.zeros((), bool)
+    return Transition(OBS, action, reward, OBS, done, done)
+
+
+# A batch of transitions: actions and rewards batched, the rest shared.
+_BATCHED_TRANSITION = Transition(None, 0, 0, None, None, None)
 
 
 # ---------------------------------------------------------------- NumPy reference
@@ -153,7 +164,7 @@ def _drive(optimizer, baseline, alpha, tau, schedule=False):
     state = agent.init(jax.random.key(0), agent.default_params)
     out = []
     for a, r in zip(*_sequence(), strict=True):
-        state = update(state, jnp.int32(a), jnp.float32(r), params)
+        state = update(state, _transition(jnp.int32(a), jnp.float32(r)), params)
         out.append(np.asarray(state.preferences, np.float64))
     return np.array(out), state
 
@@ -178,7 +189,7 @@ def test_first_update_with_baseline_is_zero():
     # Rbar_1 = R_1, so the first advantage is exactly zero under this convention.
     agent = _agent()
     state = agent.init(jax.random.key(0), agent.default_params)
-    state = _jitted_update()(state, 2, 3.7, agent.default_params)
+    state = _jitted_update()(state, _transition(2, 3.7), agent.default_params)
     np.testing.assert_array_equal(np.asarray(state.preferences), np.zeros(K))
     np.testing.assert_allclose(float(state.mean_reward), 3.7)
 
@@ -226,8 +237,11 @@ def test_initial_policy_is_uniform(tau):
     agent = _agent()
     params = GradientBanditParams(explore=jnp.float32(tau))
     state = jax.jit(agent.init)(jax.random.key(0), params)
-    _, probs = _jitted_act()(jax.random.key(1), state, params)
+    _, info = _jitted_act()(jax.random.key(1), state, OBS, params)
+    assert set(info) == {"probs", "tau"}
+    probs = info["probs"]
     np.testing.assert_allclose(np.asarray(probs), np.full(K, 1 / K), rtol=1e-6)
+    assert float(info["tau"]) == np.float32(tau)
     entropy = float(jax.jit(sm.entropy)(state.preferences, tau))
     np.testing.assert_allclose(entropy, np.log(K), rtol=1e-6)
     probs64 = np.asarray(probs, np.float64)
@@ -254,19 +268,22 @@ def test_act_and_update_under_jit_and_vmap():
     )
 
     keys = jax.random.split(jax.random.key(1), n)
-    act = jax.jit(jax.vmap(agent.act, (0, 0, batched)))
-    actions, probs = act(keys, states, params)
+    act = jax.jit(jax.vmap(agent.act, (0, 0, None, batched)))
+    actions, info = act(keys, states, OBS, params)
+    probs = info["probs"]
     assert actions.shape == (n,) and actions.dtype == jnp.int32
     assert probs.shape == (n, K) and probs.dtype == jnp.float32
+    assert info["tau"].shape == (n,) and info["tau"].dtype == jnp.float32
+    np.testing.assert_array_equal(np.asarray(info["tau"]), np.asarray(params.explore))
     # Uniform initial policy: each arm's frequency is 1/K within SIGMAS SEs.
     freq = np.bincount(np.asarray(actions), minlength=K) / n
     assert np.all(np.abs(freq - 1 / K) <= SIGMAS * math.sqrt((1 / K) * (1 - 1 / K) / n))
 
     rewards = jnp.asarray(np.random.default_rng(0).normal(size=n), jnp.float32)
-    update = jax.jit(jax.vmap(agent.update, (0, 0, 0, batched)))
-    new = update(states, actions, rewards, params)
+    update = jax.jit(jax.vmap(agent.update, (0, _BATCHED_TRANSITION, batched)))
+    new = update(states, _transition(actions, rewards), params)
     for _ in range(2):  # past the first step, whose advantage is 0
-        new = update(new, actions, rewards + 1.0, params)
+        new = update(new, _transition(actions, rewards + 1.0), params)
     assert new.preferences.shape == (n, K) and new.preferences.dtype == jnp.float32
     assert new.mean_reward.dtype == jnp.float32 and new.step.dtype == jnp.int32
     np.testing.assert_array_equal(np.asarray(new.step), np.full(n, 3))
@@ -274,15 +291,19 @@ def test_act_and_update_under_jit_and_vmap():
     # A row equals the plain (unbatched, unjitted) computation.
     for i in (n - 1,):  # one row: eager dispatch is slow
         row = jax.tree.map(lambda x, i=i: x[i], (states, params))
-        plain = agent.update(row[0], actions[i], rewards[i], row[1])
+        plain = agent.update(row[0], _transition(actions[i], rewards[i]), row[1])
         for _ in range(2):
-            plain = agent.update(plain, actions[i], rewards[i] + 1.0, row[1])
+            plain = agent.update(
+                plain, _transition(actions[i], rewards[i] + 1.0), row[1]
+            )
         np.testing.assert_allclose(
             np.asarray(plain.preferences), np.asarray(new.preferences[i]), 1e-5, 1e-6
         )
-        plain_action, plain_probs = agent.act(keys[i], row[0], row[1])
+        plain_action, plain_info = agent.act(keys[i], row[0], OBS, row[1])
         assert int(plain_action) == int(actions[i])
-        np.testing.assert_allclose(np.asarray(plain_probs), np.asarray(probs[i]))
+        np.testing.assert_allclose(
+            np.asarray(plain_info["probs"]), np.asarray(probs[i])
+        )
 
 
 def test_invalid_arguments_raise():
@@ -306,17 +327,12 @@ FIG_2_5 = {
 FIG_2_5_STEPS = 1000
 FIG_2_5_RUNS = 300
 FINAL_STEPS = 10  # steps 991..1000, where the curves are flat
-# One chunk holds both alphas of the fast check; the full-size one uses 7 chunks.
-SWEEP_SETTINGS = {
-    "final_steps": FINAL_STEPS,
-    "chunk_size": 2 * FIG_2_5_RUNS,
-    "curve_stride": 100,
-}
+SWEEP_SETTINGS = {"final_steps": FINAL_STEPS, "curve_stride": 100}
 
 
 @functools.cache
-def _fig_2_5_run(baseline: bool) -> sweep.Run:
-    return sweep.make_run(
+def _fig_2_5_run(baseline: bool) -> Run:
+    return make_run(
         GaussianBandit(10),
         make_gradient_bandit(10, baseline=baseline),
         FIG_2_5_STEPS,
@@ -329,9 +345,9 @@ def test_step_size_sweep_does_not_recompile_and_is_reproducible(compile_events):
     run = _fig_2_5_run(True)
 
     def run_sweep(values, seed=0):
-        return sweep.sweep(run, values, 6, key=jax.random.key(seed), **SWEEP_SETTINGS)
+        return sweep(run, values, 6, key=jax.random.key(seed), **SWEEP_SETTINGS)
 
-    sweep.compile_sweep(run, **SWEEP_SETTINGS)  # compiled here unless already cached
+    compile_sweep(run, 3, 6, **SWEEP_SETTINGS)  # compiled here unless already cached
     jax.jit(lambda x: x * 3.0 + 1.0)(np.float32(2.0))  # a fresh program
     first = len(compile_events)
     first_result = run_sweep([0.0, 0.1, 0.4])
@@ -340,43 +356,49 @@ def test_step_size_sweep_does_not_recompile_and_is_reproducible(compile_events):
     assert first >= 1  # the listener sees compilations at all
     assert len(compile_events) == first, compile_events
 
-    for field in ("run_mean", "run_final", "curve_mean", "curve_std"):
-        for a, b in zip(
-            getattr(first_result, field), getattr(again, field), strict=True
-        ):
-            np.testing.assert_array_equal(a, b)
+    assert list(first_result.metrics) == list(again.metrics)
+    assert {"reward", "optimal", "entropy", "prob_optimal", "tau"} <= set(again.metrics)
+    for name, metric in first_result.metrics.items():
+        for field in MetricResult._fields:
+            a, b = getattr(metric, field), getattr(again.metrics[name], field)
+            assert (a is None) == (b is None), (name, field)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+    metrics = first_result.metrics
     # alpha = 0 never moves H: the policy stays uniform at every step.
-    np.testing.assert_allclose(first_result.run_mean.entropy[0], np.log(10), 1e-5)
-    np.testing.assert_allclose(first_result.run_mean.prob_optimal[0], 0.1, 1e-5)
+    np.testing.assert_allclose(metrics["entropy"].run_mean[0], np.log(10), 1e-5)
+    np.testing.assert_allclose(metrics["prob_optimal"].run_mean[0], 0.1, 1e-5)
+    # The temperature is the default explore = 1 in every run.
+    np.testing.assert_array_equal(metrics["tau"].run_mean, 1.0)
     # The swept alpha reaches the optimizer: larger alpha, more concentrated policy.
-    entropy = other.run_mean.entropy.mean(axis=1)
+    entropy = other.metrics["entropy"].run_mean.mean(axis=1)
     assert np.all(np.diff(entropy) < 0), entropy
     different_key = run_sweep([0.0, 0.1, 0.4], seed=1)
     assert not np.array_equal(
-        first_result.run_mean.reward, different_key.run_mean.reward
+        metrics["reward"].run_mean, different_key.metrics["reward"].run_mean
     )
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam", "rmsprop"])
 def test_other_optimizers_learn_the_testbed(optimizer):
     num_runs, num_steps = 200, 500
-    run = sweep.make_run(
+    run = make_run(
         GaussianBandit(10),
         make_gradient_bandit(10, OPTIMIZERS[optimizer]),
         num_steps,
         env_params=FIG_2_5_ENV,
         swept="step_size",
     )
-    result = sweep.sweep(
+    result = sweep(
         run,
         [0.1],
         num_runs,
         key=jax.random.key(0),
         final_steps=100,
-        chunk_size=num_runs,
         curve_stride=num_steps,
     )
-    per_run = result.run_final.optimal[0]  # % optimal over the last 100 steps
+    # fraction optimal over the last 100 steps
+    per_run = result.metrics["optimal"].run_final[0]
     mean, se = per_run.mean(), per_run.std(ddof=1) / math.sqrt(num_runs)
     assert mean - SIGMAS * se > 0.4, (optimizer, mean, se)  # uniform is 0.1
 
@@ -387,7 +409,7 @@ def test_other_optimizers_learn_the_testbed(optimizer):
 def _check_fig_2_5(baseline: bool, num_runs: int) -> dict:
     """Checks both alphas against the figure; returns ``{alpha: (mean, se, runs)}``."""
     alphas = [alpha for (b, alpha) in FIG_2_5 if b == baseline]
-    result = sweep.sweep(
+    result = sweep(
         _fig_2_5_run(baseline),
         alphas,
         num_runs,
@@ -395,7 +417,8 @@ def _check_fig_2_5(baseline: bool, num_runs: int) -> dict:
         **SWEEP_SETTINGS,
     )
     measured = {}
-    for alpha, per_run in zip(alphas, result.run_final.optimal, strict=True):
+    optimal = result.metrics["optimal"].run_final
+    for alpha, per_run in zip(alphas, optimal, strict=True):
         low, high = FIG_2_5[baseline, alpha]
         mean = per_run.mean()
         se = per_run.std(ddof=1) / math.sqrt(num_runs)

@@ -13,43 +13,81 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from rl_softmax import plotting
-from rl_softmax.plotting import anneal
-from rl_softmax.sweep import METRICS, Metrics, SweepResult
+from rl_softmax.engine import METRICS, MetricResult, SweepResult
+from rl_softmax.plotting import anneal, sweeps
 
 VALUES = (0.0, 0.25, 1.0, 4.0, math.inf)
 REFERENCES = {"greedy (τ = 0)": 0.0, "uniform (τ = ∞)": math.inf}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+BANDIT = ("reward", "optimal", "regret", "entropy", "prob_optimal", "tau")
+EPISODIC = ("return", "length", "success")
 
 
 def make_result(
-    values=VALUES, num_seeds=5, num_windows=50, *, best=2, nan_metric="entropy", seed=0
+    values=VALUES,
+    num_seeds=5,
+    num_windows=50,
+    *,
+    best=2,
+    nan_metric="entropy",
+    names=BANDIT,
+    seed=0,
 ) -> SweepResult:
-    """Synthetic sweep: reward peaks at ``values[best]``; ``nan_metric`` undefined."""
+    """Synthetic sweep: the objective (reward or return) peaks at ``values[best]``;
+    ``nan_metric`` undefined; per-episode metrics weighted by episode counts."""
     rng = np.random.default_rng(seed)
     num_values = len(values)
     peak = -np.abs(np.arange(num_values) - best)[:, None].astype(np.float64)
 
-    def metrics(shape, dtype, offset):
-        arrays = {m: rng.normal(1.0, 0.2, size=shape).astype(dtype) for m in METRICS}
-        arrays["reward"] = (offset + rng.normal(0, 0.05, size=shape)).astype(dtype)
-        arrays["optimal"] = rng.uniform(size=shape).astype(dtype)
-        if nan_metric is not None:
-            arrays[nan_metric][...] = np.nan
-        return Metrics(**arrays)
+    def field(shape, dtype, name):
+        if name in ("reward", "return"):
+            x = peak + rng.normal(0, 0.05, size=shape)
+        elif METRICS[name].scale == 100:  # fractions
+            x = rng.uniform(size=shape)
+        else:
+            x = rng.normal(1.0, 0.2, size=shape)
+        x = x.astype(dtype)
+        if name == nan_metric:
+            x[...] = np.nan
+        return x
 
     runs = (num_values, num_seeds)
     curves = (num_values, num_windows)
+    metrics = {}
+    for name in names:
+        weights = {}
+        if METRICS[name].per_episode:
+            weights = {
+                k: rng.integers(1, 8, size=runs).astype(np.float32)
+                for k in ("run_weight", "final_weight")
+            }
+        metrics[name] = MetricResult(
+            run_mean=field(runs, np.float32, name),
+            run_final=field(runs, np.float32, name),
+            curve_mean=field(curves, np.float64, name),
+            curve_sem=rng.uniform(0.05, 0.15, size=curves),
+            **weights,
+        )
     return SweepResult(
         values=np.asarray(values, np.float32),
         seeds=np.arange(num_seeds, dtype=np.int64),
         steps=np.arange(1, num_windows + 1, dtype=np.int64),
-        run_mean=metrics(runs, np.float32, peak),
-        run_final=metrics(runs, np.float32, peak),
-        curve_mean=metrics(curves, np.float64, peak),
-        curve_std=Metrics(*(rng.uniform(0.1, 0.3, size=curves) for _ in METRICS)),
-        curves=None,
         final_steps=10,
+        metrics=metrics,
     )
+
+
+def make_episodic(**kwargs) -> SweepResult:
+    """An episodic sweep: return, length, success; one run without an episode."""
+    result = make_result(names=EPISODIC, nan_metric=None, **kwargs)
+    for metric in result.metrics.values():
+        metric.run_weight[1, 0] = 0.0
+        metric.run_mean[1, 0] = np.nan
+    return result
+
+
+def field(result: SweepResult, metric: str, name: str) -> np.ndarray:
+    return getattr(result.metrics[metric], name)
 
 
 def labelled(ax) -> dict:
@@ -66,6 +104,20 @@ def numpy_softmax(logits, tau):
 def seed_mean_ci(samples):
     x = np.asarray(samples, np.float64)
     return x.mean(axis=1), 1.96 * x.std(axis=1, ddof=1) / np.sqrt(x.shape[1])
+
+
+def pooled_mean_ci(samples, weights):
+    """Per value: the mean over all episodes (``sum w x / sum w``) and 1.96 times
+    the ratio estimator's standard error, over the runs with an episode."""
+    means, halves = [], []
+    for x, w in zip(np.asarray(samples, np.float64), weights, strict=True):
+        keep = np.asarray(w) > 0
+        x, w = x[keep], np.asarray(w, np.float64)[keep]
+        n, mean = x.size, np.sum(w * x) / np.sum(w)
+        var = n / (n - 1) * np.sum((w * x - mean * w) ** 2) / np.sum(w) ** 2
+        means.append(mean)
+        halves.append(1.96 * np.sqrt(var))
+    return np.array(means), np.array(halves)
 
 
 def band_y_range(collection: PolyCollection) -> tuple[float, float]:
@@ -137,14 +189,15 @@ def test_probs_vs_tau_rejects_taus_off_a_log_axis(taus):
 def test_sweep_curve_and_references_equal_seed_statistics(window):
     result = make_result()
     fig = plotting.plot_sweep(
-        result, label="softmax", param="tau", references=REFERENCES, window=window
-    )
+        result, label="softmax", param="τ", param_label="temperature τ",
+        references=REFERENCES, window=window,
+    )  # fmt: skip
     assert len(fig.axes) == 2
-    group = result.run_mean if window == "all" else result.run_final
+    group = "run_mean" if window == "all" else "run_final"
     for ax, metric, scale in zip(
         fig.axes, ("reward", "optimal"), (1, 100), strict=True
     ):
-        mean, half = seed_mean_ci(getattr(group, metric))
+        mean, half = seed_mean_ci(field(result, metric, group))
         mean, half = mean * scale, half * scale
         lines = labelled(ax)
         curve = lines["softmax (mean, 95% CI)"]
@@ -175,7 +228,10 @@ def test_sweep_curve_and_references_equal_seed_statistics(window):
 def test_sweep_drops_unreferenced_zero_and_inf_and_labels_each_metric():
     result = make_result(nan_metric=None)
     metrics = ("regret", "entropy", "prob_optimal")
-    fig = plotting.plot_sweep(result, label="x", param="epsilon", metrics=metrics)
+    fig = plotting.plot_sweep(
+        result, label="x", param="ε", param_label="exploration probability ε",
+        metrics=metrics,
+    )  # fmt: skip
     assert len(fig.axes) == 3
     ylabels = [ax.get_ylabel() for ax in fig.axes]
     assert ylabels == [
@@ -187,14 +243,14 @@ def test_sweep_drops_unreferenced_zero_and_inf_and_labels_each_metric():
         (curve,) = ax.lines  # no references: one line per panel
         np.testing.assert_array_equal(curve.get_xdata(), [0.25, 1.0, 4.0])
         assert ax.get_xlabel() == "exploration probability ε (log scale)"
-    expected = seed_mean_ci(result.run_mean.prob_optimal)[0][1:4] * 100
+    expected = seed_mean_ci(field(result, "prob_optimal", "run_mean"))[0][1:4] * 100
     np.testing.assert_allclose(fig.axes[2].lines[0].get_ydata(), expected, rtol=1e-12)
 
 
 def test_sweep_takes_a_positive_reference_off_the_curve():
     result = make_result()
     fig = plotting.plot_sweep(
-        result, label="s", param="epsilon", references={"uniform (ε = 1)": 1.0}
+        result, label="s", param="ε", references={"uniform (ε = 1)": 1.0}
     )
     for ax, scale in zip(fig.axes, (1, 100), strict=True):
         lines = labelled(ax)
@@ -202,22 +258,25 @@ def test_sweep_takes_a_positive_reference_off_the_curve():
             lines["s (mean, 95% CI)"].get_xdata(), [0.25, 4.0]
         )
         metric = "reward" if scale == 1 else "optimal"
-        mean = seed_mean_ci(getattr(result.run_mean, metric))[0][2] * scale
+        mean = seed_mean_ci(field(result, metric, "run_mean"))[0][2] * scale
         np.testing.assert_allclose(lines["uniform (ε = 1)"].get_ydata(), [mean] * 2)
 
 
 def test_sweep_draws_unsorted_values_in_order():
     result = make_result(values=(4.0, 0.25, 1.0, 0.5))
-    fig = plotting.plot_sweep(result, label="s", param="tau", metrics=("reward",))
+    fig = plotting.plot_sweep(result, label="s", param="τ", metrics=("reward",))
     curve = fig.axes[0].lines[0]
     np.testing.assert_array_equal(curve.get_xdata(), [0.25, 0.5, 1.0, 4.0])
-    expected = seed_mean_ci(result.run_mean.reward)[0][[1, 3, 2, 0]]
+    expected = seed_mean_ci(field(result, "reward", "run_mean"))[0][[1, 3, 2, 0]]
     np.testing.assert_allclose(curve.get_ydata(), expected, rtol=1e-12)
 
 
 def test_sweep_uses_base_10_for_values_that_are_not_powers_of_two():
     result = make_result(values=(0.01, 0.03, 0.1, 0.3, 1.0))
-    fig = plotting.plot_sweep(result, label="ucb", param="c", metrics=("reward",))
+    fig = plotting.plot_sweep(
+        result, label="ucb", param="c", param_label="exploration coefficient c",
+        metrics=("reward",),
+    )  # fmt: skip
     (ax,) = fig.axes
     assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 10
     assert ax.get_xlabel() == "exploration coefficient c (log scale)"
@@ -240,11 +299,68 @@ def test_sweep_of_undefined_metric_draws_no_warnings_and_says_so(values):
 def test_sweep_rejects_unknown_reference_metric_and_window():
     result = make_result()
     with pytest.raises(ValueError, match="not among the swept values"):
-        plotting.plot_sweep(result, label="s", param="tau", references={"x": 0.5})
+        plotting.plot_sweep(result, label="s", param="τ", references={"x": 0.5})
     with pytest.raises(ValueError, match="metric"):
-        plotting.plot_sweep(result, label="s", param="tau", metrics=("rewards",))
+        plotting.plot_sweep(result, label="s", param="τ", metrics=("rewards",))
+    # A known metric this run does not define (a bandit has no episodes).
+    with pytest.raises(ValueError, match="'return' is not in this result"):
+        plotting.plot_sweep(result, label="s", param="τ", metrics=("return",))
+    with pytest.raises(ValueError, match="metric"):
+        plotting.plot_sweep(result, label="s", param="τ", metrics=())
     with pytest.raises(ValueError, match="window"):
-        plotting.plot_sweep(result, label="s", param="tau", window="last")
+        plotting.plot_sweep(result, label="s", param="τ", window="last")
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (BANDIT, ("reward", "optimal")),
+        (("reward",), ("reward",)),
+        (EPISODIC, ("return", "success")),
+        (("return", "length"), ("return", "length")),
+        (("return",), ("return",)),
+        (("reward", "optimal", *EPISODIC), ("return", "success")),
+        (("reward", "optimal", "return", "length"), ("return", "optimal")),
+    ],
+)
+def test_default_metrics_are_the_objective_and_how_often_it_does_well(names, expected):
+    result = make_result(names=names, nan_metric=None)
+    assert plotting.default_metrics(result) == expected
+    fig = plotting.plot_sweep(result, label="s", param="τ")
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels == [METRICS[name].label for name in expected]
+
+
+def test_sweep_of_per_episode_metrics_pools_the_episodes():
+    result = make_episodic()
+    fig = plotting.plot_sweep(
+        result, label="Q-learning", param="α", param_label="step size α"
+    )
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        "episode return",
+        "% successful episodes",
+    ]
+    for ax, metric, scale in zip(
+        fig.axes, ("return", "success"), (1, 100), strict=True
+    ):
+        runs = result.metrics[metric]
+        mean, half = pooled_mean_ci(runs.run_mean, runs.run_weight)
+        mean, half = mean * scale, half * scale
+        (curve,) = ax.lines
+        np.testing.assert_array_equal(curve.get_xdata(), [0.25, 1.0, 4.0])
+        np.testing.assert_allclose(curve.get_ydata(), mean[1:4], rtol=1e-12)
+        low, high = band_y_range(ax.collections[0])
+        assert low == pytest.approx((mean - half)[1:4].min(), rel=1e-12)
+        assert high == pytest.approx((mean + half)[1:4].max(), rel=1e-12)
+        assert ax.get_xlabel() == "step size α (log scale)"
+    # Weighting matters here: the unweighted mean over runs differs.
+    plain = np.nanmean(field(result, "return", "run_mean"), axis=1)
+    assert not np.allclose(fig.axes[0].lines[0].get_ydata(), plain[1:4])
+
+
+def test_sweep_axis_label_defaults_to_the_symbol():
+    fig = plotting.plot_sweep(make_result(), label="s", param="τ")
+    assert [ax.get_xlabel() for ax in fig.axes] == ["τ (log scale)"] * 2
 
 
 # --------------------------------------------------------------- learning curves
@@ -253,9 +369,7 @@ def test_sweep_rejects_unknown_reference_metric_and_window():
 def test_learning_curves_default_selection_includes_best_and_skips_limits():
     values = tuple(2.0 ** np.arange(-4, 4)) + (0.0, math.inf)  # 8 positive values
     result = make_result(values=values, best=5)  # best: tau = 2
-    fig = plotting.plot_learning_curves(
-        result, label="softmax", param="tau", max_lines=3
-    )
+    fig = plotting.plot_learning_curves(result, label="softmax", param="τ", max_lines=3)
     assert len(fig.axes) == 1
     (ax,) = fig.axes
     labels = [line.get_label() for line in ax.lines]
@@ -269,38 +383,56 @@ def test_learning_curves_default_selection_includes_best_and_skips_limits():
 def test_learning_curves_lines_and_bands_equal_curve_statistics():
     result = make_result()
     fig = plotting.plot_learning_curves(
-        result, label="softmax", param="tau", metric="reward", values=[0.25, math.inf]
+        result, label="softmax", param="τ", metric="reward", values=[0.25, math.inf]
     )
     (ax,) = fig.axes
     lines = labelled(ax)
     assert set(lines) == {"τ = 1/4", "τ = ∞"}
+    curve_mean = field(result, "reward", "curve_mean")
     for (label, line), i in zip(lines.items(), (1, 4), strict=True):
         np.testing.assert_array_equal(line.get_xdata(), result.steps)
-        np.testing.assert_allclose(line.get_ydata(), result.curve_mean.reward[i])
-        half = 1.96 * result.curve_std.reward[i] / np.sqrt(5)
+        np.testing.assert_allclose(line.get_ydata(), curve_mean[i])
+        half = 1.96 * field(result, "reward", "curve_sem")[i]
         collection = ax.collections[list(lines).index(label)]
         low, high = band_y_range(collection)
-        assert low == pytest.approx((result.curve_mean.reward[i] - half).min())
-        assert high == pytest.approx((result.curve_mean.reward[i] + half).max())
+        assert low == pytest.approx((curve_mean[i] - half).min())
+        assert high == pytest.approx((curve_mean[i] + half).max())
     assert ax.get_ylabel() == "average reward"
 
 
 def test_learning_curves_draw_references_as_dashed_curves():
     result = make_result()
     fig = plotting.plot_learning_curves(
-        result, label="softmax", param="tau", references=REFERENCES
+        result, label="softmax", param="τ", references=REFERENCES
     )
     lines = labelled(fig.axes[0])
     assert set(REFERENCES) <= set(lines)
     greedy = lines["greedy (τ = 0)"]
     assert greedy.get_linestyle() == "--"
-    np.testing.assert_allclose(greedy.get_ydata(), 100 * result.curve_mean.optimal[0])
+    expected = 100 * field(result, "optimal", "curve_mean")[0]
+    np.testing.assert_allclose(greedy.get_ydata(), expected)
     assert {"τ = 1/4", "τ = 1 (best)", "τ = 4"} <= set(lines)
+
+
+def test_learning_curves_of_an_episodic_study_mark_the_best_return():
+    result = make_episodic(best=3)  # best return at value 4
+    fig = plotting.plot_learning_curves(result, label="Q", param="α", metric="success")
+    (ax,) = fig.axes
+    lines = labelled(ax)
+    assert list(lines) == ["α = 1/4", "α = 1", "α = 4 (best)"]
+    np.testing.assert_allclose(
+        lines["α = 4 (best)"].get_ydata(),
+        100 * field(result, "success", "curve_mean")[3],
+    )
+    assert ax.get_ylabel() == "% successful episodes"
+    # The default metric, % optimal action, needs action values: not defined here.
+    with pytest.raises(ValueError, match="'optimal' is not in this result"):
+        plotting.plot_learning_curves(result, label="Q", param="α")
 
 
 def test_learning_curves_reject_unknown_value():
     with pytest.raises(ValueError, match="not among the swept values"):
-        plotting.plot_learning_curves(make_result(), label="s", param="tau", values=[3])
+        plotting.plot_learning_curves(make_result(), label="s", param="τ", values=[3])
 
 
 # --------------------------------------------------------------- parameter study
@@ -310,7 +442,7 @@ def test_parameter_study_puts_every_study_on_one_log2_axis():
     soft = make_result()
     eps = make_result(values=(0.0, 1 / 128, 1 / 16, 0.1), best=2, seed=1)
     fig = plotting.plot_parameter_study(
-        {"softmax": (soft, "softmax", "tau"), "eps": (eps, "ε-greedy", "epsilon")}
+        {"softmax": (soft, "softmax", "τ"), "eps": (eps, "ε-greedy", "ε")}
     )
     assert len(fig.axes) == 1
     (ax,) = fig.axes
@@ -320,7 +452,7 @@ def test_parameter_study_puts_every_study_on_one_log2_axis():
     np.testing.assert_allclose(
         lines["ε-greedy"].get_xdata(), np.float32([1 / 128, 1 / 16, 0.1])
     )
-    expected = seed_mean_ci(eps.run_mean.reward)[0][1:]
+    expected = seed_mean_ci(field(eps, "reward", "run_mean"))[0][1:]
     np.testing.assert_allclose(lines["ε-greedy"].get_ydata(), expected, rtol=1e-12)
     assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
     ticks = [ax.xaxis.get_major_formatter()(t, 0) for t in ax.get_xticks()]
@@ -337,8 +469,20 @@ def test_draw_experiment_writes_valid_pngs(tmp_path):
     metadata = {
         "config": {},
         "studies": {
-            "softmax": {"label": "softmax", "param": "tau", "references": REFERENCES},
-            "eps": {"label": "ε-greedy", "param": "epsilon", "references": {}},
+            "softmax": {
+                "label": "softmax",
+                "param": "tau",
+                "param_symbol": "τ",
+                "param_label": "temperature τ",
+                "references": REFERENCES,
+            },
+            "eps": {
+                "label": "ε-greedy",
+                "param": "epsilon",
+                "param_symbol": "ε",
+                "param_label": "exploration probability ε",
+                "references": {},
+            },
         },
     }
     paths = plotting.draw_experiment(tmp_path, studies, metadata)
@@ -347,7 +491,7 @@ def test_draw_experiment_writes_valid_pngs(tmp_path):
         [
             f"{s}_{kind}.png"
             for s in studies
-            for kind in ("sweep", "curves", "curves_reward")
+            for kind in ("sweep", "curves_reward", "curves_optimal")
         ]
         + ["parameter_study.png"]
     )
@@ -360,13 +504,81 @@ def test_draw_experiment_writes_valid_pngs(tmp_path):
 
 
 def test_draw_experiment_with_one_study_has_no_parameter_study(tmp_path, monkeypatch):
-    monkeypatch.setattr(plotting, "save_figure", lambda fig, path: path)  # no render
+    monkeypatch.setattr(sweeps, "save_figure", lambda fig, path: path)  # no render
     paths = plotting.draw_experiment(tmp_path, {"s": make_result()}, {"studies": {}})
     assert [p.name for p in paths] == [
         "s_sweep.png",
-        "s_curves.png",
         "s_curves_reward.png",
+        "s_curves_optimal.png",
     ]
+    assert not (tmp_path / "plots").exists()  # nothing rendered
+
+
+def record_figures(monkeypatch) -> dict:
+    """Makes draw_experiment record ``{file name: figure}`` instead of rendering."""
+    figures = {}
+
+    def record(fig, path):
+        figures[path.name] = fig
+        return path
+
+    monkeypatch.setattr(sweeps, "save_figure", record)
+    return figures
+
+
+def test_draw_experiment_labels_figures_from_the_metadata(tmp_path, monkeypatch):
+    figures = record_figures(monkeypatch)
+    studies = {"soft": make_result(), "eps": make_result(seed=1, nan_metric=None)}
+    metadata = {
+        "studies": {
+            "soft": {
+                "label": "softmax", "param": "tau", "param_symbol": "τ",
+                "param_label": "temperature τ", "references": REFERENCES,
+            },
+            "eps": {"label": "ε-greedy", "param": "epsilon", "param_symbol": "ε"},
+        },
+    }  # fmt: skip
+    plotting.draw_experiment(tmp_path, studies, metadata)
+    sweep = figures["soft_sweep.png"]
+    assert sweep.axes[0].get_xlabel() == "temperature τ (log scale)"
+    assert "softmax" in sweep.get_suptitle()
+    legend = [t.get_text() for t in sweep.legends[0].get_texts()]
+    assert legend == ["softmax (mean, 95% CI)", *REFERENCES]
+    curves = labelled(figures["soft_curves_optimal.png"].axes[0])
+    assert {"τ = 1/4", "τ = 1 (best)", "τ = 4", *REFERENCES} == set(curves)
+    # Without param_label the axis shows the symbol.
+    assert figures["eps_sweep.png"].axes[0].get_xlabel() == "ε (log scale)"
+    study = figures["parameter_study.png"].axes[0]
+    assert list(labelled(study)) == ["softmax (τ)", "ε-greedy"]
+    assert study.get_xlabel() == "parameter value (τ, ε)"
+    assert study.get_ylabel() == "average reward over first 50 steps"
+
+
+def test_draw_experiment_compares_studies_only_on_a_shared_objective(
+    tmp_path, monkeypatch
+):
+    figures = record_figures(monkeypatch)
+    mixed = {"bandit": make_result(), "maze": make_episodic()}
+    paths = plotting.draw_experiment(tmp_path, mixed, {"studies": {}})
+    assert [p.name for p in paths] == [
+        "bandit_sweep.png",
+        "bandit_curves_reward.png",
+        "bandit_curves_optimal.png",
+        "maze_sweep.png",
+        "maze_curves_return.png",
+        "maze_curves_success.png",
+    ]  # reward and return are not on one axis: no parameter study
+    figures.clear()
+    episodic = {"a": make_episodic(), "b": make_episodic(seed=1)}
+    paths = plotting.draw_experiment(tmp_path, episodic, {"studies": {}})
+    assert paths[-1].name == "parameter_study.png" and len(paths) == 7
+    study = figures["parameter_study.png"].axes[0]
+    assert study.get_ylabel() == "episode return over first 50 steps"
+    expected = pooled_mean_ci(
+        field(episodic["b"], "return", "run_mean"),
+        field(episodic["b"], "return", "run_weight"),
+    )[0]
+    np.testing.assert_allclose(study.lines[1].get_ydata(), expected[1:4], rtol=1e-12)
 
 
 def small_figure(y) -> Figure:
@@ -396,7 +608,7 @@ def test_sweep_legend_fits_the_figure_width():
     # Three long entries do not fit in three columns: they must wrap, not be cut.
     result = make_result()
     fig = plotting.plot_sweep(
-        result, label="Boltzmann, sample average", param="tau", references=REFERENCES
+        result, label="Boltzmann, sample average", param="τ", references=REFERENCES
     )
     fig.draw_without_rendering()
     (legend,) = fig.legends
@@ -407,7 +619,7 @@ def test_sweep_legend_fits_the_figure_width():
 
 def test_sweep_labels_few_decimal_values_with_plain_ticks():
     result = make_result(values=(0.02, 0.05, 0.1, 0.2, 0.5))
-    fig = plotting.plot_sweep(result, label="s", param="final_entropy")
+    fig = plotting.plot_sweep(result, label="s", param="H")
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.get_xticks(), np.float32([0.02, 0.05, 0.1, 0.2, 0.5]))
     formatter = ax.xaxis.get_major_formatter()
@@ -447,12 +659,20 @@ def make_anneal_result(
         tau_mean = np.broadcast_to(values[:, None], entropy.shape).copy()
     else:
         tau_mean = np.full(entropy.shape, np.nan)
-    curve_mean = base.curve_mean._replace(
-        entropy=entropy, prob_optimal=probs[..., 0], tau=tau_mean
-    )
-    return base._replace(
-        curve_mean=curve_mean, curve_probs=probs if with_probs else None
-    )
+    metrics = dict(base.metrics)
+    for name, curve in (
+        ("entropy", entropy), ("prob_optimal", probs[..., 0]), ("tau", tau_mean),
+    ):  # fmt: skip
+        metrics[name] = metrics[name]._replace(curve_mean=curve)
+    if with_probs:
+        runs = np.repeat(probs.mean(axis=1)[:, None], num_seeds, axis=1)
+        metrics["prob_by_rank"] = MetricResult(
+            run_mean=runs.astype(np.float32),
+            run_final=runs.astype(np.float32),
+            curve_mean=probs,
+            curve_sem=np.full(probs.shape, 0.01),
+        )
+    return base._replace(metrics=metrics)
 
 
 def stack_top(collection) -> tuple[np.ndarray, np.ndarray]:
@@ -470,7 +690,7 @@ def luminance(color) -> float:
 
 def test_entropy_curves_draw_each_setting_between_log_k_and_zero():
     result = make_anneal_result(num_actions=5)
-    fig = anneal.plot_entropy_curves(result, label="solved τ", param="tau")
+    fig = anneal.plot_entropy_curves(result, label="solved τ", param="τ")
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     (ax,) = fig.axes
     lines = labelled(ax)
@@ -481,16 +701,15 @@ def test_entropy_curves_draw_each_setting_between_log_k_and_zero():
         "uniform, log K = 1.61",
         "greedy, 0",
     ]
+    entropy = field(result, "entropy", "curve_mean")
     for i, name in enumerate(["τ = 1/8", "τ = 1/2 (best)", "τ = 2"]):
         np.testing.assert_array_equal(lines[name].get_xdata(), result.steps)
-        np.testing.assert_allclose(
-            lines[name].get_ydata(), result.curve_mean.entropy[i]
-        )
-    # The band of the last setting: mean ± 1.96 std / sqrt(S).
-    half = 1.96 * result.curve_std.entropy[2] / np.sqrt(4)
+        np.testing.assert_allclose(lines[name].get_ydata(), entropy[i])
+    # The band of the last setting: mean ± 1.96 sem.
+    half = 1.96 * field(result, "entropy", "curve_sem")[2]
     low, high = band_y_range(ax.collections[2])
-    assert low == pytest.approx((result.curve_mean.entropy[2] - half).min())
-    assert high == pytest.approx((result.curve_mean.entropy[2] + half).max())
+    assert low == pytest.approx((entropy[2] - half).min())
+    assert high == pytest.approx((entropy[2] + half).max())
     np.testing.assert_allclose(lines["uniform, log K = 1.61"].get_ydata(), math.log(5))
     np.testing.assert_array_equal(lines["greedy, 0"].get_ydata(), [0.0, 0.0])
     low, high = ax.get_ylim()
@@ -502,28 +721,29 @@ def test_entropy_curves_draw_each_setting_between_log_k_and_zero():
 
 def test_entropy_curves_infer_k_without_probs_and_check_a_given_k():
     result = make_anneal_result(num_actions=7, with_probs=False)
-    fig = anneal.plot_entropy_curves(result, label="s", param="tau")
+    fig = anneal.plot_entropy_curves(result, label="s", param="τ")
     uniform = [line for line in fig.axes[0].lines if line.get_label().startswith("u")]
     (line,) = uniform
     np.testing.assert_allclose(line.get_ydata(), math.log(7))
     fig = anneal.plot_entropy_curves(
-        result, label="s", param="tau", values=[2.0], num_actions=9
+        result, label="s", param="τ", values=[2.0], num_actions=9
     )
     labels = [line.get_label() for line in fig.axes[0].lines]
     assert labels == ["τ = 2", f"uniform, log K = {math.log(9):.2f}", "greedy, 0"]
     with pytest.raises(ValueError, match="num_actions=4 but"):
         anneal.plot_entropy_curves(
-            make_anneal_result(num_actions=5), label="s", param="tau", num_actions=4
+            make_anneal_result(num_actions=5), label="s", param="τ", num_actions=4
         )
 
 
 def test_prob_optimal_curves_are_percent_between_one_over_k_and_100():
     result = make_anneal_result(num_actions=4)
-    fig = anneal.plot_prob_optimal_curves(result, label="s", param="tau")
+    fig = anneal.plot_prob_optimal_curves(result, label="s", param="τ")
     (ax,) = fig.axes
     lines = labelled(ax)
     np.testing.assert_allclose(
-        lines["τ = 1/2 (best)"].get_ydata(), 100 * result.curve_probs[1, :, 0]
+        lines["τ = 1/2 (best)"].get_ydata(),
+        100 * field(result, "prob_by_rank", "curve_mean")[1, :, 0],
     )
     np.testing.assert_allclose(lines["uniform, 1/K = 25%"].get_ydata(), 25.0)
     np.testing.assert_allclose(lines["greedy, 100%"].get_ydata(), 100.0)
@@ -533,11 +753,11 @@ def test_prob_optimal_curves_are_percent_between_one_over_k_and_100():
 
 def test_action_probs_stack_to_one_with_the_best_arm_darkest_at_the_bottom():
     result = make_anneal_result(num_actions=12)
-    fig = anneal.plot_action_probs(result, label="s", param="tau")
+    fig = anneal.plot_action_probs(result, label="s", param="τ")
     (ax,) = fig.axes
     areas = ax.collections
     assert len(areas) == 12
-    probs = result.curve_probs[1]  # default: the best setting by mean reward
+    probs = field(result, "prob_by_rank", "curve_mean")[1]  # default: the best
     for k, area in enumerate(areas):
         x, top = stack_top(area)
         np.testing.assert_array_equal(x, result.steps)
@@ -558,29 +778,31 @@ def test_action_probs_stack_to_one_with_the_best_arm_darkest_at_the_bottom():
 
 def test_action_probs_of_a_chosen_value_many_arms_and_missing_probs():
     result = make_anneal_result(num_actions=20)
-    fig = anneal.plot_action_probs(result, label="s", param="tau", value=2.0)
+    fig = anneal.plot_action_probs(result, label="s", param="τ", value=2.0)
     ax = fig.axes[0]
     _, top = stack_top(ax.collections[0])
-    np.testing.assert_allclose(top, result.curve_probs[2, :, 0])
+    np.testing.assert_allclose(
+        top, field(result, "prob_by_rank", "curve_mean")[2, :, 0]
+    )
     assert "(best" not in ax.get_title()
     # 20 arms: a colour bar (a second axes) instead of 20 legend entries.
     assert len(fig.axes) == 2 and not fig.legends
     with pytest.raises(ValueError, match="not among the swept values"):
-        anneal.plot_action_probs(result, label="s", param="tau", value=3.0)
+        anneal.plot_action_probs(result, label="s", param="τ", value=3.0)
     with pytest.raises(ValueError, match="track_probs"):
         anneal.plot_action_probs(
-            make_anneal_result(with_probs=False), label="s", param="tau"
+            make_anneal_result(with_probs=False), label="s", param="τ"
         )
 
 
 def test_temperature_panel_is_log_scale_without_non_finite_points():
     result = make_anneal_result(num_actions=5)
-    fig = anneal.plot_temperature_and_entropy(result, label="s", param="tau")
+    fig = anneal.plot_temperature_and_entropy(result, label="s", param="τ")
     assert len(fig.axes) == 2
     ax_tau, ax_entropy = fig.axes
     assert ax_tau.get_yscale() == "log" and ax_entropy.get_yscale() == "linear"
     assert len(ax_tau.lines) == 3
-    steps, tau = result.steps, result.curve_mean.tau
+    steps, tau = result.steps, field(result, "tau", "curve_mean")
     dropped = {0: [0], 1: [3, 4], 2: []}  # +inf; NaN and 0
     for i, line in enumerate(ax_tau.lines):
         keep = np.setdiff1d(np.arange(steps.size), dropped[i])
@@ -604,7 +826,7 @@ def test_temperature_panel_without_a_temperature_says_so():
     result = make_anneal_result(tau="nan")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fig = anneal.plot_temperature_and_entropy(result, label="s", param="tau")
+        fig = anneal.plot_temperature_and_entropy(result, label="s", param="τ")
         fig.savefig(io.BytesIO(), format="png")
     ax_tau = fig.axes[0]
     assert ax_tau.get_yscale() == "linear"
@@ -619,16 +841,24 @@ def test_has_temperature_curve_only_for_a_changing_tau(tau, expected):
     assert anneal.has_temperature_curve(result) is expected
 
 
+def test_without_tau_or_prob_by_rank_there_is_nothing_to_anneal():
+    result = make_anneal_result(with_probs=False)
+    metrics = {k: v for k, v in result.metrics.items() if k != "tau"}
+    assert not anneal.has_temperature_curve(result._replace(metrics=metrics))
+    with pytest.raises(ValueError, match="no prob_by_rank metric"):
+        anneal.anneal_figures(result, label="s", param="τ")  # at the call
+
+
 def test_has_temperature_curve_ignores_an_infinite_first_step():
     result = make_anneal_result(tau="constant")
-    result.curve_mean.tau[:, 0] = np.inf
+    field(result, "tau", "curve_mean")[:, 0] = np.inf
     assert not anneal.has_temperature_curve(result)
 
 
-def test_draw_experiment_adds_anneal_figures_only_with_curve_probs(
+def test_draw_experiment_adds_anneal_figures_only_with_prob_by_rank(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(plotting, "save_figure", lambda fig, path: path)  # no render
+    monkeypatch.setattr(sweeps, "save_figure", lambda fig, path: path)  # no render
     studies = {
         "solved": make_anneal_result(tau="schedule"),
         "fixed": make_anneal_result(tau="constant"),
@@ -636,7 +866,7 @@ def test_draw_experiment_adds_anneal_figures_only_with_curve_probs(
     }
     paths = plotting.draw_experiment(tmp_path, studies, {"studies": {}})
     names = [p.name for p in paths]
-    common = ("sweep", "curves", "curves_reward")
+    common = ("sweep", "curves_reward", "curves_optimal")
     anneal = ("entropy", "prob_optimal", "action_probs")
     assert names == (
         [f"solved_{kind}.png" for kind in common + anneal + ("tau",)]
@@ -648,9 +878,9 @@ def test_draw_experiment_adds_anneal_figures_only_with_curve_probs(
 
 def test_draw_experiment_renders_the_anneal_figures(tmp_path):
     studies = {"solved": make_anneal_result()}
-    metadata = {"studies": {"solved": {"label": "solved τ", "param": "tau"}}}
+    metadata = {"studies": {"solved": {"label": "solved τ", "param_symbol": "τ"}}}
     paths = plotting.draw_experiment(tmp_path, studies, metadata)
-    kinds = ["sweep", "curves", "curves_reward", "entropy", "prob_optimal"]
+    kinds = ["sweep", "curves_reward", "curves_optimal", "entropy", "prob_optimal"]
     kinds += ["action_probs", "tau"]
     assert [p.name for p in paths] == [f"solved_{kind}.png" for kind in kinds]
     for path in paths:

@@ -16,8 +16,8 @@ from pathlib import Path
 import jax
 import pytest
 
-from rl_softmax import sweep
-from rl_softmax.agents import make_action_value_agent
+from rl_softmax.agents import action_value, make_action_value_agent
+from rl_softmax.engine import SweepResult, make_run, sweep
 from rl_softmax.envs import GaussianBandit
 
 _SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "numpy_reference.py"
@@ -44,21 +44,20 @@ PUBLISHED = {
 }
 
 
-def _sweep(rule: str, values, num_runs: int, seed: int = 0) -> sweep.SweepResult:
-    run = sweep.make_run(
-        GaussianBandit(10), make_action_value_agent(10, rule), NUM_STEPS
-    )
-    return sweep.sweep(run, values, num_runs, key=jax.random.key(seed), chunk_size=2048)
+def _sweep(rule: str, values, num_runs: int, seed: int = 0) -> SweepResult:
+    agent = make_action_value_agent(10, getattr(action_value, rule)())
+    run = make_run(GaussianBandit(10), agent, NUM_STEPS)
+    return sweep(run, values, num_runs, key=jax.random.key(seed))
 
 
 def _check_published(name: str, num_runs: int) -> None:
     rule, param, statistic, low, high = PUBLISHED[name]
     result = _sweep(rule, [param], num_runs)
     if statistic == "optimal":
-        per_run = result.run_final.optimal[0]  # mean over the last 100 steps
+        per_run = result.metrics["optimal"].run_final[0]  # the last 100 steps
         published_se = math.sqrt(high * (1 - high) / 100 / 2000 + 0.02**2 / 2000)
     else:
-        per_run = result.run_mean.reward[0]
+        per_run = result.metrics["reward"].run_mean[0]
         published_se = FIG_2_6_PUBLISHED_SE
     mean = per_run.mean()
     se = per_run.std(ddof=1) / math.sqrt(num_runs)
@@ -87,7 +86,7 @@ def test_boltzmann_sweep_matches_numpy_reference():
             "boltzmann", tau, num_runs=num_runs, num_steps=NUM_STEPS, seed=1
         )
         for name in ("reward", "optimal", "entropy", "prob_optimal"):
-            ours = getattr(result.run_mean, name)[i]
+            ours = result.metrics[name].run_mean[i]
             theirs = reference[name].mean(axis=1)
             se = math.hypot(ours.std(ddof=1), theirs.std(ddof=1)) / math.sqrt(num_runs)
             assert abs(ours.mean() - theirs.mean()) <= SIGMAS * se, (tau, name)

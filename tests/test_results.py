@@ -1,4 +1,4 @@
-"""Tests for rl_softmax.results: exact round trips, atomic writes, tidy statistics."""
+"""Tests for rl_softmax.experiment.results: exact round trips, atomic writes, CSV."""
 
 from __future__ import annotations
 
@@ -7,13 +7,54 @@ import json
 import math
 import os
 import stat
-import warnings
 
 import numpy as np
 import pytest
 
-from rl_softmax import results
-from rl_softmax.sweep import METRICS, Metrics, SweepResult
+from rl_softmax.engine import METRICS, MetricResult, SweepResult
+from rl_softmax.experiment import results, stats
+
+NUM_ARMS = 4
+# A run with action values, probabilities, a temperature and episodes, tracked.
+NAMES = (
+    "reward", "optimal", "regret", "entropy", "prob_optimal", "tau", "return",
+    "length", "prob_by_rank",
+)  # fmt: skip
+
+
+def make_metric(rng, shape, *, name, keep_runs, nan=False) -> MetricResult:
+    """One metric with the dtypes of a real sweep: float32 per run, float64 curves."""
+    num_values, num_seeds, num_windows = shape
+    trailing = (NUM_ARMS,) if METRICS[name].vector else ()
+    runs = (num_values, num_seeds, *trailing)
+    curves = (num_values, num_windows, *trailing)
+    fields = {
+        "run_mean": rng.normal(1.0, 0.5, runs).astype(np.float32),
+        "run_final": rng.normal(1.0, 0.5, runs).astype(np.float32),
+        "curve_mean": rng.normal(1.0, 0.5, curves),
+        "curve_sem": rng.uniform(0.0, 0.1, curves),
+    }
+    if keep_runs:
+        fields["curves"] = rng.normal(
+            1.0, 0.5, (num_values, num_seeds, num_windows, *trailing)
+        ).astype(np.float32)
+    if METRICS[name].per_episode:
+        # Episode counts; a run in which no episode ended has a NaN mean.
+        for window, weight in (
+            ("run_mean", "run_weight"),
+            ("run_final", "final_weight"),
+        ):
+            counts = rng.integers(0, 4, (num_values, num_seeds)).astype(np.float32)
+            counts[0, 0] = 0.0
+            fields[window][counts == 0] = np.nan
+            fields[weight] = counts
+        if keep_runs:
+            fields["curves"][0, 0, :2] = np.nan  # windows without an episode
+    if nan:  # undefined for this agent
+        for key in ("run_mean", "run_final", "curve_mean", "curve_sem", "curves"):
+            if key in fields:
+                fields[key][...] = np.nan
+    return MetricResult(**fields)
 
 
 def make_result(
@@ -22,35 +63,27 @@ def make_result(
     num_windows=50,
     *,
     keep_runs=True,
+    names=NAMES,
     nan_metric="entropy",
     seed=0,
 ) -> SweepResult:
-    """A synthetic SweepResult with the dtypes of a real sweep."""
+    """A synthetic SweepResult with the shapes and dtypes of a real sweep."""
     rng = np.random.default_rng(seed)
-    num_values = len(values)
-
-    def metrics(shape, dtype):
-        arrays = {m: rng.normal(1.0, 0.5, size=shape).astype(dtype) for m in METRICS}
-        arrays["optimal"] = rng.uniform(size=shape).astype(dtype)
-        arrays["prob_optimal"] = rng.uniform(size=shape).astype(dtype)
-        if nan_metric is not None:
-            arrays[nan_metric][...] = np.nan
-        return Metrics(**arrays)
-
+    shape = (len(values), num_seeds, num_windows)
+    metrics = {
+        name: make_metric(
+            rng, shape, name=name, keep_runs=keep_runs, nan=name == nan_metric
+        )
+        for name in names
+    }
+    if "tau" in metrics:
+        metrics["tau"].run_mean[-1] = np.inf  # the uniform limit tau = inf
     return SweepResult(
         values=np.asarray(values, np.float32),
         seeds=np.arange(num_seeds, dtype=np.int64),
         steps=np.arange(1, num_windows + 1, dtype=np.int64) * 2,
-        run_mean=metrics((num_values, num_seeds), np.float32),
-        run_final=metrics((num_values, num_seeds), np.float32),
-        curve_mean=metrics((num_values, num_windows), np.float64),
-        curve_std=metrics((num_values, num_windows), np.float64),
-        curves=(
-            metrics((num_values, num_seeds, num_windows), np.float32)
-            if keep_runs
-            else None
-        ),
         final_steps=10,
+        metrics=metrics,
     )
 
 
@@ -61,18 +94,20 @@ def assert_bit_identical(a, b):
 
 
 def assert_same_result(loaded: SweepResult, original: SweepResult):
+    assert type(loaded) is SweepResult
     for field in ("values", "seeds", "steps"):
         assert_bit_identical(getattr(loaded, field), getattr(original, field))
-    for group in ("run_mean", "run_final", "curve_mean", "curve_std", "curves"):
-        got, want = getattr(loaded, group), getattr(original, group)
-        if want is None:
-            assert got is None
-            continue
-        assert isinstance(got, Metrics)
-        for metric in METRICS:
-            assert_bit_identical(getattr(got, metric), getattr(want, metric))
     assert loaded.final_steps == original.final_steps
     assert type(loaded.final_steps) is int
+    assert list(loaded.metrics) == list(original.metrics)
+    for name, want in original.metrics.items():
+        got = loaded.metrics[name]
+        assert type(got) is MetricResult
+        for field in MetricResult._fields:
+            if getattr(want, field) is None:
+                assert getattr(got, field) is None, (name, field)
+            else:
+                assert_bit_identical(getattr(got, field), getattr(want, field))
 
 
 # --------------------------------------------------------------------------- studies
@@ -85,7 +120,42 @@ def test_study_round_trip_is_bit_identical(tmp_path, keep_runs):
     assert path == tmp_path / "studies" / "softmax.npz"
     loaded = results.load_study(tmp_path, "softmax")
     assert_same_result(loaded, original)
-    assert np.isinf(loaded.values[-1]) and np.isnan(loaded.run_mean.entropy).all()
+    assert np.isinf(loaded.values[-1])
+    assert np.isnan(loaded.metrics["entropy"].run_mean).all()
+    assert np.isinf(loaded.metrics["tau"].run_mean[-1]).all()
+    # What the fixture puts in a study: weights only for per-episode metrics,
+    # a [K] vector metric, curves only with keep_runs.
+    ret, reward = loaded.metrics["return"], loaded.metrics["reward"]
+    assert ret.run_weight.shape == ret.final_weight.shape == (5, 5)
+    assert reward.run_weight is None and reward.final_weight is None
+    probs = loaded.metrics["prob_by_rank"]
+    assert probs.run_mean.shape == (5, 5, NUM_ARMS)
+    assert probs.curve_mean.shape == (5, 50, NUM_ARMS)
+    assert (probs.curves is not None) == keep_runs
+    if keep_runs:
+        assert probs.curves.shape == (5, 5, 50, NUM_ARMS)
+        assert np.isnan(ret.curves[0, 0, :2]).all()
+
+
+def test_loaded_metrics_come_in_reporting_order(tmp_path):
+    # Any order in, METRICS order out; names the engine does not know go last,
+    # sorted, and are kept.
+    result = make_result(names=("reward", "optimal", "regret"), keep_runs=False)
+    extra = result.metrics["regret"]
+    shuffled = {
+        "zeta": extra,
+        "regret": result.metrics["regret"],
+        "alpha": extra,
+        "reward": result.metrics["reward"],
+        "optimal": result.metrics["optimal"],
+    }
+    results.save_study(tmp_path, "s", result._replace(metrics=shuffled))
+    loaded = results.load_study(tmp_path, "s")
+    assert list(loaded.metrics) == ["reward", "optimal", "regret", "alpha", "zeta"]
+    for name, metric in shuffled.items():
+        for field in ("run_mean", "run_final", "curve_mean", "curve_sem"):
+            want = getattr(metric, field)
+            assert_bit_identical(getattr(loaded.metrics[name], field), want)
 
 
 def test_study_name_with_dots_keeps_its_name(tmp_path):
@@ -106,15 +176,54 @@ def test_load_missing_study_raises(tmp_path):
         results.load_study(tmp_path, "nope")
 
 
-def test_load_rejects_incomplete_npz(tmp_path):
-    (tmp_path / "studies").mkdir()
-    np.savez(tmp_path / "studies" / "x.npz", values=np.zeros(3))
-    with pytest.raises(ValueError, match="not a study file"):
+@pytest.mark.parametrize(
+    "drop",
+    ["values", "seeds", "steps", "final_steps", "reward.", "reward.run_mean",
+     "return.curve_sem", "prob_by_rank.run_final"],
+)  # fmt: skip
+def test_load_rejects_incomplete_npz(tmp_path, drop):
+    """A file without the grid, without the reward or without one of a metric's
+    required arrays is not a study."""
+    path = results.save_study(tmp_path, "x", make_result(keep_runs=False))
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    kept = {k: v for k, v in arrays.items() if not k.startswith(drop)}
+    assert len(kept) < len(arrays)
+    np.savez(path, **kept)
+    with pytest.raises(ValueError, match="not a study file.*missing"):
         results.load_study(tmp_path, "x")
+    assert results.existing_studies(tmp_path) == set()
+
+
+def test_optional_arrays_may_be_missing(tmp_path):
+    # Weights and per-run curves are optional fields: a file without them loads.
+    path = results.save_study(tmp_path, "x", make_result())
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if not k.endswith("_weight")}
+    np.savez(path, **arrays)
+    loaded = results.load_study(tmp_path, "x")
+    assert loaded.metrics["return"].run_weight is None
+    assert loaded.metrics["return"].final_weight is None
+    assert loaded.metrics["return"].curves is not None
+    assert results.existing_studies(tmp_path) == {"x"}
 
 
 def _boom(*args, **kwargs):
     raise OSError("disk full")
+
+
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    path = tmp_path / "new" / "dir" / "file.txt"  # parents are created
+    with results.atomic_write(path, "w", encoding="utf-8") as f:
+        f.write("first τ")
+        assert not path.exists()  # nothing under the final name before the end
+    assert path.read_text(encoding="utf-8") == "first τ"
+    failing = pytest.raises(RuntimeError, match="body failed")
+    with failing, results.atomic_write(path, "w", encoding="utf-8") as f:
+        f.write("second")
+        raise RuntimeError("body failed")
+    assert path.read_text(encoding="utf-8") == "first τ"
+    assert [p.name for p in path.parent.iterdir()] == ["file.txt"]
 
 
 def test_failed_save_keeps_older_study_intact(tmp_path, monkeypatch):
@@ -146,12 +255,14 @@ def test_existing_studies_lists_only_complete_files(tmp_path):
     assert results.existing_studies(tmp_path) == set()
     results.save_study(tmp_path, "a", make_result())
     results.save_study(tmp_path, "b", make_result(keep_runs=False))
+    # Only the reward: a bandit run with no action values is still a study.
+    results.save_study(tmp_path, "r", make_result(names=("reward",)))
     studies = tmp_path / "studies"
     (studies / ".c.npz.abc.tmp").write_bytes(b"partial")  # a temporary file
     (studies / "d.npz").write_bytes(b"not a zip")  # corrupt
     np.savez(studies / "e.npz", values=np.zeros(2))  # not a study
     (studies / "notes.txt").write_text("hi")
-    assert results.existing_studies(tmp_path) == {"a", "b"}
+    assert results.existing_studies(tmp_path) == {"a", "b", "r"}
 
 
 def test_written_files_are_not_private(tmp_path):
@@ -232,101 +343,10 @@ def test_failed_metadata_save_keeps_older_file(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- summary
 
 
-def independent_stats(x: np.ndarray) -> tuple[float, float, int]:
-    x = np.asarray(x, np.float64)
-    x = x[~np.isnan(x)]
-    if x.size == 0:
-        return math.nan, math.nan, 0
-    sem = float(np.std(x, ddof=1) / np.sqrt(x.size)) if x.size > 1 else 0.0
-    return float(np.mean(x)), sem, x.size
-
-
-def test_summary_rows_match_numpy():
-    result = make_result(nan_metric=None)
-    rows = results.summary_rows("soft", result, label="softmax", param="tau")
-    assert len(rows) == result.values.size * len(METRICS) * 2
-    assert list(rows[0]) == [
-        "study", "label", "param", "value", "metric", "window", "final_steps",
-        "num_seeds", "mean", "sem", "ci95_low", "ci95_high",
-    ]  # fmt: skip
-    seen = set()
-    for row in rows:
-        i = [float(str(v)) for v in result.values].index(row["value"])
-        group = result.run_mean if row["window"] == "all" else result.run_final
-        mean, sem, n = independent_stats(getattr(group, row["metric"])[i])
-        assert row["mean"] == pytest.approx(mean, rel=1e-12, abs=1e-15)
-        assert row["sem"] == pytest.approx(sem, rel=1e-12)
-        assert row["ci95_low"] == pytest.approx(mean - 1.96 * sem, rel=1e-12)
-        assert row["ci95_high"] == pytest.approx(mean + 1.96 * sem, rel=1e-12)
-        assert row["num_seeds"] == n == 5
-        assert (row["study"], row["label"], row["param"]) == ("soft", "softmax", "tau")
-        assert row["final_steps"] == 10
-        assert all(isinstance(row[k], float) for k in ("value", "mean", "sem"))
-        seen.add((row["value"], row["metric"], row["window"]))
-    assert len(seen) == len(rows)
-    assert {r["value"] for r in rows} == {0.0, 0.25, 1.0, 4.0, math.inf}
-
-
-def test_summary_values_use_shortest_float32_decimal():
-    result = make_result(values=(0.1, 0.3))
-    rows = results.summary_rows("s", result, label="s", param="tau")
-    assert {row["value"] for row in rows} == {0.1, 0.3}
-
-
-def test_all_nan_metric_gives_nan_without_warnings():
-    result = make_result(nan_metric="entropy")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        rows = results.summary_rows("ucb", result, label="UCB", param="c")
-    entropy = [r for r in rows if r["metric"] == "entropy"]
-    assert len(entropy) == result.values.size * 2
-    for row in entropy:
-        assert math.isnan(row["mean"]) and math.isnan(row["sem"])
-        assert math.isnan(row["ci95_low"]) and math.isnan(row["ci95_high"])
-        assert row["num_seeds"] == 0
-    assert all(np.isfinite(r["mean"]) for r in rows if r["metric"] != "entropy")
-
-
-def test_partly_nan_metric_averages_defined_seeds():
-    result = make_result(nan_metric=None)
-    result.run_mean.reward[1, :2] = np.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        rows = results.summary_rows("s", result, label="s", param="tau")
-    row = next(
-        r
-        for r in rows
-        if r["value"] == 0.25 and r["metric"] == "reward" and r["window"] == "all"
-    )
-    mean, sem, n = independent_stats(result.run_mean.reward[1])
-    assert n == 3 and row["num_seeds"] == 3
-    assert row["mean"] == pytest.approx(mean, rel=1e-12)
-    assert row["sem"] == pytest.approx(sem, rel=1e-12)
-
-
-def test_single_seed_has_zero_sem():
-    result = make_result(num_seeds=1, nan_metric=None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        rows = results.summary_rows("s", result, label="s", param="tau")
-    assert all(
-        r["sem"] == 0.0 and r["ci95_low"] == r["mean"] == r["ci95_high"] for r in rows
-    )
-
-
-def test_mean_sem_matches_numpy_along_any_axis():
-    x = np.random.default_rng(3).normal(size=(4, 7)).astype(np.float32)
-    mean, sem, n = results.mean_sem(x, axis=0)
-    assert mean.dtype == sem.dtype == np.float64 and mean.shape == (7,)
-    np.testing.assert_allclose(mean, x.astype(np.float64).mean(axis=0), rtol=1e-12)
-    expected = x.astype(np.float64).std(axis=0, ddof=1) / 2.0
-    np.testing.assert_allclose(sem, expected, rtol=1e-12)
-    assert (n == 4).all()
-
-
 def test_summary_csv_round_trips_floats_exactly(tmp_path):
     result = make_result()
-    rows = results.summary_rows("soft", result, label="softmax, τ", param="tau")
+    rows = stats.summary_rows("soft", result, label="softmax, τ", param="tau")
+    assert {r["metric"] for r in rows} == set(NAMES) - {"prob_by_rank"}
     path = results.save_summary(tmp_path, rows)
     assert path == tmp_path / "summary.csv"
     with path.open(newline="", encoding="utf-8") as f:
@@ -340,6 +360,7 @@ def test_summary_csv_round_trips_floats_exactly(tmp_path):
             assert back == want[key] or (math.isnan(back) and math.isnan(want[key]))
         assert int(got["num_seeds"]) == want["num_seeds"]
     assert {r["value"] for r in read} >= {"inf", "0.25"}
+    assert {r["mean"] for r in read if r["metric"] == "entropy"} == {"nan"}
 
 
 def test_summary_header_is_union_of_row_keys(tmp_path):

@@ -23,8 +23,10 @@ from rl_softmax import softmax as sm
 from rl_softmax.agents import (
     ActionValueParams,
     ActionValueState,
+    action_value,
     make_action_value_agent,
 )
+from rl_softmax.experiment import registry
 from rl_softmax.schedules import (
     constant,
     cosine,
@@ -383,6 +385,8 @@ def test_traced_arguments_are_not_validated():
 
 # ------------------------------------------------------------- make_temperature
 
+# Closed forms of make_temperature(factory, **kwargs)(t, explore) for every schedule
+# the registry names (registry.SCHEDULES: name -> factory).
 T_CLOSED_FORMS = {
     "constant": ({}, lambda t, e: e + 0.0 * t),
     "inverse_log": ({}, lambda t, e: e / np.log(t + 2.0)),
@@ -409,13 +413,20 @@ T_CLOSED_FORMS = {
 
 
 def test_registry_names_match_closed_forms():
-    assert set(T_CLOSED_FORMS) == set(schedules.SCHEDULES)
+    assert set(T_CLOSED_FORMS) == set(registry.SCHEDULES)
+    # Each name is the schedules factory of that name.
+    for name, factory in registry.SCHEDULES.items():
+        assert factory is getattr(schedules, name), name
 
 
-@pytest.mark.parametrize("name", sorted(T_CLOSED_FORMS))
-def test_make_temperature_equals_closed_form_over_traced_explore(name):
+@pytest.mark.parametrize(
+    ("name", "factory"),
+    sorted(registry.SCHEDULES.items()),
+    ids=sorted(registry.SCHEDULES),
+)
+def test_make_temperature_equals_closed_form_over_traced_explore(name, factory):
     kwargs, closed_form = T_CLOSED_FORMS[name]
-    temperature = make_temperature(name, **kwargs)
+    temperature = make_temperature(factory, **kwargs)
     explores = np.array([0.1, 0.5, 1.0, 2.0, 5.0], np.float32)
     steps = np.array([0, 1, 7, 15, 33, 100, 5000], np.int32)
     grid = jax.jit(
@@ -429,30 +440,32 @@ def test_make_temperature_equals_closed_form_over_traced_explore(name):
 
 def test_boltzmann_agent_with_inverse_log_temperature_under_jit_and_vmap():
     num_actions = 10
-    agent = make_action_value_agent(
-        num_actions, "boltzmann", temperature=make_temperature("inverse_log")
-    )
+    rule = action_value.boltzmann(make_temperature(inverse_log))
+    agent = make_action_value_agent(num_actions, rule)
     explores = np.array([0.05, 0.2, 1.0, 4.0, 20.0], np.float32)
     q = np.random.default_rng(1).normal(size=num_actions).astype(np.float32)
     batched_params = ActionValueParams(explore=0, step_size=None, initial_value=None)
-    act = jax.jit(jax.vmap(agent.act, (None, None, batched_params)))
+    act = jax.jit(jax.vmap(agent.act, (None, None, None, batched_params)))
     params = ActionValueParams(explore=jnp.asarray(explores))
     for t in (0, 1, 10, 999):
         state = ActionValueState(
             jnp.asarray(q), jnp.zeros(num_actions), jnp.asarray(t, jnp.int32)
         )
-        actions, probs = act(jax.random.key(t), state, params)
+        actions, info = act(jax.random.key(t), state, jnp.zeros(()), params)
+        probs = info["probs"]
         assert actions.shape == (explores.size,) and actions.dtype == jnp.int32
         assert probs.shape == (explores.size, num_actions)
         assert probs.dtype == jnp.float32
         taus = explores.astype(np.float64) / np.log(t + 2.0)
         expected = _np_softmax(np.broadcast_to(q, (explores.size, num_actions)), taus)
         np.testing.assert_allclose(probs, expected, rtol=1e-4, atol=1e-6)
+        assert info["tau"].shape == (explores.size,)
+        np.testing.assert_allclose(info["tau"], taus, rtol=1e-6)
 
 
 def test_make_temperature_names_explore_for_bad_concrete_explore():
     with pytest.raises(ValueError, match=r"explore.*c=-1\.0"):
-        make_temperature("inverse_log")(0, -1.0)
+        make_temperature(inverse_log)(0, -1.0)
 
 
 # ------------------------------------------------------------------- bad arguments
@@ -496,14 +509,15 @@ BAD = [
         lambda: entropy_target(4, 10, final_entropy=0.1, final_fraction=0.1),
         "final_entropy=0.1 and final_fraction",
     ),
-    (lambda: make_temperature("nope"), "name='nope'"),
-    (lambda: make_temperature("linear", end=0.1, transition_steps=10), "'end'"),
-    (lambda: make_temperature("exponential", decay_rate=0.5), "transition_steps"),
+    # make_temperature takes a factory now, not a name.
+    (lambda: make_temperature("inverse_log"), "factory='inverse_log'"),
+    (lambda: make_temperature(linear, end=0.1, transition_steps=10), "'end'"),
+    (lambda: make_temperature(exponential, decay_rate=0.5), "transition_steps"),
     (
-        lambda: make_temperature("exponential", decay_rate=2.0, transition_steps=9),
+        lambda: make_temperature(exponential, decay_rate=2.0, transition_steps=9),
         "decay_rate=2.0",
     ),
-    (lambda: make_temperature("inverse_log", offset=0.5), "offset=0.5"),
+    (lambda: make_temperature(inverse_log, offset=0.5), "offset=0.5"),
 ]
 
 

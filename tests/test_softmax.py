@@ -549,6 +549,96 @@ def test_softmax_rows_match_numpy_at_their_own_tau():
         )
 
 
+# --- entropy of given probabilities ------------------------------------------------
+
+# Probabilities with many exact zeros (where 0 log 0 = 0 must hold), the other
+# entries in [2**-20, 1]; the test normalises each draw in float32.
+probs_st = hnp.arrays(
+    np.float32,
+    num_actions,
+    elements=st.one_of(st.just(0.0), st.floats(2.0**-20, 1.0, width=32)),
+)
+
+
+@jax.jit
+def _categorical_outputs(probs):
+    value, grad = jax.value_and_grad(sm.categorical_entropy)(probs)
+    return {"value": value, "grad": grad}
+
+
+@given(probs_st)
+def test_categorical_entropy_matches_numpy_with_zero_log_zero(probs):
+    assume(probs.sum() > 0)
+    probs = (probs / probs.sum()).astype(np.float32)
+    out = _categorical_outputs(probs)
+    # np_entropy skips p == 0: the 0 log 0 = 0 convention, written independently.
+    np.testing.assert_allclose(out["value"], np_entropy(probs), rtol=1e-5, atol=1e-6)
+    assert -1e-6 <= float(out["value"]) <= math.log(len(probs)) + 1e-5
+    # d/dp (-p log p) = -(log p + 1) where p > 0; finite (not inf or NaN) at p = 0.
+    grad = np.asarray(out["grad"], np.float64)
+    assert np.all(np.isfinite(grad)), (probs, grad)
+    positive = probs > 0
+    np.testing.assert_allclose(
+        grad[positive], -(np.log(probs[positive].astype(np.float64)) + 1), rtol=1e-5
+    )
+
+
+def test_categorical_entropy_zero_log_zero_cases():
+    # One-hot: no uncertainty; zeros beside an even split add nothing.
+    cases = {
+        (0.0, 1.0, 0.0, 0.0): 0.0,
+        (0.5, 0.5, 0.0): math.log(2.0),
+        (0.0, 0.25, 0.25, 0.0, 0.25, 0.25): math.log(4.0),
+        (0.0, 0.0, 0.0): 0.0,
+    }
+    for probs, expected in cases.items():
+        probs = np.asarray(probs, np.float32)
+        value = float(sm.categorical_entropy(probs))
+        assert not math.isnan(value)
+        np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-7)
+        assert value == pytest.approx(np_entropy(probs), abs=1e-7)
+
+
+def test_categorical_entropy_gradient_is_finite_at_zero_probability():
+    probs = np.array([0.5, 0.0, 0.5, 0.0], np.float32)
+    grad = np.asarray(_categorical_outputs(probs)["grad"], np.float64)
+    assert np.all(np.isfinite(grad)), grad
+    np.testing.assert_allclose(grad[[0, 2]], -(math.log(0.5) + 1.0), rtol=1e-6)
+    # Also inside a chain: the gradient through softmax at tau = 0 (exact zeros).
+    logits = np.array([1.0, 3.0, 3.0, -1.0], np.float32)
+    grad_logits = jax.jit(
+        jax.grad(lambda z: sm.categorical_entropy(sm.softmax(z, 1e-30)))
+    )(logits)
+    assert np.all(np.isfinite(np.asarray(grad_logits))), grad_logits
+
+
+@given(logits_st, tau_st)
+def test_categorical_entropy_of_softmax_equals_entropy_from_logits(logits, tau):
+    out = _outputs(logits, tau)
+    from_probs = _categorical_outputs(np.asarray(out["softmax"]))["value"]
+    np.testing.assert_allclose(from_probs, out["entropy"], rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(
+        from_probs, np_entropy(np_softmax(logits, tau)), atol=2e-5
+    )
+
+
+def test_categorical_entropy_reduces_the_given_axis_and_keeps_dtype():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(6), size=4).astype(np.float32)  # [4, 6]
+    probs[0, 1] = 0.0  # an exact zero in a row (rows need not sum to one)
+    rows = sm.categorical_entropy(probs)
+    assert rows.shape == (4,) and rows.dtype == jnp.float32
+    expected = [np_entropy(row) for row in probs]
+    np.testing.assert_allclose(rows, expected, rtol=1e-5)
+    columns = sm.categorical_entropy(probs.T, axis=0)
+    assert columns.shape == (4,) and columns.dtype == jnp.float32
+    np.testing.assert_allclose(columns, rows, rtol=1e-6)
+    with jax.enable_x64(True):
+        value = sm.categorical_entropy(jnp.asarray(probs[1], jnp.float64))
+        assert value.dtype == jnp.float64
+        np.testing.assert_allclose(value, np_entropy(probs[1]), rtol=1e-12)
+
+
 # --- extremes -------------------------------------------------------------------------
 
 EXTREME_LOGITS = {
@@ -700,6 +790,7 @@ _P = np_softmax(_Z).astype(np.float32)
 # name -> (function, example arguments, output shape for one example)
 PUBLIC_CASES = {
     "base_softmax": (sm.base_softmax, (_Z, np.float32(2.0)), (K,)),
+    "categorical_entropy": (sm.categorical_entropy, (_P,), ()),
     "entropy": (sm.entropy, (_Z, np.float32(0.7)), ()),
     "expected_value": (sm.expected_value, (_Z, np.float32(0.7)), ()),
     "free_energy": (sm.free_energy, (_Z, np.float32(0.7)), ()),

@@ -1,18 +1,21 @@
-"""Agents: each is ``(init, act, update)``, pure, with its state a pytree."""
+"""Agents: each is ``(init, act, update)``, pure, with its state a pytree.
 
+The contract (:class:`Agent`, :class:`Transition`) is in :mod:`rl_softmax.agents.base`.
+"""
+
+from rl_softmax.agents import action_value
 from rl_softmax.agents.action_value import (
-    RULES,
     ActionValueParams,
     ActionValueState,
     constant_temperature,
     make_action_value_agent,
 )
-from rl_softmax.agents.agent import Agent
 from rl_softmax.agents.auto_temperature import (
     AutoTemperatureParams,
     AutoTemperatureState,
     make_auto_temperature_agent,
 )
+from rl_softmax.agents.base import Agent, Transition
 from rl_softmax.agents.gradient_bandit import (
     GradientBanditParams,
     GradientBanditState,
@@ -20,7 +23,6 @@ from rl_softmax.agents.gradient_bandit import (
 )
 
 __all__ = [
-    "RULES",
     "ActionValueParams",
     "ActionValueState",
     "Agent",
@@ -28,6 +30,8 @@ __all__ = [
     "AutoTemperatureState",
     "GradientBanditParams",
     "GradientBanditState",
+    "Transition",
+    "action_value",
     "constant_temperature",
     "make_action_value_agent",
     "make_auto_temperature_agent",

@@ -33,7 +33,7 @@ from rl_softmax.agents.action_value import (
     ActionValueState,
     make_action_value_agent,
 )
-from rl_softmax.agents.agent import Agent
+from rl_softmax.agents.base import Agent, Transition
 
 __all__ = [
     "AutoTemperatureParams",
@@ -86,9 +86,7 @@ def make_auto_temperature_agent(
     Returns:
       an :class:`~rl_softmax.agents.Agent` with :class:`AutoTemperatureParams`.
     """
-    values_agent = make_action_value_agent(
-        num_actions, "boltzmann", sample_average=sample_average
-    )
+    values_agent = make_action_value_agent(num_actions, sample_average=sample_average)
     tau_optimizer = optax.inject_hyperparams(optimizer)(learning_rate=0.0)
 
     def value_params(params):
@@ -102,12 +100,14 @@ def make_auto_temperature_agent(
             values_agent.init(key, value_params(params)), log_tau, opt_state
         )
 
-    def act(key, state, params):
-        probs = sm.softmax(state.values.q, jnp.exp(state.log_tau))
+    def act(key, state, obs, params):
+        del obs  # one state
+        tau = jnp.exp(state.log_tau)
+        probs = sm.softmax(state.values.q, tau)
         u = jax.random.uniform(key, dtype=probs.dtype)
-        return policies.sample_from_uniform(u, probs), probs
+        return policies.sample_from_uniform(u, probs), {"probs": probs, "tau": tau}
 
-    def update(state, action, reward, params):
+    def update(state, transition: Transition, params):
         q = state.values.q
         target = entropy_target(state.values.step)
         entropy = jax.lax.stop_gradient(sm.entropy(q, jnp.exp(state.log_tau)))
@@ -120,11 +120,8 @@ def make_auto_temperature_agent(
         hyperparams = {**state.opt_state.hyperparams, "learning_rate": learning_rate}
         opt_state = state.opt_state._replace(hyperparams=hyperparams)
         step, opt_state = tau_optimizer.update(grad, opt_state, state.log_tau)
-        values = values_agent.update(state.values, action, reward, value_params(params))
+        values = values_agent.update(state.values, transition, value_params(params))
         log_tau = optax.apply_updates(state.log_tau, step)
         return AutoTemperatureState(values, log_tau, opt_state)
 
-    def temperature(state, params):
-        return jnp.exp(state.log_tau)
-
-    return Agent(init, act, update, AutoTemperatureParams(), num_actions, temperature)
+    return Agent(init, act, update, AutoTemperatureParams(), num_actions)

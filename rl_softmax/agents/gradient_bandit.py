@@ -39,7 +39,7 @@ from jax.typing import ArrayLike
 from rl_softmax import policies
 from rl_softmax import softmax as sm
 from rl_softmax.agents.action_value import Temperature, constant_temperature
-from rl_softmax.agents.agent import Agent
+from rl_softmax.agents.base import Agent, Transition
 
 __all__ = [
     "GradientBanditParams",
@@ -159,15 +159,17 @@ def make_gradient_bandit(
             preferences, opt_state, zero, jnp.zeros((), jnp.int32)
         )
 
-    def act(key, state, params):
+    def act(key, state, obs, params):
+        del obs  # one state
         tau = temperature(state.step, params.explore)
         probs = sm.softmax(state.preferences, tau)
         u = jax.random.uniform(key, dtype=probs.dtype)
-        return policies.sample_from_uniform(u, probs), probs
+        return policies.sample_from_uniform(u, probs), {"probs": probs, "tau": tau}
 
-    def update(state, action, reward, params):
+    def update(state, transition: Transition, params):
         preferences = state.preferences
-        reward = jnp.asarray(reward, preferences.dtype)
+        action = transition.action
+        reward = jnp.asarray(transition.reward, preferences.dtype)
         count = (state.step + 1).astype(preferences.dtype)
         mean_reward = state.mean_reward + (reward - state.mean_reward) / count
         advantage = reward - mean_reward if baseline else reward
@@ -179,7 +181,4 @@ def make_gradient_bandit(
         preferences = optax.apply_updates(preferences, updates)
         return GradientBanditState(preferences, opt_state, mean_reward, state.step + 1)
 
-    def current_tau(state, params):
-        return jnp.asarray(temperature(state.step, params.explore), jnp.float32)
-
-    return Agent(init, act, update, default_params, num_actions, current_tau)
+    return Agent(init, act, update, default_params, num_actions)

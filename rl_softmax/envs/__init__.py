@@ -1,4 +1,4 @@
-"""Functional environments with gymnax's 1.0 API."""
+"""Functional environments with gymnax's 1.0 API (contract: :mod:`.base`)."""
 
 from rl_softmax.envs.bandits import (
     BanditState,
@@ -7,11 +7,13 @@ from rl_softmax.envs.bandits import (
     GaussianBandit,
     GaussianParams,
 )
+from rl_softmax.envs.base import Environment
 
 __all__ = [
     "BanditState",
     "BernoulliBandit",
     "BernoulliParams",
+    "Environment",
     "GaussianBandit",
     "GaussianParams",
 ]

@@ -1,13 +1,13 @@
 """Multi-armed bandits as functional environments with gymnax's 1.0 API.
 
-``reset(key, params) -> (obs, state)`` draws a task;
-``step(key, state, action, params) -> (obs, state, reward, terminated, truncated,
-info)`` pulls an arm. The number of arms is fixed at construction (it sets shapes);
-everything you may sweep lives in ``params``. Bandits are continuing tasks, so
-``terminated`` and ``truncated`` are always False and ``obs`` is a dummy scalar.
-``info`` carries what metrics need: ``optimal_action``, the ``regret`` of the arm
-pulled (``max q* - q*[A]``) and the true ``action_values`` ``q*``, all as they were
-when the arm was pulled (before any random walk of this step).
+A bandit is the one-state case of :class:`~rl_softmax.envs.base.Environment`:
+``reset(key, params) -> (obs, state)`` draws a task; ``step(key, state, action,
+params) -> (obs, state, reward, terminated, truncated, info)`` pulls an arm. The
+number of arms is fixed at construction (it sets shapes); everything you may sweep
+lives in ``params``. Bandits are continuing tasks (``episodic = False``):
+``terminated`` and ``truncated`` are always False and ``obs`` is a constant scalar.
+``info["action_values"]`` is the true ``q*`` as it was when the arm was pulled
+(before any random walk of this step).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
+
+from rl_softmax.envs.base import Environment
 
 __all__ = [
     "BanditState",
@@ -55,17 +57,12 @@ class BernoulliParams(NamedTuple):
     high: ArrayLike = 1.0
 
 
-def _info(q_star: jax.Array, action: jax.Array) -> dict[str, jax.Array]:
-    best = jnp.argmax(q_star).astype(jnp.int32)
-    regret = q_star[best] - q_star[action]
-    return {"optimal_action": best, "regret": regret, "action_values": q_star}
-
-
 @dataclasses.dataclass(frozen=True)
-class _Bandit:
+class _Bandit(Environment):
     """What every bandit shares: ``num_arms`` (static) is its action space."""
 
     num_arms: int = 10
+    episodic = False  # a class constant, not a field
 
     def __post_init__(self):
         if not isinstance(self.num_arms, int) or self.num_arms < 2:
@@ -103,7 +100,7 @@ class GaussianBandit(_Bandit):
 
     def step(self, key: jax.Array, state: BanditState, action: ArrayLike, params):
         q_star = state.q_star
-        info = _info(q_star, action)
+        info = {"action_values": q_star}  # as pulled, before this step's walk
         if self.random_walk:  # static: the stationary testbed draws one normal only
             key, key_walk = jax.random.split(key)
             walk = jax.random.normal(key_walk, q_star.shape)
@@ -138,4 +135,4 @@ class BernoulliBandit(_Bandit):
         reward = (jax.random.uniform(key) < q_star[action]).astype(q_star.dtype)
         done = jnp.zeros((), bool)
         state = BanditState(q_star, state.time + 1)
-        return jnp.zeros(()), state, reward, done, done, _info(q_star, action)
+        return jnp.zeros(()), state, reward, done, done, {"action_values": q_star}

@@ -13,7 +13,7 @@ Conventions: README size (6.5 x 4 in at 150 dpi), the Okabe-Ito colour-blind-saf
 palette for unordered lines and viridis for ordered parameter values, swept values on
 a log axis (base 2 with ticks ``1/128 ... 4`` when they are powers of two), and
 shaded 95% confidence bands ``mean ± 1.96 sem`` over seeds (normal approximation;
-see :func:`rl_softmax.results.mean_sem`).
+see :func:`rl_softmax.experiment.stats.mean_sem`).
 """
 
 from rl_softmax.plotting.anneal import (
@@ -26,6 +26,7 @@ from rl_softmax.plotting.anneal import (
 )
 from rl_softmax.plotting.style import DPI, FIGSIZE, PALETTE, PLOTS_DIR, save_figure
 from rl_softmax.plotting.sweeps import (
+    default_metrics,
     draw_experiment,
     plot_learning_curves,
     plot_parameter_study,
@@ -43,6 +44,7 @@ __all__ = [
     "has_temperature_curve",
     "plot_action_probs",
     "plot_entropy_curves",
+    "default_metrics",
     "plot_learning_curves",
     "plot_parameter_study",
     "plot_prob_optimal_curves",

@@ -3,14 +3,15 @@
 A softmax over ``K`` actions starts uniform (entropy ``log K``, every arm ``1/K``)
 and, as its temperature falls or its preferences grow apart, turns greedy (entropy
 0, one arm with probability 1). These figures show that path as measured by a sweep
-run with ``track_probs``: entropy and P(optimal action) over time against both
-limits, the mean action probabilities of the arms ranked by true value as a stack,
-and the temperature next to the entropy it produces (Sutton & Barto 2018, Sec. 2.8;
-Haarnoja et al. 2018 for the target-entropy view).
+run with ``track_probs`` (the ``prob_by_rank`` metric): entropy and P(optimal
+action) over time against both limits, the mean action probabilities of the arms
+ranked by true value as a stack, and the temperature next to the entropy it
+produces (Sutton & Barto 2018, Sec. 2.8; Haarnoja et al. 2018 for the
+target-entropy view).
 
 They follow the conventions of :mod:`rl_softmax.plotting.style` (whose helpers they
 use; :func:`rl_softmax.plotting.draw_experiment` draws them): README size, viridis
-for ordered settings, 95% bands ``mean ± 1.96 curve_std / sqrt(S)``.
+for ordered settings, 95% bands ``mean ± 1.96 curve_sem``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from rl_softmax import results
+from rl_softmax.engine.sweep import SweepResult
+from rl_softmax.experiment import stats
 from rl_softmax.plotting import style
-from rl_softmax.sweep import SweepResult
 
 __all__ = [
     "anneal_figures",
@@ -45,21 +46,30 @@ _REFERENCE_COLOR = "0.2"
 # --------------------------------------------------------------------------- helpers
 
 
+def _ranked(result: SweepResult) -> np.ndarray | None:
+    """``[V, W, K]`` mean action probabilities by rank, or None if not recorded."""
+    if "prob_by_rank" not in result.metrics:
+        return None
+    return np.asarray(result.metrics["prob_by_rank"].curve_mean, np.float64)
+
+
 def _num_actions(result: SweepResult, num_actions: int | None) -> int | None:
-    """``K``: given, from ``curve_probs``, or the least ``K`` the entropy allows."""
+    """``K``: given, from ``prob_by_rank``, or the least ``K`` the entropy allows."""
+    probs = _ranked(result)
     if num_actions is not None:
         if not isinstance(num_actions, int) or num_actions < 2:
             raise ValueError(f"num_actions={num_actions!r}: expected an integer >= 2.")
-        probs = result.curve_probs
-        if probs is not None and np.shape(probs)[-1] != num_actions:
+        if probs is not None and probs.shape[-1] != num_actions:
             raise ValueError(
-                f"num_actions={num_actions} but result.curve_probs has "
-                f"{np.shape(probs)[-1]} arms."
+                f"num_actions={num_actions} but prob_by_rank has "
+                f"{probs.shape[-1]} arms."
             )
         return num_actions
-    if result.curve_probs is not None:
-        return int(np.shape(result.curve_probs)[-1])
-    entropy = np.asarray(result.curve_mean.entropy, np.float64)
+    if probs is not None:
+        return int(probs.shape[-1])
+    if "entropy" not in result.metrics:
+        return None
+    entropy = np.asarray(result.metrics["entropy"].curve_mean, np.float64)
     entropy = entropy[np.isfinite(entropy)]
     if not entropy.size:
         return None
@@ -69,24 +79,25 @@ def _num_actions(result: SweepResult, num_actions: int | None) -> int | None:
 
 
 def _checked_probs(result: SweepResult) -> np.ndarray:
-    if result.curve_probs is None:
+    probs = _ranked(result)
+    if probs is None:
         raise ValueError(
-            "result.curve_probs is None: run the study with track_probs = true."
+            "the result has no prob_by_rank metric: run the study with "
+            "track_probs = true."
         )
-    probs = np.asarray(result.curve_probs, np.float64)
     expected = (np.size(result.values), np.size(result.steps))
     if probs.ndim != 3 or probs.shape[:2] != expected:
         raise ValueError(
-            f"result.curve_probs has shape {probs.shape}: expected "
+            f"prob_by_rank has shape {probs.shape}: expected "
             f"[{expected[0]}, {expected[1]}, num_actions]."
         )
     return probs
 
 
 def _best_index(result: SweepResult) -> int:
-    """The swept value with the highest mean reward over all steps."""
-    reward, _, _ = results.mean_sem(result.run_mean.reward)
-    return 0 if np.isnan(reward).all() else int(np.nanargmax(reward))
+    """The swept value with the best objective over all steps."""
+    best = stats.best_setting(result)
+    return 0 if best is None else best.index
 
 
 def _rank_name(rank: int, num_actions: int) -> str:
@@ -138,7 +149,7 @@ def _curves_figure(result, *, label, param, values, max_lines, metric, num_actio
     style._draw_curves(ax, result, metric, chosen, best, colors, param)
     style._undefined_note(ax, style._curve_stats(result, metric)[0][chosen])
     style._steps_axis(ax, result)
-    ax.set_ylabel(style._METRIC_LABELS[metric])
+    ax.set_ylabel(style._metric_label(metric))
     style._set_panel_title(ax, label, _details(result, num_actions))
     return fig, ax, num_actions
 
@@ -157,7 +168,7 @@ def plot_entropy_curves(
 ) -> Figure:
     """Policy entropy (nats) over time, one line per setting, between its limits.
 
-    Each line is ``curve_mean.entropy`` with its 95% band; dashed and dotted lines
+    Each line is the mean entropy with its 95% band; dashed and dotted lines
     mark the uniform policy's ``log K`` and the greedy policy's 0.
 
     Args:
@@ -165,10 +176,10 @@ def plot_entropy_curves(
       label: the study's label.
       param: the swept parameter (sets the legend symbol).
       values: the swept values to draw; default up to ``max_lines`` spread over the
-        sweep, always with the best by mean reward (see
+        sweep, always with the best setting (see
         :func:`rl_softmax.plotting.plot_learning_curves`).
       max_lines: the most default-selected values.
-      num_actions: ``K``; default ``curve_probs``' last axis or else the least ``K``
+      num_actions: ``K``; default ``prob_by_rank``'s last axis or else the least ``K``
         whose ``log K`` reaches the highest entropy (no ``log K`` line if none).
 
     Returns:
@@ -228,15 +239,17 @@ def plot_action_probs(
 ) -> Figure:
     """Mean action probabilities of one setting over time, stacked by arm rank.
 
-    ``result.curve_probs[v]`` (arms ordered by true value) as stacked areas: the best
-    arm at the bottom in the darkest colour, the worst at the top. A uniform policy
-    is ``K`` equal stripes of ``1/K``; a greedy one is the bottom stripe alone.
+    ``prob_by_rank`` of one setting (arms ordered by true value) as stacked areas:
+    the best arm at the bottom in the darkest colour, the worst at the top. A
+    uniform policy is ``K`` equal stripes of ``1/K``; a greedy one is the bottom
+    stripe alone.
 
     Args:
-      result: one study's results, with ``curve_probs`` (``track_probs``).
+      result: one study's results, with ``prob_by_rank`` (``track_probs``).
       label: the study's label.
       param: the swept parameter.
-      value: the swept value to draw; default the best by mean reward.
+      value: the swept value to draw; default the best setting
+        (:func:`rl_softmax.experiment.stats.best_setting`).
 
     Returns:
       the figure.
@@ -267,7 +280,7 @@ def plot_action_probs(
         param, float(np.asarray(result.values)[index]),
         fractions=style._uses_fractions(result),
     )  # fmt: skip
-    why = " (best by mean reward)" if value is None else ""
+    why = f" (best by mean {stats.objective(result)})" if value is None else ""
     details = f"{setting}{why}, {np.asarray(result.seeds).size} runs"
     style._set_panel_title(ax, label, details)
     if num_actions <= _MAX_ARM_LEGEND:
@@ -297,7 +310,7 @@ def plot_temperature_and_entropy(
 ) -> Figure:
     """Two panels: the mean temperature over time (log scale), and its entropy.
 
-    Left, ``curve_mean.tau`` on a log axis; points that are not finite and positive
+    Left, the mean temperature on a log axis; points that are not finite and positive
     are left out (e.g. a solved tau's first step, where equal estimates make every
     tau uniform and the solver reports ``+inf``). Right, the entropy with the
     ``log K`` and 0 limits, as :func:`plot_entropy_curves`. A setting has the same
@@ -331,13 +344,13 @@ def plot_temperature_and_entropy(
     else:
         style._undefined_note(ax_tau, np.full(1, np.nan))
     style._steps_axis(ax_tau, result)
-    ax_tau.set_ylabel(f"mean {style._METRIC_LABELS['tau']} (log scale)")
+    ax_tau.set_ylabel(f"mean {style._metric_label('tau')} (log scale)")
     ax_tau.set_title("temperature", fontsize=10)
 
     style._draw_curves(ax_entropy, result, "entropy", chosen, best, colors, param)
     _entropy_references(ax_entropy, num_actions)
     style._steps_axis(ax_entropy, result)
-    ax_entropy.set_ylabel(style._METRIC_LABELS["entropy"])
+    ax_entropy.set_ylabel(style._metric_label("entropy"))
     ax_entropy.set_title("entropy it produces", fontsize=10)
 
     width = int(11 * fig.get_figwidth())
@@ -355,7 +368,9 @@ def has_temperature_curve(result: SweepResult) -> bool:
     """Whether some setting's mean temperature takes different finite values over
     time (a schedule, a solved or a learned tau), rather than staying fixed or
     being undefined (NaN, rules without a temperature)."""
-    tau = np.asarray(result.curve_mean.tau, np.float64)
+    if "tau" not in result.metrics:
+        return False
+    tau = np.asarray(result.metrics["tau"].curve_mean, np.float64)
     tau = np.where(np.isfinite(tau), tau, np.nan).reshape(-1, np.shape(tau)[-1])
     finite = np.isfinite(tau).any(axis=-1)
     if not finite.any():
@@ -368,13 +383,13 @@ def has_temperature_curve(result: SweepResult) -> bool:
 def anneal_figures(
     result: SweepResult, *, label: str, param: str
 ) -> Iterator[tuple[str, Figure]]:
-    """``(name, figure)`` pairs, drawn one at a time, for a study with ``curve_probs``.
+    """``(name, figure)`` pairs, drawn one at a time, for a study with ``prob_by_rank``.
 
     Names: ``"entropy"``, ``"prob_optimal"``, ``"action_probs"`` and, when
     :func:`has_temperature_curve`, ``"tau"``.
 
     Raises:
-      ValueError: ``result.curve_probs`` is None (at the call, not when iterated).
+      ValueError: no ``prob_by_rank`` (at the call, not when iterated).
     """
     _checked_probs(result)
     return _iter_anneal_figures(result, label=label, param=param)

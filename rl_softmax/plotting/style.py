@@ -20,8 +20,9 @@ from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from rl_softmax import results
-from rl_softmax.sweep import METRICS, SweepResult
+from rl_softmax.engine.metrics import METRICS
+from rl_softmax.engine.sweep import SweepResult
+from rl_softmax.experiment import results, stats
 
 __all__ = ["DPI", "FIGSIZE", "PALETTE", "PLOTS_DIR", "save_figure"]
 
@@ -34,46 +35,22 @@ PALETTE = (
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
     "#F0E442",
 )  # fmt: skip
-_Z95 = 1.96
-_METRIC_LABELS = {
-    "reward": "average reward",
-    "optimal": "% optimal action",
-    "regret": "regret per step",
-    "entropy": "policy entropy (nats)",
-    "prob_optimal": "P(optimal action) (%)",
-    "tau": "temperature τ",
-}
-_PERCENT = frozenset({"optimal", "prob_optimal"})
-# param -> (symbol, axis name)
-_PARAMS = {
-    "tau": ("τ", "temperature τ"),
-    "epsilon": ("ε", "exploration probability ε"),
-    "c": ("c", "exploration coefficient c"),
-    "C": ("C", "Gumbel exploration scale C"),
-    "step_size": ("α", "step size α"),
-    "initial_value": ("Q₀", "initial value Q₀"),
-    "final_entropy": ("final entropy", "final target entropy (nats)"),
-    "tau_learning_rate": ("τ learning rate", "learning rate of log τ"),
-}
+_Z95 = stats.Z95
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _symbol(param: str) -> str:
-    return _PARAMS.get(param, (param, param))[0]
-
-
-def _axis_name(param: str) -> str:
-    return _PARAMS.get(param, (param, param))[1]
-
-
-def _with_symbol(label: str, param: str) -> str:
+def _with_symbol(label: str, symbol: str) -> str:
     """``"UCB (c)"``; a label that already names its symbol (``"ε-greedy"``) is kept."""
-    symbol = re.escape(_symbol(param))
-    if re.search(rf"(?<!\w){symbol}(?!\w)", label, flags=re.IGNORECASE):
+    pattern = re.escape(symbol)
+    if re.search(rf"(?<!\w){pattern}(?!\w)", label, flags=re.IGNORECASE):
         return label
-    return f"{label} ({_symbol(param)})"
+    return f"{label} ({symbol})"
+
+
+def _metric_label(metric: str) -> str:
+    return METRICS[metric].label if metric in METRICS else metric
 
 
 def _is_power_of_two(x: np.ndarray) -> np.ndarray:
@@ -159,21 +136,15 @@ def _plain_log_ticks(axis, values: np.ndarray, *, max_ticks: int) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
-def _check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r} is not known; expected one of {METRICS}.")
-
-
-def _run_group(result: SweepResult, window: str):
-    if window == "all":
-        return result.run_mean
-    if window == "final":
-        return result.run_final
-    raise ValueError(f"window={window!r}: expected 'all' or 'final'.")
+def _check_metric(result: SweepResult, metric: str) -> None:
+    if metric not in result.metrics:
+        raise ValueError(
+            f"metric={metric!r} is not in this result; it has {list(result.metrics)}."
+        )
 
 
 def _scale(metric: str) -> float:
-    return 100.0 if metric in _PERCENT else 1.0
+    return METRICS[metric].scale if metric in METRICS else 1.0
 
 
 def _value_index(result: SweepResult, value: float, what: str) -> int:
@@ -197,7 +168,7 @@ def _reference_indices(
 
 def _seed_stats(result: SweepResult, metric: str, window: str):
     """``(mean, ci95 half width)`` over seeds, ``[V]`` each, in plotted units."""
-    mean, sem, _ = results.mean_sem(getattr(_run_group(result, window), metric))
+    mean, sem, _ = stats.seed_stats(result, metric, window)
     return mean * _scale(metric), _Z95 * sem * _scale(metric)
 
 
@@ -273,8 +244,8 @@ def _default_selection(
         candidates = [i for i in np.argsort(values, kind="stable") if i not in skip]
     if not candidates:
         return [], None
-    reward, _, _ = results.mean_sem(result.run_mean.reward)
-    scores = reward[candidates]
+    scores, _, _ = stats.seed_stats(result, stats.objective(result))
+    scores = scores[candidates]
     best = None if np.isnan(scores).all() else candidates[int(np.nanargmax(scores))]
     if len(candidates) <= max_lines:
         return candidates, best
@@ -309,10 +280,10 @@ def _ordered_colors(n: int) -> np.ndarray:
 
 def _curve_stats(result: SweepResult, metric: str):
     """``(mean, ci95 half width)`` of the curves, ``[V, W]`` each, in plotted units."""
-    num_seeds = np.asarray(result.seeds).size
-    mean = np.asarray(getattr(result.curve_mean, metric), np.float64) * _scale(metric)
-    std = np.asarray(getattr(result.curve_std, metric), np.float64) * _scale(metric)
-    return mean, _Z95 * std / math.sqrt(num_seeds)
+    curves = result.metrics[metric]
+    scale = _scale(metric)
+    mean = np.asarray(curves.curve_mean, np.float64) * scale
+    return mean, _Z95 * np.asarray(curves.curve_sem, np.float64) * scale
 
 
 def _uses_fractions(result: SweepResult) -> bool:
@@ -323,13 +294,13 @@ def _uses_fractions(result: SweepResult) -> bool:
 
 
 def _setting_label(
-    param: str, value: float, is_best: bool = False, *, fractions: bool = True
+    symbol: str, value: float, is_best: bool = False, *, fractions: bool = True
 ) -> str:
-    text = f"{_symbol(param)} = {_format_value(value, fractions=fractions)}"
+    text = f"{symbol} = {_format_value(value, fractions=fractions)}"
     return f"{text} (best)" if is_best else text
 
 
-def _draw_curves(ax: Axes, result, metric, chosen, best, colors, param) -> None:
+def _draw_curves(ax: Axes, result, metric, chosen, best, colors, symbol) -> None:
     """One line with its 95% band per chosen value; the best one drawn heavier."""
     steps = np.asarray(result.steps, np.float64)
     mean, half = _curve_stats(result, metric)
@@ -339,7 +310,7 @@ def _draw_curves(ax: Axes, result, metric, chosen, best, colors, param) -> None:
         is_best = i == best
         _band(
             ax, steps, mean[i], half[i], color=color,
-            label=_setting_label(param, swept[i], is_best, fractions=fractions),
+            label=_setting_label(symbol, swept[i], is_best, fractions=fractions),
             linewidth=1.7 if is_best else 1.1, zorder=3 if is_best else 2,
         )  # fmt: skip
 

@@ -17,38 +17,37 @@ from jax.typing import ArrayLike
 from matplotlib.figure import Figure
 
 from rl_softmax import softmax as sm
+from rl_softmax.engine.sweep import SweepResult
+from rl_softmax.experiment import stats
 from rl_softmax.plotting import anneal
 from rl_softmax.plotting.style import (
-    _METRIC_LABELS,
     PALETTE,
     PLOTS_DIR,
-    _axis_name,
     _band,
     _check_metric,
     _curve_stats,
     _curves_details,
     _draw_curves,
     _fig_legend,
+    _metric_label,
     _new_figure,
     _num_steps,
     _ordered_colors,
     _reference_indices,
-    _run_group,
     _seed_stats,
     _selection,
     _set_log_x,
     _set_panel_title,
     _steps_axis,
-    _symbol,
     _title,
     _undefined_note,
     _window_text,
     _with_symbol,
     save_figure,
 )
-from rl_softmax.sweep import SweepResult
 
 __all__ = [
+    "default_metrics",
     "draw_experiment",
     "plot_learning_curves",
     "plot_parameter_study",
@@ -124,13 +123,30 @@ def plot_probs_vs_tau(
     return fig
 
 
+def default_metrics(result: SweepResult) -> tuple[str, ...]:
+    """The two panels a sweep figure shows: what a setting maximises (reward, or
+    the episode return where episodes end) and how often it does well (% optimal
+    action for a bandit; % successful episodes, else % optimal action, else the
+    episode length where episodes end)."""
+    objective = stats.objective(result)
+    if objective == "return":
+        others = ("success", "optimal", "length")
+    else:
+        others = ("optimal", "success", "length")
+    for other in others:
+        if other in result.metrics and other != objective:
+            return objective, other
+    return (objective,)
+
+
 def plot_sweep(
     result: SweepResult,
     *,
     label: str,
     param: str,
+    param_label: str | None = None,
     references: Mapping[str, float] | None = None,
-    metrics: Sequence[str] = ("reward", "optimal"),
+    metrics: Sequence[str] | None = None,
     window: str = "all",
 ) -> Figure:
     """Metrics against the swept value, one panel per metric, with 95% CI bands.
@@ -142,20 +158,22 @@ def plot_sweep(
     Args:
       result: one study's results.
       label: the study's label (e.g. ``"softmax"``).
-      param: the swept parameter (``"tau"``, ``"epsilon"``, ``"c"``, ...).
+      param: the swept parameter's symbol (``"τ"``, ``"ε"``, ``"c"``, ...).
+      param_label: its axis label (default ``param``).
       references: ``{legend label: value}`` with values among ``result.values``.
-      metrics: names of :class:`~rl_softmax.sweep.Metrics` fields, one panel each.
-      window: ``"all"`` (``run_mean``) or ``"final"`` (``run_final``).
+      metrics: metric names, one panel each (default :func:`default_metrics`).
+      window: ``"all"`` (per-run means over all steps) or ``"final"``.
 
     Returns:
       the figure.
     """
-    metrics = tuple(metrics)
+    metrics = default_metrics(result) if metrics is None else tuple(metrics)
     if not metrics:
         raise ValueError("metrics is empty: expected at least one metric name.")
     for metric in metrics:
-        _check_metric(metric)
-    _run_group(result, window)
+        _check_metric(result, metric)
+    if window not in stats.WINDOWS:
+        raise ValueError(f"window={window!r}: expected 'all' or 'final'.")
     ref_index = _reference_indices(result, references)
     values = np.asarray(result.values, np.float64)
     on_curve = np.isfinite(values) & (values > 0)
@@ -181,8 +199,8 @@ def plot_sweep(
                 )
         _undefined_note(ax, mean)
         _set_log_x(ax, x, max_ticks=6)
-        ax.set_xlabel(f"{_axis_name(param)} (log scale)")
-        ax.set_ylabel(_METRIC_LABELS[metric])
+        ax.set_xlabel(f"{param_label or param} (log scale)")
+        ax.set_ylabel(_metric_label(metric))
     num_seeds = np.asarray(result.seeds).size
     details = (
         f"{num_seeds} runs × {_num_steps(result)} steps "
@@ -205,16 +223,17 @@ def plot_learning_curves(
 ) -> Figure:
     """A metric over time (``curve_mean`` against ``result.steps``) for a few values.
 
-    Each curve has a 95% band ``± 1.96 curve_std / sqrt(S)``. By default up to
-    ``max_lines`` positive, finite values spread over the sweep are drawn, always
-    including the best by mean reward over all steps (marked in the legend).
+    Each curve has a 95% band ``± 1.96 curve_sem``. By default up to ``max_lines``
+    positive, finite values spread over the sweep are drawn, always including the
+    best by :func:`rl_softmax.experiment.stats.objective` over all steps (marked in
+    the legend).
 
     Args:
       result: one study's results.
       label: the study's label.
-      param: the swept parameter (sets the legend symbol, e.g. ``τ = 1/4``).
+      param: the swept parameter's symbol (the legend reads ``τ = 1/4``).
       values: the swept values to draw (any, including 0 or inf); default as above.
-      metric: a :class:`~rl_softmax.sweep.Metrics` field.
+      metric: a metric name of ``result``.
       max_lines: the most default-selected values.
       references: ``{legend label: value}`` drawn as extra dashed curves (e.g. the
         greedy and uniform limits) and skipped by the default selection.
@@ -222,7 +241,7 @@ def plot_learning_curves(
     Returns:
       the figure.
     """
-    _check_metric(metric)
+    _check_metric(result, metric)
     ref_index = _reference_indices(result, references)
     chosen, best = _selection(result, values, max_lines, skip=set(ref_index.values()))
     fig, (ax,) = _new_figure()
@@ -236,7 +255,7 @@ def plot_learning_curves(
         )  # fmt: skip
     _undefined_note(ax, mean[chosen + list(ref_index.values())])
     _steps_axis(ax, result)
-    ax.set_ylabel(_METRIC_LABELS[metric])
+    ax.set_ylabel(_metric_label(metric))
     _set_panel_title(ax, label, _curves_details(result))
     fig.legend(loc="outside right upper", fontsize=9, frameon=False)
     return fig
@@ -254,20 +273,20 @@ def plot_parameter_study(
     (0 and inf, e.g. greedy and uniform references, cannot sit on a log axis).
 
     Args:
-      studies: ``{name: (result, label, param)}``.
-      metric: a :class:`~rl_softmax.sweep.Metrics` field.
-      window: ``"all"`` (``run_mean``) or ``"final"`` (``run_final``).
+      studies: ``{name: (result, label, param symbol)}``.
+      metric: a metric name every result has.
+      window: ``"all"`` (per-run means over all steps) or ``"final"``.
 
     Returns:
       the figure.
     """
-    _check_metric(metric)
     if not studies:
         raise ValueError("studies is empty: expected at least one study.")
     fig, (ax,) = _new_figure()
     all_x, symbols, num_steps, final_steps, num_seeds = [], [], set(), set(), set()
     markers = ("o", "s", "^", "D", "v", "P", "X", "*")
     for j, (result, label, param) in enumerate(studies.values()):
+        _check_metric(result, metric)
         mean, half = _seed_stats(result, metric, window)
         values = np.asarray(result.values, np.float64)
         on_curve = np.flatnonzero(np.isfinite(values) & (values > 0))
@@ -279,8 +298,8 @@ def plot_parameter_study(
             marker=markers[j % len(markers)], markersize=4,
         )  # fmt: skip
         all_x.append(x)
-        if _symbol(param) not in symbols:
-            symbols.append(_symbol(param))
+        if param not in symbols:
+            symbols.append(param)
         num_steps.add(_num_steps(result))
         final_steps.add(result.final_steps)
         num_seeds.add(np.asarray(result.seeds).size)
@@ -290,7 +309,7 @@ def plot_parameter_study(
         span = f"first {num_steps.pop()}" if len(num_steps) == 1 else "all"
     else:
         span = f"last {final_steps.pop()}" if len(final_steps) == 1 else "final"
-    ax.set_ylabel(f"{_METRIC_LABELS[metric]} over {span} steps")
+    ax.set_ylabel(f"{_metric_label(metric)} over {span} steps")
     runs = f", {num_seeds.pop()} runs each" if len(num_seeds) == 1 else ""
     ax.set_title(f"Parameter study{runs} (mean ± 95% CI)")
     _fig_legend(fig, *ax.get_legend_handles_labels())
@@ -304,22 +323,22 @@ def draw_experiment(
 ) -> list[Path]:
     """Draws every figure that fits the experiment into ``out_dir/plots/``.
 
-    Per study (label, param and references from ``metadata["studies"][name]``):
-    ``<name>_sweep.png`` (reward and % optimal against the value),
-    ``<name>_curves.png`` (% optimal action over time) and
-    ``<name>_curves_reward.png`` (reward over time). A study run with
-    ``track_probs`` (its result has ``curve_probs``) also gets the uniform-to-greedy
-    figures of :mod:`rl_softmax.plotting.anneal`: ``<name>_entropy.png``,
-    ``<name>_prob_optimal.png``, ``<name>_action_probs.png`` and, when its
-    temperature changes over time (a schedule, solved or learned tau),
-    ``<name>_tau.png``. With more than one study, also ``parameter_study.png``
-    (mean reward of every study on one axis).
+    Per study (label, parameter symbol and axis label, references from
+    ``metadata["studies"][name]``): ``<name>_sweep.png`` (:func:`default_metrics`
+    against the value) and one ``<name>_curves_<metric>.png`` per metric of the
+    sweep figure, over time. A study with ``prob_by_rank`` (``track_probs``) also
+    gets the uniform-to-greedy figures of :mod:`rl_softmax.plotting.anneal`:
+    ``<name>_entropy.png``, ``<name>_prob_optimal.png``, ``<name>_action_probs.png``
+    and, when its temperature changes over time, ``<name>_tau.png``. With more
+    than one study, also ``parameter_study.png`` (every study's objective on one
+    axis).
 
     Args:
       out_dir: the experiment's results directory.
-      studies: ``{name: result}``, e.g. from :func:`rl_softmax.results.load_study`.
-      metadata: the experiment's metadata, as :func:`rl_softmax.results.load_metadata`
-        returns it.
+      studies: ``{name: result}``, e.g. from
+        :func:`rl_softmax.experiment.results.load_study`.
+      metadata: the experiment's metadata, as
+        :func:`rl_softmax.experiment.results.load_metadata` returns it.
 
     Returns:
       the paths written.
@@ -331,21 +350,25 @@ def draw_experiment(
     for name, result in studies.items():
         info = study_info.get(name, {})
         label = info.get("label", name)
-        param = info.get("param", "value")
+        symbol = info.get("param_symbol", info.get("param", "value"))
+        axis = info.get("param_label", symbol)
         references = info.get("references") or {}
-        described[name] = (result, label, param)
-        fig = plot_sweep(result, label=label, param=param, references=references)
+        described[name] = (result, label, symbol)
+        fig = plot_sweep(
+            result, label=label, param=symbol, param_label=axis, references=references
+        )
         paths.append(save_figure(fig, plots_dir / f"{name}_sweep.png"))
-        for metric, suffix in (("optimal", ""), ("reward", "_reward")):
+        for metric in default_metrics(result):
             fig = plot_learning_curves(
-                result, label=label, param=param, metric=metric, references=references
+                result, label=label, param=symbol, metric=metric, references=references
             )
-            paths.append(save_figure(fig, plots_dir / f"{name}_curves{suffix}.png"))
-        if result.curve_probs is not None:
-            figures = anneal.anneal_figures(result, label=label, param=param)
+            paths.append(save_figure(fig, plots_dir / f"{name}_curves_{metric}.png"))
+        if "prob_by_rank" in result.metrics:
+            figures = anneal.anneal_figures(result, label=label, param=symbol)
             for suffix, fig in figures:
                 paths.append(save_figure(fig, plots_dir / f"{name}_{suffix}.png"))
-    if len(studies) > 1:
-        fig = plot_parameter_study(described)
+    objectives = {stats.objective(r) for r, _, _ in described.values()}
+    if len(studies) > 1 and len(objectives) == 1:
+        fig = plot_parameter_study(described, metric=objectives.pop())
         paths.append(save_figure(fig, plots_dir / "parameter_study.png"))
     return paths

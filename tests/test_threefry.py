@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rl_softmax import prng
+from rl_softmax.engine import threefry as prng
 
 # Known-answer vectors of the Random123 reference (kat_vectors, threefry2x32_20):
 # (key, counter) -> output, all as pairs of 32-bit words.
@@ -86,7 +86,7 @@ def test_keys_can_be_made_directly_with_the_implementation():
 
 
 def test_computed_once_returns_integers_unchanged_and_refuses_floats():
-    from rl_softmax.backend import computed_once
+    from rl_softmax.engine.executor import computed_once
 
     words = jnp.asarray([0, 1, 2**32 - 1, 12345], jnp.uint32)
     np.testing.assert_array_equal(jax.jit(computed_once)(words), words)

@@ -1,7 +1,7 @@
 """Results on disk: studies as ``.npz``, metadata as JSON, a tidy summary as CSV.
 
 A results directory holds one experiment made of named *studies*, each one
-:class:`~rl_softmax.sweep.SweepResult` (one agent sweeping one parameter)::
+:class:`~rl_softmax.engine.SweepResult` (one agent sweeping one parameter)::
 
     out_dir/
       metadata.json          config, config hash, versions, per-study label/param/...
@@ -30,30 +30,26 @@ from typing import IO, Any
 
 import numpy as np
 
-from rl_softmax.sweep import METRICS, Metrics, SweepResult
+from rl_softmax.engine.metrics import METRICS
+from rl_softmax.engine.sweep import MetricResult, SweepResult
 
 __all__ = [
     "atomic_write",
     "existing_studies",
     "load_metadata",
     "load_study",
-    "mean_sem",
     "save_metadata",
     "save_study",
     "save_summary",
-    "summary_rows",
 ]
 
 STUDIES_DIR = "studies"
 METADATA_FILE = "metadata.json"
 SUMMARY_FILE = "summary.csv"
 _STUDY_SUFFIX = ".npz"
-_METRIC_GROUPS = ("run_mean", "run_final", "curve_mean", "curve_std")
-_REQUIRED_KEYS = frozenset(
-    ["values", "seeds", "steps", "final_steps"]
-    + [f"{group}.{name}" for group in _METRIC_GROUPS for name in METRICS]
-)
-_Z95 = 1.96  # two-sided 95% quantile of the standard normal
+_GRID_KEYS = ("values", "seeds", "steps", "final_steps")
+# Arrays every metric has; MetricResult's other fields are optional.
+_METRIC_KEYS = ("run_mean", "run_final", "curve_mean", "curve_sem")
 
 
 @functools.cache
@@ -126,15 +122,14 @@ def _study_path(out_dir: str | os.PathLike, name: str) -> Path:
 def save_study(out_dir: str | os.PathLike, name: str, result: SweepResult) -> Path:
     """Writes every array of ``result`` to ``out_dir/studies/<name>.npz`` atomically.
 
-    Keys: ``values``, ``seeds``, ``steps``, ``final_steps`` and ``<group>.<metric>``
-    for the groups ``run_mean``, ``run_final``, ``curve_mean``, ``curve_std`` and,
-    when ``result.curves`` is not None, ``curves``; ``curve_probs`` when tracked.
-    Dtypes are kept as they are.
+    Keys: ``values``, ``seeds``, ``steps``, ``final_steps`` and, per metric,
+    ``<metric>.<field>`` for every field of its
+    :class:`~rl_softmax.engine.MetricResult` that is not None. Dtypes are kept.
 
     Args:
       out_dir: the experiment's results directory (created if needed).
       name: the study's name, a plain file name.
-      result: what :func:`rl_softmax.sweep.sweep` returned.
+      result: what :func:`rl_softmax.engine.sweep` returned.
 
     Returns:
       the path written.
@@ -146,17 +141,24 @@ def save_study(out_dir: str | os.PathLike, name: str, result: SweepResult) -> Pa
         "steps": np.asarray(result.steps),
         "final_steps": np.asarray(result.final_steps, np.int64),
     }
-    groups = _METRIC_GROUPS + (("curves",) if result.curves is not None else ())
-    for group in groups:
-        metrics = getattr(result, group)
-        for metric in METRICS:
-            arrays[f"{group}.{metric}"] = np.asarray(getattr(metrics, metric))
-    if result.curve_probs is not None:
-        arrays["curve_probs"] = np.asarray(result.curve_probs)
+    for metric, fields in result.metrics.items():
+        for field, array in fields._asdict().items():
+            if array is not None:
+                arrays[f"{metric}.{field}"] = np.asarray(array)
     # Writing to an open file object: np.savez appends ".npz" only to names.
     with atomic_write(path, "wb") as f:
         np.savez(f, **arrays)
     return path
+
+
+def _missing(keys: Sequence[str]) -> list[str]:
+    """What a study file with ``keys`` lacks (nothing if complete)."""
+    missing = [k for k in _GRID_KEYS if k not in keys]
+    metrics = {k.split(".")[0] for k in keys if "." in k}
+    if "reward" not in metrics:
+        missing.append("reward.*")
+    missing += [f"{m}.{f}" for m in sorted(metrics) for f in _METRIC_KEYS]
+    return [k for k in missing if k not in keys]
 
 
 def load_study(out_dir: str | os.PathLike, name: str) -> SweepResult:
@@ -167,7 +169,7 @@ def load_study(out_dir: str | os.PathLike, name: str) -> SweepResult:
       name: the study's name.
 
     Returns:
-      the :class:`~rl_softmax.sweep.SweepResult`; ``curves`` is None unless saved.
+      the :class:`~rl_softmax.engine.SweepResult`, metrics in reporting order.
 
     Raises:
       FileNotFoundError: no such study.
@@ -175,26 +177,22 @@ def load_study(out_dir: str | os.PathLike, name: str) -> SweepResult:
     """
     path = _study_path(out_dir, name)
     with np.load(path, allow_pickle=False) as data:
-        missing = _REQUIRED_KEYS.difference(data.files)
+        missing = _missing(data.files)
         if missing:
-            raise ValueError(f"{path} is not a study file: missing {sorted(missing)}.")
+            raise ValueError(f"{path} is not a study file: missing {missing}.")
         arrays = {key: data[key] for key in data.files}
-
-    def group(prefix: str) -> Metrics:
-        return Metrics(*(arrays[f"{prefix}.{metric}"] for metric in METRICS))
-
-    has_curves = all(f"curves.{metric}" in arrays for metric in METRICS)
+    names = {k.split(".")[0] for k in arrays if "." in k}
+    order = [m for m in METRICS if m in names] + sorted(names - set(METRICS))
+    metrics = {
+        m: MetricResult(**{f: arrays.get(f"{m}.{f}") for f in MetricResult._fields})
+        for m in order
+    }
     return SweepResult(
         values=arrays["values"],
         seeds=arrays["seeds"],
         steps=arrays["steps"],
-        run_mean=group("run_mean"),
-        run_final=group("run_final"),
-        curve_mean=group("curve_mean"),
-        curve_std=group("curve_std"),
-        curves=group("curves") if has_curves else None,
         final_steps=int(arrays["final_steps"]),
-        curve_probs=arrays.get("curve_probs"),
+        metrics=metrics,
     )
 
 
@@ -213,7 +211,7 @@ def existing_studies(out_dir: str | os.PathLike) -> set[str]:
             continue
         try:
             with np.load(path, allow_pickle=False) as data:
-                complete = _REQUIRED_KEYS.issubset(data.files)
+                complete = not _missing(data.files)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             complete = False
         if complete:
@@ -288,91 +286,6 @@ def load_metadata(out_dir: str | os.PathLike) -> dict[str, Any]:
 # --------------------------------------------------------------------------- summary
 
 
-def mean_sem(
-    samples: np.ndarray, axis: int = -1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NaN-aware mean over seeds and its standard error, in float64, without warnings.
-
-    NaN samples (a metric undefined for a run) are left out. With ``n`` remaining
-    samples the standard error is ``std(ddof=1) / sqrt(n)``; it is 0 when ``n == 1``
-    and both results are NaN when ``n == 0``.
-
-    Args:
-      samples: e.g. ``[V, S]`` per-run means.
-      axis: the seed axis.
-
-    Returns:
-      ``(mean, sem, n)``, each of ``samples``' shape without ``axis``.
-    """
-    x = np.moveaxis(np.asarray(samples, np.float64), axis, -1)
-    valid = ~np.isnan(x)
-    n = valid.sum(axis=-1)
-    safe_n = np.maximum(n, 1)
-    # Infinite samples make inf - inf in the deviations: a NaN sem, not a warning.
-    with np.errstate(invalid="ignore"):
-        mean = np.where(valid, x, 0.0).sum(axis=-1) / safe_n
-        squares = np.where(valid, (x - mean[..., None]) ** 2, 0.0).sum(axis=-1)
-        std = np.sqrt(squares / np.maximum(n - 1, 1))
-    sem = np.where(n > 1, std / np.sqrt(safe_n), 0.0)
-    mean = np.where(n > 0, mean, np.nan)
-    sem = np.where(n > 0, sem, np.nan)
-    return mean, sem, n
-
-
-def summary_rows(
-    name: str, result: SweepResult, *, label: str, param: str
-) -> list[dict[str, Any]]:
-    """Tidy rows, one per (value, metric, window), for ``summary.csv``.
-
-    ``window`` is ``"all"`` (per-run means over every step, ``run_mean``) or
-    ``"final"`` (over the last ``final_steps`` steps, ``run_final``). Over seeds:
-    ``mean``, ``sem`` (see :func:`mean_sem`) and a 95% confidence interval
-    ``mean ± 1.96 sem`` from the normal approximation to the mean's sampling
-    distribution (fine for the tens of seeds a sweep runs; slightly narrow for very
-    few). ``num_seeds`` counts the seeds with a defined (non-NaN) value, so a metric
-    the agent cannot define (e.g. entropy without closed-form probabilities) gives
-    ``num_seeds == 0`` and NaN statistics. All statistics are float64.
-
-    Args:
-      name: the study's name.
-      result: the study's results.
-      label: human-readable study label (e.g. ``"softmax"``).
-      param: name of the swept parameter (e.g. ``"tau"``).
-
-    Returns:
-      a list of dicts with keys study, label, param, value, metric, window,
-      final_steps, num_seeds, mean, sem, ci95_low, ci95_high.
-    """
-    # float32 values -> the shortest decimal that reads back as the same float32.
-    values = [float(str(v)) for v in np.asarray(result.values)]
-    stats = {}
-    for window, group in (("all", result.run_mean), ("final", result.run_final)):
-        for metric in METRICS:
-            stats[metric, window] = mean_sem(getattr(group, metric), axis=1)
-    rows = []
-    for i, value in enumerate(values):
-        for metric in METRICS:
-            for window in ("all", "final"):
-                mean, sem, n = (float(s[i]) for s in stats[metric, window])
-                rows.append(
-                    {
-                        "study": name,
-                        "label": label,
-                        "param": param,
-                        "value": value,
-                        "metric": metric,
-                        "window": window,
-                        "final_steps": int(result.final_steps),
-                        "num_seeds": int(n),
-                        "mean": mean,
-                        "sem": sem,
-                        "ci95_low": mean - _Z95 * sem,
-                        "ci95_high": mean + _Z95 * sem,
-                    }
-                )
-    return rows
-
-
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         return repr(float(value))  # shortest string that reads back exactly
@@ -380,7 +293,8 @@ def _csv_cell(value: Any) -> Any:
 
 
 def save_summary(out_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Writes ``rows`` (e.g. from :func:`summary_rows`) to ``out_dir/summary.csv``.
+    """Writes ``rows`` (from :func:`rl_softmax.experiment.stats.summary_rows`) to
+    ``out_dir/summary.csv``.
 
     The header is the union of the rows' keys in first-seen order; floats are
     written with ``repr`` (round-trip precision: ``inf``, ``nan`` as such).

@@ -18,7 +18,9 @@ sweeping one parameter over a list of values, every value run with the same seed
     log2_range = [-7, 2]
     references = { "greedy (τ = 0)" = 0.0, "uniform (τ = ∞)" = inf }
 
-Every error names the field, the value and what is allowed, and is raised as a
+Names and parameters (environments, agents, rules, optimizers, schedules, their
+defaults and ranges) come from :mod:`rl_softmax.experiment.registry`. Every error
+names the field, the value and what is allowed, and is raised as a
 :class:`ConfigError` before anything is compiled.
 """
 
@@ -31,44 +33,18 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from rl_softmax.experiment import registry
+
 __all__ = [
-    "AGENTS",
-    "ENV_PARAMS",
-    "EXPLORE_PARAM",
     "ConfigError",
     "EnvConfig",
     "ExperimentConfig",
-    "ParamSpec",
     "StudyConfig",
-    "agent_params",
     "apply_overrides",
     "from_dict",
     "load",
+    "to_dict",
 ]
-
-ENV_PARAMS = {
-    "gaussian": ("mean", "std", "noise_std"),
-    "nonstationary": ("mean", "std", "noise_std", "walk_std"),
-    "bernoulli": ("low", "high"),
-}
-"""Environment names and the parameters each accepts in ``[env]``."""
-
-EXPLORE_PARAM = {
-    "boltzmann": "tau",
-    "greedy": None,
-    "epsilon_greedy": "epsilon",
-    "ucb": "c",
-    "boltzmann_gumbel": "c",
-    "target_entropy": "final_entropy",
-}
-"""Exploration rules of the ``action_value`` agent and the parameter each takes."""
-
-AGENTS = ("action_value", "gradient_bandit", "auto_temperature")
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
-SCHEDULE_NAMES = (
-    "constant", "linear", "exponential", "cosine", "inverse_log", "inverse_sqrt",
-)  # fmt: skip
-ENTROPY_SHAPES = ("linear", "exponential", "cosine")
 
 
 class ConfigError(ValueError):
@@ -80,25 +56,17 @@ class EnvConfig:
     """The environment.
 
     Attributes:
-      name: one of :data:`ENV_PARAMS`.
-      num_arms: number of actions (sets shapes).
+      name: a name in :data:`rl_softmax.experiment.registry.ENVS`.
+      sizes: the integers it is built with, which set shapes (a bandit's
+        ``num_arms``), defaults filled in.
       params: numbers of the environment (e.g. ``mean``, ``noise_std``).
+      num_actions: the number of actions of the environment so built.
     """
 
     name: str = "gaussian"
-    num_arms: int = 10
+    sizes: dict[str, int] = dataclasses.field(default_factory=lambda: {"num_arms": 10})
     params: dict[str, float] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
-class ParamSpec:
-    """One numeric parameter of an agent: its params field, range and default."""
-
-    field: str
-    low: float
-    high: float
-    allow_inf: bool
-    default: float
+    num_actions: int = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,8 +76,9 @@ class StudyConfig:
     Attributes:
       name: identifier, used in file names (letters, digits, ``_`` and ``-``).
       label: legend text.
-      agent: agent family, one of :data:`AGENTS`.
-      rule: exploration rule of ``action_value`` (:data:`EXPLORE_PARAM`), else "".
+      agent: a name in :data:`rl_softmax.experiment.registry.AGENTS`.
+      rule: its exploration rule (:data:`~rl_softmax.experiment.registry.RULES`)
+        if it takes one, else "".
       param: the swept parameter, e.g. ``tau``, ``epsilon``, ``step_size``.
       values: the swept values, in order (``references`` are appended).
       references: labelled extra values drawn as horizontal lines, e.g. the greedy
@@ -153,7 +122,8 @@ class ExperimentConfig:
       num_seeds: independent runs (tasks) per value.
       num_steps: steps per run.
       final_steps: the window at the end reported as "final" (e.g. last 100 steps).
-      chunk_size: runs per compiled call (bounds memory; does not change results).
+      max_block_runs: at most this many runs per compiled call, to bound memory
+        (0: sized automatically); it never changes a number.
       env: the environment.
       studies: the agents and their sweeps.
     """
@@ -164,48 +134,13 @@ class ExperimentConfig:
     num_seeds: int
     num_steps: int
     final_steps: int
-    chunk_size: int
+    max_block_runs: int
     env: EnvConfig
     studies: tuple[StudyConfig, ...]
 
 
 _TOP_KEYS = {f.name for f in dataclasses.fields(ExperimentConfig)}
-_STUDY_KEYS = {
-    "name", "label", "agent", "rule", "param", "values", "log2_range", "num_values",
-    "references", "schedule", "schedule_args", "entropy", "optimizer", "baseline",
-    "track_probs",
-}  # fmt: skip
 _INF = math.inf
-
-
-def agent_params(agent: str, rule: str, num_arms: int) -> dict[str, ParamSpec]:
-    """The numeric parameters a study of ``agent`` (and ``rule``) may set or sweep."""
-    log_k = math.log(num_arms)
-    if agent == "gradient_bandit":
-        return {
-            "step_size": ParamSpec("step_size", 1e-12, _INF, False, 0.1),
-            "tau": ParamSpec("explore", 1e-12, _INF, False, 1.0),
-        }
-    if agent == "auto_temperature":
-        return {
-            "tau_learning_rate": ParamSpec("tau_learning_rate", 0.0, _INF, False, 0.05),
-            "initial_tau": ParamSpec("initial_tau", 1e-12, _INF, False, 1.0),
-            "step_size": ParamSpec("step_size", 1e-12, 1.0, False, 0.1),
-            "initial_value": ParamSpec("initial_value", -_INF, _INF, False, 0.0),
-        }
-    explore = {
-        "tau": ParamSpec("explore", 0.0, _INF, True, 0.1),
-        "epsilon": ParamSpec("explore", 0.0, 1.0, False, 0.1),
-        "c": ParamSpec("explore", 1e-12 if rule == "boltzmann_gumbel" else 0.0,
-                       _INF, False, 1.0),
-        "final_entropy": ParamSpec("explore", 0.0, log_k, False, 0.01 * log_k),
-    }  # fmt: skip
-    params = {
-        "step_size": ParamSpec("step_size", 1e-12, 1.0, False, 0.1),
-        "initial_value": ParamSpec("initial_value", -_INF, _INF, False, 0.0),
-    }
-    name = EXPLORE_PARAM.get(rule)
-    return {name: explore[name], **params} if name else params
 
 
 def _fail(field: str, value: Any, allowed: str) -> ConfigError:
@@ -230,7 +165,7 @@ def _float(value: Any, field: str, low=-math.inf, high=math.inf, allow_inf=False
     return value
 
 
-def _spec_float(value: Any, field: str, spec: ParamSpec) -> float:
+def _spec_float(value: Any, field: str, spec: registry.Param) -> float:
     return _float(value, field, spec.low, spec.high, spec.allow_inf)
 
 
@@ -274,7 +209,7 @@ def _seed(raw: dict) -> int:
     return seed
 
 
-def _values(table: dict, where: str, spec: ParamSpec) -> tuple[float, ...]:
+def _values(table: dict, where: str, spec: registry.Param) -> tuple[float, ...]:
     has_values, has_range = "values" in table, "log2_range" in table
     if has_values == has_range:
         raise ConfigError(
@@ -305,36 +240,79 @@ def _values(table: dict, where: str, spec: ParamSpec) -> tuple[float, ...]:
     return tuple(_spec_float(v, f"{where}values", spec) for v in raw)
 
 
-def _entropy(table: dict, where: str, swept: bool, num_arms: int, num_steps: int):
+def _entropy(table: dict, where: str, study: dict, num_actions: int, num_steps: int):
+    """The target-entropy table; ``final_entropy`` is its own key only where it is
+    not a parameter of the study (``study`` holds the parameters, resolved)."""
     entropy = _table(table, "entropy", where)
+    prefix = where
     where = f"{where}entropy."
-    allowed = {"shape", "anneal_steps"} | (set() if swept else {"final_entropy"})
+    is_param = "final_entropy" in study["specs"]
+    allowed = {"shape", "anneal_steps"} | (set() if is_param else {"final_entropy"})
     _check_keys(entropy, allowed, where.rstrip("."))
-    log_k = math.log(num_arms)
+    log_k = math.log(num_actions)
     out = {
-        "shape": _str(entropy, "shape", where, "linear", ENTROPY_SHAPES),
+        "shape": _str(entropy, "shape", where, "linear", registry.ENTROPY_SHAPES),
         "anneal_steps": _int(entropy, "anneal_steps", where, num_steps, 1),
     }
-    if not swept:
+    if not is_param:
         final = entropy.get("final_entropy", 0.01 * log_k)
         out["final_entropy"] = _float(final, f"{where}final_entropy", 0.0, log_k)
-    if out["shape"] == "exponential" and out.get("final_entropy", 1.0) <= 0:
-        raise _fail(f"{where}final_entropy", 0.0, "> 0 for an exponential shape")
+        field, finals = f"{where}final_entropy", (out["final_entropy"],)
+    elif study["param"] == "final_entropy":
+        field = f"{prefix}values"
+        finals = study["values"] + tuple(study["references"].values())
+    else:
+        field, finals = f"{prefix}final_entropy", (study["fixed"]["final_entropy"],)
+    if out["shape"] == "exponential" and min(finals) <= 0:
+        raise _fail(field, min(finals), "> 0 for an exponential shape")
     return out
+
+
+def _int_keys(value: Any) -> Any:
+    """TOML table keys are strings: ``{"10" = 0.5}`` -> ``{10: 0.5}`` (step
+    boundaries of a schedule)."""
+    if isinstance(value, dict):
+        return {
+            int(k) if isinstance(k, str) and k.isdigit() else k: _int_keys(v)
+            for k, v in value.items()
+        }
+    return value
+
+
+_COMMON_KEYS = {
+    "name", "label", "agent", "param", "values", "log2_range", "num_values",
+    "references", "track_probs",
+}  # fmt: skip
+# The keys behind each option a registry entry may take.
+_OPTION_KEYS = {
+    "schedule": {"schedule"},
+    "schedule_args": {"schedule_args"},
+    "entropy": {"entropy"},
+    "optimizer": {"optimizer"},
+    "baseline": {"baseline"},
+    "step_size": set(),  # a param; the option is its "sample_average" value
+}
 
 
 def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: int):
     where = f"studies[{index}]."
     if not isinstance(table, dict):
         raise _fail(f"studies[{index}]", table, "a table ([[studies]])")
-    agent = _str(table, "agent", where, "action_value", AGENTS)
+    agent = _str(table, "agent", where, "action_value", registry.AGENTS)
+    entry = registry.AGENTS[agent]
     rule = ""
-    if agent == "action_value":
-        rule = _str(table, "rule", where, None, EXPLORE_PARAM)
+    if entry.takes_rule:
+        rule = _str(table, "rule", where, None, registry.RULES)
     elif "rule" in table:
-        raise ConfigError(f"{where}rule: only the action_value agent takes a rule.")
-    specs = agent_params(agent, rule, env.num_arms)
-    _check_keys(table, _STUDY_KEYS | set(specs), f"studies[{index}]")
+        raise ConfigError(f"{where}rule: agent {agent!r} takes no exploration rule.")
+    options = set(entry.options) | (
+        set(registry.RULES[rule].options) if rule else set()
+    )
+    specs = registry.agent_params(agent, rule, env.num_actions)
+    known = _COMMON_KEYS | set(specs) | {k for o in options for k in _OPTION_KEYS[o]}
+    if entry.takes_rule:
+        known.add("rule")
+    _check_keys(table, known, f"studies[{index}]")
     name = _str(table, "name", where, None)
     if not name.replace("_", "").replace("-", "").isalnum() or name in names:
         raise _fail(f"{where}name", name, "a unique name of letters, digits, _ and -")
@@ -345,28 +323,30 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
         str(k): _spec_float(v, f"{where}references.{k}", spec)
         for k, v in _table(table, "references", where).items()
     }
-    averages = agent != "gradient_bandit"
-    step_size = table.get("step_size", "sample_average" if averages else 0.1)
-    sample_average = averages and step_size == "sample_average"
-    if sample_average and param == "step_size":
-        sample_average = False
+    # "step_size" as an option: the string "sample_average" (the default) instead of
+    # a number averages the samples.
+    averages = "step_size" in options
+    sample_average = averages and param != "step_size"
+    sample_average = sample_average and table.get("step_size", "sample_average") == (
+        "sample_average"
+    )
     fixed = {}
     for key, other in specs.items():
-        if key != param:
-            value = other.default
-            if key in table and not (key == "step_size" and sample_average):
-                value = _spec_float(table[key], f"{where}{key}", other)
-            fixed[key] = value
-    schedule = _str(table, "schedule", where, "constant", SCHEDULE_NAMES)
-    if schedule != "constant" and rule != "boltzmann":
-        raise ConfigError(f"{where}schedule: only the boltzmann rule takes a schedule.")
-    uses_entropy = rule == "target_entropy" or agent == "auto_temperature"
-    if "entropy" in table and not uses_entropy:
-        raise ConfigError(
-            f"{where}entropy: only rule 'target_entropy' and agent "
-            "'auto_temperature' take a target-entropy schedule."
-        )
-    swept_entropy = param == "final_entropy"
+        if key == param:
+            continue
+        value = other.default
+        if key in table and not (key == "step_size" and sample_average):
+            value = _spec_float(table[key], f"{where}{key}", other)
+        fixed[key] = value
+    schedule_args = _int_keys(_table(table, "schedule_args", where))
+    schedule = "constant"
+    if "schedule" in options:
+        schedule = _str(table, "schedule", where, "constant", registry.SCHEDULES)
+        try:
+            registry.make_temperature(schedule, schedule_args)
+        except ValueError as err:
+            raise ConfigError(f"{where}schedule_args: {err}") from None
+    uses_entropy = "entropy" in options
     return StudyConfig(
         name=name,
         label=str(table.get("label", name)),
@@ -378,49 +358,74 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
         fixed=fixed,
         sample_average=sample_average,
         schedule=schedule,
-        schedule_args=_table(table, "schedule_args", where),
+        schedule_args=schedule_args,
         entropy=(
-            _entropy(table, where, swept_entropy, env.num_arms, num_steps)
+            _entropy(
+                table,
+                where,
+                {
+                    "specs": specs,
+                    "param": param,
+                    "values": values,
+                    "references": references,
+                    "fixed": fixed,
+                },
+                env.num_actions,
+                num_steps,
+            )
             if uses_entropy
             else {}
-        ),
-        optimizer=_str(
-            table,
-            "optimizer",
-            where,
-            "adam" if agent == "auto_temperature" else "sgd",
-            OPTIMIZERS,
+        ),  # fmt: skip
+        optimizer=(
+            _str(
+                table,
+                "optimizer",
+                where,
+                entry.defaults.get("optimizer"),
+                registry.OPTIMIZERS,
+            )
+            if "optimizer" in options
+            else ""
         ),  # fmt: skip
         baseline=_bool(table, "baseline", where, True),
         track_probs=_bool(table, "track_probs", where, False),
     )
 
 
-def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
-    """Validates a parsed TOML document (see the module docstring for the schema)."""
-    _check_keys(raw, _TOP_KEYS, "")
+def _env(raw: dict) -> EnvConfig:
     env_raw = raw.get("env", {})
     if not isinstance(env_raw, dict):
         raise _fail("env", env_raw, "a table [env]")
-    env_name = _str(env_raw, "name", "env.", "gaussian", ENV_PARAMS)
-    env_keys = {"name", "num_arms", *ENV_PARAMS[env_name]}
-    _check_keys(env_raw, env_keys, "env")
-    env_params = {
-        k: _float(env_raw[k], f"env.{k}") for k in ENV_PARAMS[env_name] if k in env_raw
+    name = _str(env_raw, "name", "env.", "gaussian", registry.ENVS)
+    entry = registry.ENVS[name]
+    _check_keys(env_raw, {"name", *entry.sizes, *entry.params}, "env")
+    sizes = {
+        k: _int(env_raw, k, "env.", default, low)
+        for k, (default, low) in entry.sizes.items()
     }
-    for k in ("std", "noise_std", "walk_std"):
-        if env_params.get(k, 0.0) < 0:
-            raise _fail(f"env.{k}", env_params[k], "a number >= 0")
-    if env_name == "bernoulli":
-        low, high = env_params.get("low", 0.0), env_params.get("high", 1.0)
-        if not 0.0 <= low <= high <= 1.0:
-            raise _fail(
-                "env.low, env.high",
-                [low, high],
-                "success probabilities with 0 <= low <= high <= 1",
-            )
-    env = EnvConfig(env_name, _int(env_raw, "num_arms", "env.", 10, 2), env_params)
+    params = {k: _float(env_raw[k], f"env.{k}") for k in entry.params if k in env_raw}
+    for k in entry.nonnegative:
+        if params.get(k, 0.0) < 0:
+            raise _fail(f"env.{k}", params[k], "a number >= 0")
+    problem = entry.check(params) if entry.check else None
+    if problem:
+        raise ConfigError(problem)
+    try:
+        num_actions = entry.make(**sizes).num_actions
+    except ValueError as err:
+        raise ConfigError(f"env: {err}") from None
+    return EnvConfig(name, sizes, params, num_actions)
 
+
+def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
+    """Validates a parsed TOML document (see the module docstring for the schema)."""
+    if "chunk_size" in raw:
+        raise ConfigError(
+            "chunk_size: no longer used; blocks are sized automatically and never "
+            "change results (set max_block_runs to bound memory)."
+        )
+    _check_keys(raw, _TOP_KEYS, "")
+    env = _env(raw)
     num_steps = _int(raw, "num_steps", "", 1000, 1)
     studies_raw = raw.get("studies")
     if not isinstance(studies_raw, list) or not studies_raw:
@@ -442,7 +447,7 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
         num_seeds=_int(raw, "num_seeds", "", 100, 1),
         num_steps=num_steps,
         final_steps=final_steps,
-        chunk_size=_int(raw, "chunk_size", "", 16384, 1),
+        max_block_runs=_int(raw, "max_block_runs", "", 0, 0),
         env=env,
         studies=tuple(studies),
     )

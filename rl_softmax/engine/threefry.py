@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend.random import define_prng_impl, threefry_prng_impl
 
-from rl_softmax.backend import computed_once
+from rl_softmax.engine.executor import computed_once
 
 __all__ = ["THREEFRY", "fast_key", "threefry2x32"]
 

@@ -1,0 +1,18 @@
+"""The engine: one pure run (:mod:`.run`), its metrics (:mod:`.metrics`), the value x
+seed sweep (:mod:`.sweep`) and how it is compiled and placed (:mod:`.executor`)."""
+
+from rl_softmax.engine.metrics import METRICS, Metric
+from rl_softmax.engine.run import Run, StepOutput, make_run
+from rl_softmax.engine.sweep import MetricResult, SweepResult, compile_sweep, sweep
+
+__all__ = [
+    "METRICS",
+    "Metric",
+    "MetricResult",
+    "Run",
+    "StepOutput",
+    "SweepResult",
+    "compile_sweep",
+    "make_run",
+    "sweep",
+]

@@ -1,0 +1,174 @@
+"""What a run measures: named metrics, per step or per episode, each with a label.
+
+Every metric is computed here, once, from what the agent and the environment report
+at a step: the reward, the action, the agent's ``policy_info`` (``"probs"``,
+``"tau"``) and the environment's ``info`` (``"action_values"``, ``"success"``). A
+metric exists for a run when what it needs exists (:func:`available`), so a run
+reports exactly what it can define:
+
+==================  ========  ============================================  =========
+name                per       value                                         needs
+==================  ========  ============================================  =========
+``reward``          step      reward received                               always
+``optimal``         step      1 if the action's true value is maximal       values
+``regret``          step      ``max q - q[A]``, expected reward lost        values
+``entropy``         step      entropy (nats) of the action distribution     probs
+``prob_optimal``    step      probability the policy gave optimal actions   both
+``tau``             step      the policy's temperature                      tau
+``return``          episode   undiscounted sum of rewards of the episode    episodic
+``length``          episode   steps in the episode                          episodic
+``success``         episode   1 if the episode succeeded                    success
+``prob_by_rank``    step      ``[K]`` probabilities, arms by true value     asked
+==================  ========  ============================================  =========
+
+("values" is ``info["action_values"]``, "probs" is ``policy_info["probs"]``.)
+Per-step metrics are averaged over steps. Per-episode metrics are averaged over the
+episodes that ended, weighted by their count: their reductions carry a count beside
+the sum. ``prob_by_rank`` is a vector, recorded only when asked (``track_probs``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from rl_softmax import softmax as sm
+
+__all__ = ["METRICS", "Metric", "available", "episode_values", "step_values"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A named quantity a run reports.
+
+    Attributes:
+      name: identifier (``summary.csv``'s ``metric`` column, array names).
+      label: axis label, e.g. ``"% optimal action"``.
+      unit: ``""``, ``"%"``, ``"nats"`` or ``"steps"``.
+      per_episode: averaged over completed episodes (weighted by their count)
+        rather than over steps.
+      scale: factor from the stored value to the displayed one (100 for a fraction
+        shown in %).
+      vector: one value per action (``[num_actions]``) rather than a scalar.
+    """
+
+    name: str
+    label: str
+    unit: str = ""
+    per_episode: bool = False
+    scale: float = 1.0
+    vector: bool = False
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("reward", "average reward"),
+        Metric("optimal", "% optimal action", "%", scale=100.0),
+        Metric("regret", "regret per step"),
+        Metric("entropy", "policy entropy (nats)", "nats"),
+        Metric("prob_optimal", "P(optimal action) (%)", "%", scale=100.0),
+        Metric("tau", "temperature τ"),
+        Metric("return", "episode return", per_episode=True),
+        Metric("length", "episode length (steps)", "steps", per_episode=True),
+        Metric("success", "% successful episodes", "%", True, 100.0),
+        Metric("prob_by_rank", "mean action probability", vector=True),
+    )
+}
+"""Every metric the engine can report, by name, in reporting order."""
+
+
+def available(
+    policy_info: Mapping[str, Any],
+    info: Mapping[str, Any],
+    *,
+    episodic: bool,
+    track_probs: bool = False,
+) -> tuple[Metric, ...]:
+    """The metrics a run defines, given the keys its agent and environment report.
+
+    Args:
+      policy_info: the agent's ``act`` output dict (arrays or shape structs).
+      info: the environment's ``step`` info dict.
+      episodic: whether the environment's episodes end.
+      track_probs: also record ``prob_by_rank``.
+
+    Returns:
+      the metrics, in :data:`METRICS` order.
+    """
+    values, probs = "action_values" in info, "probs" in policy_info
+    defined = {
+        "reward": True,
+        "optimal": values,
+        "regret": values,
+        "entropy": probs,
+        "prob_optimal": values and probs,
+        "tau": "tau" in policy_info,
+        "return": episodic,
+        "length": episodic,
+        "success": episodic and "success" in info,
+        "prob_by_rank": track_probs and values and probs,
+    }
+    if track_probs and not defined["prob_by_rank"]:
+        raise ValueError(
+            "track_probs needs action probabilities from the agent and true action "
+            "values from the environment; this run has "
+            f"{'probs' if probs else 'no probs'} and "
+            f"{'action_values' if values else 'no action_values'}."
+        )
+    return tuple(m for name, m in METRICS.items() if defined[name])
+
+
+def step_values(
+    metrics: tuple[Metric, ...],
+    reward: jax.Array,
+    action: jax.Array,
+    policy_info: Mapping[str, jax.Array],
+    info: Mapping[str, jax.Array],
+) -> dict[str, jax.Array]:
+    """The per-step metrics' float32 values at one step (``metrics`` from
+    :func:`available`)."""
+    names = {m.name for m in metrics if not m.per_episode}
+    out = {"reward": reward}
+    if "optimal" in names:
+        values = info["action_values"]
+        best = jnp.max(values)
+        is_best = values == best  # every optimal action counts (ties)
+        out["optimal"] = values[action] == best
+        out["regret"] = best - values[action]
+    if "entropy" in names:
+        out["entropy"] = sm.categorical_entropy(policy_info["probs"])
+    if "prob_optimal" in names:
+        out["prob_optimal"] = jnp.sum(jnp.where(is_best, policy_info["probs"], 0.0))
+    if "tau" in names:
+        out["tau"] = policy_info["tau"]
+    if "prob_by_rank" in names:
+        ranks = jnp.argsort(-info["action_values"])
+        out["prob_by_rank"] = policy_info["probs"][ranks]
+    return {
+        name: jnp.asarray(out[name]).astype(jnp.float32)
+        for name in METRICS
+        if name in names
+    }
+
+
+def episode_values(
+    metrics: tuple[Metric, ...],
+    episode_return: jax.Array,
+    episode_length: jax.Array,
+    info: Mapping[str, jax.Array],
+) -> dict[str, jax.Array]:
+    """The per-episode metrics' float32 values for an episode ending at this step."""
+    names = {m.name for m in metrics if m.per_episode}
+    out = {"return": episode_return, "length": episode_length}
+    if "success" in names:
+        out["success"] = info["success"]
+    return {
+        name: jnp.asarray(out[name]).astype(jnp.float32)
+        for name in METRICS
+        if name in names
+    }

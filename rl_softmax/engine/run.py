@@ -1,0 +1,207 @@
+"""One experiment run as a pure function: ``run(key, value) -> per-step metrics``.
+
+``make_run(env, agent, num_steps)`` builds a :class:`Run` (the shape of purejaxrl's
+``make_train``): ``init`` makes the carry from a key and the swept value, ``step``
+advances one step and reports the run's metrics (:mod:`rl_softmax.engine.metrics`),
+and calling the run is one ``lax.scan``. :mod:`rl_softmax.engine.sweep` evaluates
+runs over a value x seed grid.
+
+Episodes reset on the same step (gymnasium's "same-step" autoreset): the step that
+ends an episode hands the learner its reward and the true next observation in the
+:class:`~rl_softmax.agents.Transition`, reports the episode's metrics, and the next
+action is chosen in a freshly reset state. A continuing environment
+(``episodic = False``, e.g. a bandit) never resets.
+
+Per step, ``fold_in(key, t)`` is split into the agent's, the environment's and the
+reset's keys, so every random draw is traceable to the run's key and the step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from rl_softmax.agents.base import Transition
+from rl_softmax.engine import metrics as metrics_lib
+from rl_softmax.engine.executor import computed_once
+
+__all__ = ["Run", "StepOutput", "make_run"]
+
+
+class StepOutput(NamedTuple):
+    """What one step reports, by metric name (float32).
+
+    Attributes:
+      values: every metric's value; a per-episode metric's is its episode's value on
+        the step that ended the episode and 0 elsewhere.
+      ended: ``1.0`` on a step that ended an episode, else ``0.0`` (the weight of
+        the per-episode values; a scalar, absent for continuing environments).
+    """
+
+    values: dict[str, jax.Array]
+    ended: jax.Array | None
+
+
+class _Episode(NamedTuple):
+    """Running sums of the episode under way."""
+
+    reward: jax.Array
+    length: jax.Array
+
+
+class _Carry(NamedTuple):
+    key: jax.Array
+    obs: Any
+    env_state: Any
+    agent_state: Any
+    episode: _Episode | None
+    value: jax.Array
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Run:
+    """A pure experiment ``run(key, value)`` of ``num_steps`` steps.
+
+    ``init`` and ``step`` are exposed so that a sweep can fold reductions into the
+    scan; calling the object runs the plain scan and returns every step's
+    :class:`StepOutput` (each value ``[num_steps, ...]``).
+
+    Attributes:
+      init: ``(key, value) -> carry``.
+      step: ``(carry, t) -> (carry, StepOutput)`` for the 0-based step ``t``.
+      num_steps: steps per run (static).
+      num_actions: size of the action space (static).
+      swept: name of the agent parameter that ``value`` sets.
+      metrics: the :class:`~rl_softmax.engine.metrics.Metric` s the run reports.
+    """
+
+    init: Callable[[jax.Array, jax.Array], Any]
+    step: Callable[[Any, jax.Array], tuple[Any, StepOutput]]
+    num_steps: int
+    num_actions: int
+    swept: str
+    metrics: tuple[metrics_lib.Metric, ...]
+
+    def __call__(self, key: jax.Array, value: ArrayLike) -> StepOutput:
+        carry = self.init(key, jnp.asarray(value, jnp.float32))
+        _, out = jax.lax.scan(self.step, carry, jnp.arange(self.num_steps))
+        return out
+
+
+def _select(condition: jax.Array, if_true: Any, if_false: Any) -> Any:
+    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), if_true, if_false)
+
+
+def make_run(
+    env,
+    agent,
+    num_steps: int,
+    *,
+    env_params: Any = None,
+    agent_params: Any = None,
+    swept: str = "explore",
+    track_probs: bool = False,
+) -> Run:
+    """Builds the pure run of ``agent`` on ``env`` (purejaxrl's ``make_train`` shape).
+
+    Args:
+      env: an :class:`~rl_softmax.envs.Environment`.
+      agent: an :class:`~rl_softmax.agents.Agent`.
+      num_steps: steps per run (static).
+      env_params: environment parameters (default: ``env.default_params``).
+      agent_params: agent parameters (default: ``agent.default_params``).
+      swept: the field of ``agent_params`` that the run's ``value`` replaces.
+      track_probs: also report ``prob_by_rank``, the action probabilities with
+        arms ordered by true value.
+
+    Returns:
+      a :class:`Run`.
+    """
+    env_params = env.default_params if env_params is None else env_params
+    agent_params = agent.default_params if agent_params is None else agent_params
+    if swept not in agent_params._fields:
+        raise ValueError(
+            f"swept={swept!r} is not a parameter of this agent; "
+            f"expected one of {agent_params._fields}."
+        )
+    if not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps={num_steps!r}: expected an integer >= 1.")
+    if agent.num_actions != env.num_actions:
+        raise ValueError(
+            f"the agent has {agent.num_actions} actions but the environment "
+            f"{env.num_actions}."
+        )
+    episodic = bool(env.episodic)
+
+    def init(key, value):
+        key_reset, key_agent, key_steps = jax.random.split(key, 3)
+        params = agent_params._replace(**{swept: value})
+        obs, env_state = env.reset(key_reset, env_params)
+        episode = (
+            _Episode(jnp.zeros(()), jnp.zeros((), jnp.int32)) if episodic else None
+        )
+        agent_state = agent.init(key_agent, params)
+        return _Carry(key_steps, obs, env_state, agent_state, episode, value)
+
+    def transition(carry, t):
+        """The step's draws and results, before any metric (also shapes them)."""
+        # split(k, 3)[:2] == split(k, 2): a continuing run's draws do not depend on
+        # whether the reset key exists.
+        key_act, key_env, key_reset = jax.random.split(
+            jax.random.fold_in(carry.key, t), 3
+        )
+        params = agent_params._replace(**{swept: carry.value})
+        action, policy_info = agent.act(key_act, carry.agent_state, carry.obs, params)
+        action = computed_once(action)
+        next_obs, env_state, reward, terminated, truncated, info = env.step(
+            key_env, carry.env_state, action, env_params
+        )
+        experience = Transition(
+            carry.obs, action, reward, next_obs, terminated, truncated
+        )
+        agent_state = agent.update(carry.agent_state, experience, params)
+        return experience, policy_info, info, env_state, agent_state, key_reset
+
+    carry_shape = jax.eval_shape(init, jax.random.key(0), jnp.float32(0))
+    shapes = jax.eval_shape(transition, carry_shape, jnp.int32(0))
+    metrics = metrics_lib.available(
+        shapes[1], shapes[2], episodic=episodic, track_probs=track_probs
+    )
+
+    def step(carry, t):
+        experience, policy_info, info, env_state, agent_state, key_reset = transition(
+            carry, t
+        )
+        values = metrics_lib.step_values(
+            metrics, experience.reward, experience.action, policy_info, info
+        )
+        carry = carry._replace(
+            obs=experience.next_obs, env_state=env_state, agent_state=agent_state
+        )
+        if not episodic:
+            return carry, StepOutput(values, None)
+        episode = _Episode(
+            carry.episode.reward + experience.reward, carry.episode.length + 1
+        )
+        ended = experience.terminated | experience.truncated
+        at_end = metrics_lib.episode_values(metrics, *episode, info)
+        values.update({k: jnp.where(ended, v, 0.0) for k, v in at_end.items()})
+        reset_obs, reset_state = env.reset(key_reset, env_params)
+        carry = carry._replace(
+            obs=_select(ended, reset_obs, carry.obs),
+            env_state=_select(ended, reset_state, carry.env_state),
+            episode=_select(
+                ended, _Episode(*jax.tree.map(jnp.zeros_like, episode)), episode
+            ),
+        )
+        return carry, StepOutput(values, ended.astype(jnp.float32))
+
+    return Run(
+        init=init, step=step, num_steps=num_steps,
+        num_actions=env.num_actions, swept=swept, metrics=metrics,
+    )  # fmt: skip

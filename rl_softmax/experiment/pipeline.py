@@ -1,0 +1,302 @@
+"""``run_experiment(config) -> Results``: one experiment, config to results and plots.
+
+The same function serves the ``rl-softmax run`` command, the scripts in
+``experiments/`` and anyone's notebook: it validates the config, builds every
+study's environment and agent from the registry, compiles each study once, sweeps
+its values x seeds grid, writes arrays, metadata, a tidy summary and plots (atomic
+writes; a rerun resumes from the studies already saved for the same config) and
+returns everything in memory, so nothing has to be read back from disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from rl_softmax.engine import executor, make_run, sweep
+from rl_softmax.engine.sweep import SweepResult, compile_sweep
+from rl_softmax.experiment import config as config_lib
+from rl_softmax.experiment import registry, results, stats
+
+__all__ = ["Results", "build_run", "run_experiment"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Results:
+    """What :func:`run_experiment` produced.
+
+    Attributes:
+      config: the validated config.
+      out: the results directory, or None if nothing was written.
+      studies: ``{study name: SweepResult}``.
+      rows: the tidy summary rows (``summary.csv``).
+      metadata: what ``metadata.json`` holds (config, versions, timings, labels).
+      paths: every file written, plots included.
+      timings: seconds spent compiling, running, writing and plotting.
+    """
+
+    config: config_lib.ExperimentConfig
+    out: Path | None
+    studies: dict[str, SweepResult]
+    rows: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    paths: list[Path]
+    timings: dict[str, float]
+
+    def best(self, study: str, **kwargs) -> stats.Best | None:
+        """The best setting of a study (see :func:`stats.best_setting`)."""
+        info = self.metadata["studies"][study]
+        return stats.best_setting(
+            self.studies[study], references=info["references"], **kwargs
+        )
+
+
+def build_run(config: config_lib.ExperimentConfig, study: config_lib.StudyConfig):
+    """The pure ``run(key, value)`` of a study; ``value`` sets its swept parameter."""
+    env_entry = registry.ENVS[config.env.name]
+    env = env_entry.make(**config.env.sizes)
+    env_params = env.default_params._replace(
+        **{k: jnp.float32(v) for k, v in config.env.params.items()}
+    )
+    agent = registry.AGENTS[study.agent].make(study, env.num_actions, config.num_steps)
+    specs = registry.agent_params(study.agent, study.rule, env.num_actions)
+    agent_params = agent.default_params._replace(
+        **{specs[k].field: jnp.float32(v) for k, v in study.fixed.items()}
+    )
+    return make_run(
+        env, agent, config.num_steps, env_params=env_params,
+        agent_params=agent_params, swept=specs[study.param].field,
+        track_probs=study.track_probs,
+    )  # fmt: skip
+
+
+def _as_config(config, overrides: Sequence[str]) -> config_lib.ExperimentConfig:
+    if isinstance(config, config_lib.ExperimentConfig):
+        if overrides:
+            raise ValueError(
+                "overrides apply to a config file or dict, not a dataclass"
+            )
+        return config
+    if isinstance(config, Mapping):
+        return config_lib.from_dict(config_lib.apply_overrides(dict(config), overrides))
+    return config_lib.load(config, list(overrides))
+
+
+def _versions() -> dict[str, str]:
+    names = ("rl_softmax", "jax", "jaxlib", "optax", "gymnasium", "numpy", "matplotlib")
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _config_hash(resolved: dict) -> str:
+    text = json.dumps(resolved, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _prepare_out(out: Path, config_hash: str, overwrite: bool) -> tuple[dict, set]:
+    """Creates ``out`` and returns ``(metadata to continue, finished studies)``."""
+    if out.exists() and not out.is_dir():
+        raise config_lib.ConfigError(f"--out {out}: exists and is not a directory.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file in the way, no permission, ...
+        raise config_lib.ConfigError(
+            f"--out {out}: cannot be a results directory ({err.strerror or err})."
+        ) from None
+    if not (out / results.METADATA_FILE).exists():
+        return {}, set()
+    metadata = results.load_metadata(out)
+    if metadata.get("config_hash") == config_hash:
+        return metadata, results.existing_studies(out)
+    if not overwrite:
+        raise config_lib.ConfigError(
+            f"{out} holds results of a different config (hash "
+            f"{metadata.get('config_hash')} != {config_hash}); choose another --out "
+            "or pass --overwrite."
+        )
+    return {}, set()
+
+
+def _study_info(config, study) -> dict[str, Any]:
+    """Labels the plots need, from the registry, kept in the metadata."""
+    num_actions = config.env.num_actions
+    spec = registry.agent_params(study.agent, study.rule, num_actions)[study.param]
+    return {
+        "label": study.label,
+        "param": study.param,
+        "param_symbol": spec.symbol or study.param,
+        "param_label": spec.label or study.param,
+        "references": study.references,
+        "num_actions": num_actions,
+    }
+
+
+def run_experiment(
+    config: str | os.PathLike | Mapping | config_lib.ExperimentConfig,
+    out: str | os.PathLike | None = None,
+    *,
+    overrides: Sequence[str] = (),
+    progress: bool = True,
+    plots: bool = True,
+    write: bool = True,
+    overwrite: bool = False,
+    devices: int | None = None,
+    cache_dir: str | os.PathLike | None | bool = None,
+    log: Callable[[str], None] | None = None,
+) -> Results:
+    """Runs an experiment config and returns its results.
+
+    Args:
+      config: a TOML path, a parsed config dict, or an
+        :class:`~rl_softmax.experiment.config.ExperimentConfig`.
+      out: the results directory (default ``results/<config name>``).
+      overrides: ``key=value`` overrides (TOML values) of a path or dict config.
+      progress: show a progress bar per study.
+      plots: draw the figures into ``out/plots``.
+      write: write results at all (False: in memory only, no resume).
+      overwrite: replace results of a different config in ``out``.
+      devices: JAX CPU devices to use (default one per core if JAX has not started
+        yet, else the devices it has).
+      cache_dir: JAX's persistent compilation cache (default the user cache
+        directory, see :func:`rl_softmax.engine.executor.default_cache_dir`;
+        ``False`` turns it off).
+      log: where progress lines go (default: nowhere).
+
+    Returns:
+      the :class:`Results`.
+
+    Raises:
+      ConfigError: the config (or ``out``) is not valid; nothing was run.
+    """
+    say = log or (lambda line: None)
+    config = _as_config(config, overrides)
+    resolved = config_lib.to_dict(config)
+    config_hash = _config_hash(resolved)
+    out_dir = Path(out) if out is not None else Path("results") / config.name
+    executor.use_cpu_cores(devices)  # before building runs starts JAX's backend
+    runs = {s.name: _checked_run(config, i, s) for i, s in enumerate(config.studies)}
+    metadata, finished = {}, set()
+    if write:
+        metadata, finished = _prepare_out(out_dir, config_hash, overwrite)
+    if cache_dir is not False:
+        executor.enable_compilation_cache(cache_dir or None)
+    jax_devices = jax.devices()
+    say(
+        f"  env {config.env.name} ({config.env.num_actions} actions), "
+        f"{config.num_seeds} seeds x {config.num_steps} steps, seed {config.seed}, "
+        f"{len(jax_devices)} {jax_devices[0].platform} device(s)"
+        + (f" -> {out_dir}" if write else "")
+    )
+    metadata.update(
+        config=resolved,
+        config_hash=config_hash,
+        versions=_versions(),
+        devices=[str(d) for d in jax_devices],
+        created=metadata.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+    )
+    metadata.setdefault("studies", {})
+    timings = {"compile": 0.0, "run": 0.0, "write": 0.0, "plot": 0.0}
+    key = jax.random.key(config.seed)
+    studies, rows, paths = {}, [], []
+    for study in config.studies:
+        values = study.values + tuple(study.references.values())
+        info = _study_info(config, study)
+        if study.name in finished:
+            say(f"  {study.name}: reusing saved results in {out_dir}")
+            result = results.load_study(out_dir, study.name)
+        else:
+            result, measured = _sweep_study(
+                config, runs[study.name], study, values, key, progress
+            )
+            for phase in ("compile", "run"):
+                timings[phase] += measured[f"{phase}_seconds"]
+            info.update(measured)
+            say(
+                f"  {study.name}: {len(values)} values x {config.num_seeds} seeds, "
+                f"compile {measured['compile_seconds']:.1f} s, run "
+                f"{measured['run_seconds']:.1f} s "
+                f"({measured['agent_steps_per_second'] / 1e6:.1f}M agent-steps/s)"
+            )
+            if write:
+                start = time.perf_counter()
+                paths.append(results.save_study(out_dir, study.name, result))
+                timings["write"] += time.perf_counter() - start
+        metadata["studies"][study.name] = {
+            **metadata["studies"].get(study.name, {}),
+            **info,
+        }
+        studies[study.name] = result
+        rows += stats.summary_rows(
+            study.name, result, label=study.label, param=study.param
+        )
+    if write:
+        start = time.perf_counter()
+        metadata["timings"] = timings
+        paths.append(results.save_metadata(out_dir, metadata))
+        paths.append(results.save_summary(out_dir, rows))
+        timings["write"] += time.perf_counter() - start
+        if plots:
+            start = time.perf_counter()
+            from rl_softmax import plotting  # matplotlib only when drawing
+
+            paths += plotting.draw_experiment(out_dir, studies, metadata)
+            timings["plot"] = time.perf_counter() - start
+            results.save_metadata(out_dir, metadata)  # with the plot time
+    return Results(
+        config, out_dir if write else None, studies, rows, metadata, paths, timings
+    )
+
+
+def _checked_run(config, index: int, study):
+    """The study's run; what only building it can find wrong is a ConfigError."""
+    try:
+        return build_run(config, study)
+    except ValueError as err:
+        raise config_lib.ConfigError(
+            f"studies[{index}] ({study.name}): {err}"
+        ) from None
+
+
+def _sweep_study(config, run, study, values, key, progress: bool):
+    """Compiles and sweeps one study; returns ``(result, timings)``."""
+    settings = {
+        "final_steps": config.final_steps,
+        "max_block_runs": config.max_block_runs or None,
+    }
+    start = time.perf_counter()
+    compile_sweep(run, len(values), config.num_seeds, **settings)
+    compile_seconds = time.perf_counter() - start
+    num_runs = len(values) * config.num_seeds
+    from tqdm import tqdm
+
+    with tqdm(
+        total=num_runs, unit="run", desc=f"  {study.name}", disable=not progress,
+        leave=False, file=sys.stderr,
+    ) as bar:  # fmt: skip
+        start = time.perf_counter()
+        result = sweep(
+            run, values, config.num_seeds, key=key, on_block=bar.update, **settings
+        )
+        run_seconds = time.perf_counter() - start
+    return result, {
+        "compile_seconds": compile_seconds,
+        "run_seconds": run_seconds,
+        "agent_steps_per_second": num_runs * config.num_steps / run_seconds,
+    }

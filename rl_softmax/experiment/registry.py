@@ -1,0 +1,365 @@
+"""The one table of names: environments, agents, exploration rules, optimizers,
+schedules, each with its parameters (type, default, range, label).
+
+Config validation (:mod:`.config`), ``rl-softmax list``, error messages, the
+pipeline that builds runs and the plot labels it writes into the results all read
+this module; nothing else names an environment, an agent or a parameter.
+:func:`register_env` and :func:`register_agent` add entries (a new environment or
+agent becomes usable from configs without touching anything else).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import optax
+
+from rl_softmax import envs, schedules
+from rl_softmax.agents import action_value, auto_temperature, gradient_bandit
+
+__all__ = [
+    "AGENTS",
+    "ENTROPY_SHAPES",
+    "ENVS",
+    "OPTIMIZERS",
+    "RULES",
+    "SCHEDULES",
+    "AgentEntry",
+    "EnvEntry",
+    "Param",
+    "RuleEntry",
+    "agent_params",
+    "make_temperature",
+    "register_agent",
+    "register_env",
+]
+
+_INF = math.inf
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A number a config may set or sweep.
+
+    Attributes:
+      name: the config key (``tau``, ``step_size``, ...).
+      field: the params NamedTuple field it sets (``explore``, ``step_size``, ...).
+      default: its value when not given; a callable takes the number of actions.
+        None takes the params NamedTuple's own default.
+      low, high: the allowed closed range.
+      allow_inf: whether ``inf`` is allowed (``tau = inf`` is the uniform limit).
+      symbol: short name in legends (``τ``).
+      label: axis label (``temperature τ``).
+    """
+
+    name: str
+    field: str
+    default: float | Callable[[int], float] | None = None
+    low: float = -_INF
+    high: float | Callable[[int], float] = _INF
+    allow_inf: bool = False
+    symbol: str = ""
+    label: str = ""
+
+    def resolved(self, num_actions: int, params_type: Any) -> Param:
+        """This parameter with a float ``default`` and ``high`` for an agent with
+        ``num_actions`` actions (a None default read from ``params_type``)."""
+        default = self.default
+        if default is None:
+            default = params_type._field_defaults[self.field]
+        elif callable(default):
+            default = default(num_actions)
+        high = self.high(num_actions) if callable(self.high) else self.high
+        return dataclasses.replace(self, default=float(default), high=float(high))
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvEntry:
+    """An environment configs can name.
+
+    Attributes:
+      name: config name (``[env] name = ...``).
+      description: one line for ``rl-softmax list``.
+      make: ``(**sizes) -> environment``.
+      params: names of the ``default_params`` fields a config may set.
+      sizes: ``{name: (default, minimum)}`` of the integers ``make`` takes, which
+        set shapes (fixed at construction, never swept).
+      nonnegative: the params that must be ``>= 0``.
+      check: ``params dict -> error message or None`` for cross-field rules.
+    """
+
+    name: str
+    description: str
+    make: Callable[..., Any]
+    params: tuple[str, ...]
+    sizes: dict[str, tuple[int, int]] = dataclasses.field(
+        default_factory=lambda: {"num_arms": (10, 2)}
+    )
+    nonnegative: tuple[str, ...] = ()
+    check: Callable[[dict[str, float]], str | None] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleEntry:
+    """An exploration rule of the ``action_value`` agent.
+
+    Attributes:
+      name: config name (``rule = ...``).
+      description: one line for ``rl-softmax list``.
+      param: the number it takes (its ``explore``), or None.
+      options: study keys it takes besides its param (``schedule``, ``entropy``).
+      make: ``(study, num_actions, num_steps) -> rule`` (see
+        :mod:`rl_softmax.agents.action_value`).
+    """
+
+    name: str
+    description: str
+    param: Param | None
+    make: Callable[..., Any]
+    options: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentEntry:
+    """An agent configs can name.
+
+    Attributes:
+      name: config name (``agent = ...``).
+      description: one line for ``rl-softmax list``.
+      params_type: its params NamedTuple (defaults of fields not in ``params``).
+      params: the numbers a config may set or sweep (besides a rule's).
+      options: study keys it takes (``optimizer``, ``baseline``, ``entropy``, ...).
+      defaults: default option values (``optimizer``).
+      make: ``(study, num_actions, num_steps) -> agent``.
+      takes_rule: whether a study names an exploration ``rule``.
+    """
+
+    name: str
+    description: str
+    params_type: Any
+    params: tuple[Param, ...]
+    make: Callable[..., Any]
+    options: tuple[str, ...] = ()
+    defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
+    takes_rule: bool = False
+
+
+# ----------------------------------------------------------- optimizers, schedules
+
+
+def _sgd_momentum(learning_rate):
+    return optax.sgd(learning_rate, momentum=0.9)
+
+
+OPTIMIZERS: dict[str, Callable] = {
+    "sgd": optax.sgd,
+    "momentum": _sgd_momentum,
+    "adam": optax.adam,
+    "rmsprop": optax.rmsprop,
+}
+"""Optimizer names -> optax factories taking ``learning_rate``."""
+
+SCHEDULES: dict[str, Callable] = {
+    "constant": schedules.constant,
+    "linear": schedules.linear,
+    "exponential": schedules.exponential,
+    "cosine": schedules.cosine,
+    "piecewise_constant": schedules.piecewise_constant,
+    "inverse_log": schedules.inverse_log,
+    "inverse_sqrt": schedules.inverse_sqrt,
+}
+"""Temperature schedule names -> factories whose first argument is the swept scale."""
+
+ENTROPY_SHAPES = schedules.SHAPES
+"""Shapes of a target-entropy schedule (:func:`rl_softmax.schedules.entropy_target`)."""
+
+
+def _entropy_schedule(study, num_actions: int) -> Callable:
+    """``(step, final_entropy) -> target`` from a study's ``entropy`` table."""
+    shape, steps = study.entropy["shape"], study.entropy["anneal_steps"]
+
+    def target(step, final_entropy):
+        return schedules.entropy_target(
+            num_actions, steps, final_entropy=final_entropy, shape=shape
+        )(step)
+
+    return target
+
+
+# ------------------------------------------------------------------ environments
+
+
+def _bernoulli_check(params: dict[str, float]) -> str | None:
+    low, high = params.get("low", 0.0), params.get("high", 1.0)
+    if not 0.0 <= low <= high <= 1.0:
+        return (
+            f"env.low, env.high: got {[low, high]!r}; expected 0 <= low <= high <= 1."
+        )
+    return None
+
+
+ENVS: dict[str, EnvEntry] = {}
+AGENTS: dict[str, AgentEntry] = {}
+RULES: dict[str, RuleEntry] = {}
+
+
+def register_env(entry: EnvEntry) -> EnvEntry:
+    """Adds (or replaces) an environment entry; returns it."""
+    ENVS[entry.name] = entry
+    return entry
+
+
+def register_agent(entry: AgentEntry) -> AgentEntry:
+    """Adds (or replaces) an agent entry; returns it."""
+    AGENTS[entry.name] = entry
+    return entry
+
+
+register_env(EnvEntry(
+    "gaussian",
+    "K-armed Gaussian testbed, q* ~ N(mean, std), R ~ N(q*(A), noise_std)",
+    lambda num_arms: envs.GaussianBandit(num_arms),
+    ("mean", "std", "noise_std"),
+    nonnegative=("std", "noise_std"),
+))  # fmt: skip
+register_env(EnvEntry(
+    "nonstationary",
+    "Gaussian testbed whose q* take N(0, walk_std) random walks",
+    lambda num_arms: envs.GaussianBandit(num_arms, random_walk=True),
+    ("mean", "std", "noise_std", "walk_std"),
+    nonnegative=("std", "noise_std", "walk_std"),
+))  # fmt: skip
+register_env(EnvEntry(
+    "bernoulli",
+    "K arms paying 1 with probability p ~ U(low, high)",
+    lambda num_arms: envs.BernoulliBandit(num_arms),
+    ("low", "high"),
+    check=_bernoulli_check,
+))  # fmt: skip
+
+
+# ------------------------------------------------------------------------- rules
+
+
+def make_temperature(schedule: str, schedule_args: dict[str, Any]) -> Callable:
+    """``(step, explore) -> tau`` for a schedule name and its other arguments."""
+    return schedules.make_temperature(SCHEDULES[schedule], **schedule_args)
+
+
+def _boltzmann_rule(study, num_actions, num_steps):
+    temperature = make_temperature(study.schedule, study.schedule_args)
+    return action_value.boltzmann(temperature)
+
+
+def _target_entropy_rule(study, num_actions, num_steps):
+    return action_value.target_entropy(_entropy_schedule(study, num_actions))
+
+
+_TAU = Param("tau", "explore", None, 0.0, _INF, True, "τ", "temperature τ")
+for _entry in (
+    RuleEntry(
+        "boltzmann", "softmax of Q at temperature tau (or a schedule scaled by tau)",
+        _TAU, _boltzmann_rule, ("schedule", "schedule_args"),
+    ),
+    RuleEntry(
+        "greedy", "argmax Q, ties split evenly (optimistic with initial_value > 0)",
+        None, lambda *_: action_value.greedy(),
+    ),
+    RuleEntry(
+        "epsilon_greedy", "greedy, uniform with probability epsilon",
+        Param("epsilon", "explore", None, 0.0, 1.0, False, "ε",
+              "exploration probability ε"),
+        lambda *_: action_value.epsilon_greedy(),
+    ),
+    RuleEntry(
+        "ucb", "argmax Q + c sqrt(ln t / N)",
+        Param("c", "explore", 1.0, 0.0, _INF, False, "c",
+              "exploration coefficient c"),
+        lambda *_: action_value.ucb(),
+    ),
+    RuleEntry(
+        "boltzmann_gumbel",
+        "Boltzmann-Gumbel exploration, Gumbel noise of scale c/sqrt(N)",
+        Param("c", "explore", 1.0, 1e-12, _INF, False, "C", "Gumbel noise scale C"),
+        lambda *_: action_value.boltzmann_gumbel(),
+    ),
+    RuleEntry(
+        "target_entropy", "softmax at the tau whose entropy follows a target schedule",
+        Param("final_entropy", "explore", lambda k: 0.01 * math.log(k), 0.0,
+              math.log, False, "final entropy", "final target entropy (nats)"),
+        _target_entropy_rule, ("entropy",),
+    ),
+):  # fmt: skip
+    RULES[_entry.name] = _entry
+
+
+# ------------------------------------------------------------------------ agents
+
+
+def _make_action_value(study, num_actions, num_steps):
+    rule = RULES[study.rule].make(study, num_actions, num_steps)
+    return action_value.make_action_value_agent(
+        num_actions, rule, sample_average=study.sample_average
+    )
+
+
+def _make_gradient_bandit(study, num_actions, num_steps):
+    return gradient_bandit.make_gradient_bandit(
+        num_actions, OPTIMIZERS[study.optimizer], baseline=study.baseline
+    )
+
+
+def _make_auto_temperature(study, num_actions, num_steps):
+    target = _entropy_schedule(study, num_actions)
+    final = study.entropy["final_entropy"]
+    return auto_temperature.make_auto_temperature_agent(
+        num_actions, lambda step: target(step, final),
+        optimizer=OPTIMIZERS[study.optimizer], sample_average=study.sample_average,
+    )  # fmt: skip
+
+
+_STEP_SIZE = Param(
+    "step_size", "step_size", None, 1e-12, 1.0, False, "α", "step size α"
+)
+_INITIAL = Param(
+    "initial_value", "initial_value", None, -_INF, _INF, False, "Q₀", "initial value Q₀"
+)
+
+
+register_agent(AgentEntry(
+    "action_value", "Q estimates with an exploration rule on top (see rules)",
+    action_value.ActionValueParams, (_STEP_SIZE, _INITIAL),
+    _make_action_value, options=("step_size",), takes_rule=True,
+))  # fmt: skip
+register_agent(AgentEntry(
+    "gradient_bandit", "softmax preferences trained by an optax optimizer (S&B 2.8)",
+    gradient_bandit.GradientBanditParams,
+    (Param("step_size", "step_size", None, 1e-12, _INF, False, "α", "step size α"),
+     Param("tau", "explore", None, 1e-12, _INF, False, "τ", "temperature τ")),
+    _make_gradient_bandit, options=("optimizer", "baseline"),
+    defaults={"optimizer": "sgd"},
+))  # fmt: skip
+register_agent(AgentEntry(
+    "auto_temperature", "Boltzmann with log tau trained to a target entropy (SAC)",
+    auto_temperature.AutoTemperatureParams,
+    (Param("tau_learning_rate", "tau_learning_rate", None, 0.0, _INF, False,
+           "τ learning rate", "learning rate of log τ"),
+     Param("initial_tau", "initial_tau", None, 1e-12, _INF, False, "τ₀",
+           "initial temperature τ₀"),
+     _STEP_SIZE, _INITIAL),
+    _make_auto_temperature, options=("optimizer", "entropy", "step_size"),
+    defaults={"optimizer": "adam"},
+))  # fmt: skip
+
+
+def agent_params(agent: str, rule: str | None, num_actions: int) -> dict[str, Param]:
+    """The numbers a study of ``agent`` (with ``rule``) may set or sweep, by name,
+    the rule's own first, resolved for ``num_actions`` actions."""
+    entry = AGENTS[agent]
+    params = list(entry.params)
+    if rule and RULES[rule].param is not None:
+        params.insert(0, RULES[rule].param)
+    return {p.name: p.resolved(num_actions, entry.params_type) for p in params}
