@@ -1,7 +1,5 @@
 """``python -m rl_softmax`` is the ``rl-softmax`` command."""
 
-import sys
+from rl_softmax.cli import console
 
-from rl_softmax.cli import main
-
-sys.exit(main())
+console()

@@ -51,7 +51,7 @@ CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 _MAX_SEEDS_PER_BLOCK = 2048
 # Runs per block: past this, larger blocks measured no faster and the progress bar
 # moves less often.
-_MAX_RUNS_PER_BLOCK = 16384
+_MAX_RUNS_PER_BLOCK = 20480
 # Bytes of carry and outputs one block may hold on the device.
 _MAX_BLOCK_BYTES = 1 << 30
 # XLA:CPU emits short or ragged loops for a narrow seed axis, and their rounding of

@@ -148,8 +148,8 @@ def make_run(
         agent_state = agent.init(key_agent, params)
         return _Carry(key_steps, obs, env_state, agent_state, episode, value)
 
-    def transition(carry, t):
-        """The step's draws and results, before any metric (also shapes them)."""
+    def act_and_step(carry, t):
+        """The step's draws, action and environment step."""
         # split(k, 3)[:2] == split(k, 2): a continuing run's draws do not depend on
         # whether the reset key exists.
         key_act, key_env, key_reset = jax.random.split(
@@ -158,19 +158,25 @@ def make_run(
         params = agent_params._replace(**{swept: carry.value})
         action, policy_info = agent.act(key_act, carry.agent_state, carry.obs, params)
         action = computed_once(action)
-        next_obs, env_state, reward, terminated, truncated, info = env.step(
-            key_env, carry.env_state, action, env_params
-        )
+        stepped = env.step(key_env, carry.env_state, action, env_params)
+        return action, policy_info, stepped, params, key_reset
+
+    def transition(carry, t):
+        """The step's draws and results, before any metric."""
+        action, policy_info, stepped, params, key_reset = act_and_step(carry, t)
+        next_obs, env_state, reward, terminated, truncated, info = stepped
         experience = Transition(
             carry.obs, action, reward, next_obs, terminated, truncated
         )
         agent_state = agent.update(carry.agent_state, experience, params)
         return experience, policy_info, info, env_state, agent_state, key_reset
 
+    # What the agent and the environment report decides the metrics (no update
+    # needs tracing for that).
     carry_shape = jax.eval_shape(init, jax.random.key(0), jnp.float32(0))
-    shapes = jax.eval_shape(transition, carry_shape, jnp.int32(0))
+    shapes = jax.eval_shape(act_and_step, carry_shape, jnp.int32(0))
     metrics = metrics_lib.available(
-        shapes[1], shapes[2], episodic=episodic, track_probs=track_probs
+        shapes[1], shapes[2][-1], episodic=episodic, track_probs=track_probs
     )
 
     def step(carry, t):

@@ -19,6 +19,7 @@ devices and the XLA options):
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -29,7 +30,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from rl_softmax.engine import executor, threefry
-from rl_softmax.engine.run import Run
+from rl_softmax.engine.run import Run, StepOutput
 
 __all__ = ["BlockProgram", "MetricResult", "SweepResult", "compile_sweep", "sweep"]
 
@@ -100,10 +101,11 @@ def _reduced_run(run: Run, final_steps: int, stride: int):
     num_windows = run.num_steps // stride
     first_final = run.num_steps - final_steps
     whole_windows = first_final % stride == 0
-    carry_shape = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
-    out_shape = jax.eval_shape(run.step, carry_shape, jnp.int32(0))[1]
-    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), out_shape)
     per_episode = {m.name for m in run.metrics if m.per_episode}
+    zeros = StepOutput(
+        {m.name: jnp.zeros(_shape(run, m), jnp.float32) for m in run.metrics},
+        jnp.zeros((), jnp.float32) if per_episode else None,
+    )
 
     def add_if(condition, sums, out):
         # where, not a 0/1 weight: 0 * inf would be NaN for tau = inf
@@ -173,13 +175,18 @@ def _check_int(name: str, value, low: int, high: int | None) -> None:
         raise ValueError(f"{name}={value!r}: expected an integer {allowed}.")
 
 
-def _bytes_per_run(reduced, key_dtype) -> int:
-    shapes = jax.eval_shape(
-        reduced,
-        jax.ShapeDtypeStruct((), key_dtype),
-        jax.ShapeDtypeStruct((), jnp.float32),
-    )
-    return sum(s.size * s.dtype.itemsize for s in jax.tree.leaves(shapes))
+def _shape(run: Run, metric) -> tuple[int, ...]:
+    """The shape of one step's value of ``metric``."""
+    return (run.num_actions,) if metric.vector else ()
+
+
+def _bytes_per_run(run: Run, num_windows: int) -> int:
+    """Device memory of one run's outputs (all float32) and carry."""
+    values = sum(math.prod(_shape(run, m)) for m in run.metrics)
+    counts = 1 if any(m.per_episode for m in run.metrics) else 0
+    carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
+    carry_bytes = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(carry))
+    return 4 * (values + counts) * (num_windows + 2) + 2 * carry_bytes
 
 
 def compile_sweep(
@@ -224,7 +231,8 @@ def compile_sweep(
     reduced = _reduced_run(run, final_steps, stride)
     block_values, block_seeds = executor.block_shape(
         num_values, num_seeds, num_devices=len(jax.devices()),
-        bytes_per_run=_bytes_per_run(reduced, key_dtype), max_runs=max_block_runs,
+        bytes_per_run=_bytes_per_run(run, run.num_steps // stride),
+        max_runs=max_block_runs,
     )  # fmt: skip
     options = None if compiler_options is None else dict(compiler_options)
     settings = (

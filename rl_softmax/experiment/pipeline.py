@@ -191,7 +191,9 @@ def run_experiment(
     config_hash = _config_hash(resolved)
     out_dir = Path(out) if out is not None else Path("results") / config.name
     executor.use_cpu_cores(devices)  # before building runs starts JAX's backend
+    start = time.perf_counter()
     runs = {s.name: _checked_run(config, i, s) for i, s in enumerate(config.studies)}
+    build_seconds = time.perf_counter() - start
     metadata, finished = {}, set()
     if write:
         metadata, finished = _prepare_out(out_dir, config_hash, overwrite)
@@ -212,7 +214,7 @@ def run_experiment(
         created=metadata.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
     )
     metadata.setdefault("studies", {})
-    timings = {"compile": 0.0, "run": 0.0, "write": 0.0, "plot": 0.0}
+    timings = {"compile": build_seconds, "run": 0.0, "write": 0.0, "plot": 0.0}
     key = jax.random.key(config.seed)
     studies, rows, paths = {}, [], []
     for study in config.studies:
