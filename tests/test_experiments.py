@@ -73,3 +73,24 @@ def test_anneal_comparison_table_matches_saved_results(tmp_path):
     np.testing.assert_allclose(row["best"].mean, means[best], rtol=1e-9)
     assert row["setting"] == f"tau = {result.values[best]:.4g}"
     assert (tmp_path / "anneal_comparison_4x20.md").read_text().count("\n") == 9
+
+
+def test_readme_figures_are_the_plots_the_configs_draw(tmp_path):
+    argv = ["--num-seeds", "4", "--num-steps", "20"]
+    argv += ["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figs")]
+    written = _main("readme_figures")(argv)
+    readme = (EXPERIMENTS.parent / "README.md").read_text()
+    names = sorted(path.name for path in written)
+    assert names == sorted(p.name for p in (tmp_path / "figs").iterdir())
+    for name in names:  # every figure the README shows is made here, and only those
+        assert f"experiments/figures/{name}" in readme, name
+    shown = {
+        line.split("experiments/figures/")[1].split(")")[0]
+        for line in readme.splitlines()
+        if "](experiments/figures/" in line
+    }
+    assert shown == set(names)
+    sweep = tmp_path / "results" / "bandit_tau_sweep_4x20" / "plots"
+    assert (tmp_path / "figs" / "boltzmann_sweep.png").read_bytes() == (
+        sweep / "boltzmann_sweep.png"
+    ).read_bytes()

@@ -2,8 +2,9 @@
 seed sweep (:mod:`.sweep`) and how it is compiled and placed (:mod:`.executor`)."""
 
 from rl_softmax.engine.metrics import METRICS, Metric
+from rl_softmax.engine.reductions import MetricResult
 from rl_softmax.engine.run import Run, StepOutput, make_run
-from rl_softmax.engine.sweep import MetricResult, SweepResult, compile_sweep, sweep
+from rl_softmax.engine.sweep import SweepResult, compile_sweep, sweep
 
 __all__ = [
     "METRICS",
