@@ -18,6 +18,7 @@ the run), written independently of the engine.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import jax
@@ -113,42 +114,60 @@ def p_right(tau: float) -> float:
     return 1.0 / (1.0 + np.exp(-1.0 / tau))
 
 
+class _Chains:
+    """``num_runs`` chains stepped as one NumPy batch, with episode bookkeeping
+    (same-step autoreset; episodes counted when they end)."""
+
+    def __init__(self, length: int, max_steps: int, num_runs: int):
+        self.length, self.max_steps = length, max_steps
+        self.position = np.zeros(num_runs, np.int64)
+        self.time = np.zeros(num_runs, np.int64)
+        self.episode_return = np.zeros(num_runs)
+        self.sums = {k: np.zeros(num_runs) for k in ("return", "length", "success")}
+        self.reward = np.zeros(num_runs)
+        self.episodes = np.zeros(num_runs)
+
+    def step(self, right: np.ndarray) -> np.ndarray:
+        """Moves every chain (``right``: bool per run); returns the rewards."""
+        self.position = np.where(
+            right, self.position + 1, np.maximum(self.position - 1, 0)
+        )
+        self.time += 1
+        terminated = self.position == self.length
+        truncated = (self.time >= self.max_steps) & ~terminated
+        reward = terminated.astype(float)
+        self.reward += reward
+        self.episode_return += reward
+        ended = terminated | truncated
+        self.episodes += ended
+        self.sums["return"] += np.where(ended, self.episode_return, 0.0)
+        self.sums["length"] += np.where(ended, self.time, 0.0)
+        self.sums["success"] += np.where(ended, terminated, 0.0)
+        self.position = np.where(ended, 0, self.position)
+        self.time = np.where(ended, 0, self.time)
+        self.episode_return = np.where(ended, 0.0, self.episode_return)
+        return reward
+
+    def totals(self, num_steps: int) -> dict[str, np.ndarray]:
+        """Per run: ``reward`` (mean per step), ``episodes`` (episodes that ended)
+        and the sums over those episodes of ``return``, ``length``, ``success``."""
+        return {
+            **self.sums,
+            "reward": self.reward / num_steps,
+            "episodes": self.episodes,
+        }
+
+
 def simulate(
     tau: float, length: int, max_steps: int, num_steps: int, num_runs: int, seed: int
 ) -> dict[str, np.ndarray]:
-    """The fixed policy on the chain in NumPy, all runs as one batch.
-
-    Returns per run: ``reward`` (mean per step), ``episodes`` (episodes that ended),
-    and the sums over those episodes of ``return``, ``length`` and ``success``.
-    """
+    """The fixed policy on the chain in NumPy, all runs as one batch; returns
+    :meth:`_Chains.totals`."""
     rng = np.random.default_rng(seed)
-    p = p_right(tau)
-    position = np.zeros(num_runs, np.int64)
-    time = np.zeros(num_runs, np.int64)
-    episode_return = np.zeros(num_runs)
-    sums = {k: np.zeros(num_runs) for k in ("return", "length", "success", "reward")}
-    episodes = np.zeros(num_runs)
+    chains = _Chains(length, max_steps, num_runs)
     for _ in range(num_steps):
-        right = rng.random(num_runs) < p
-        position = np.where(right, position + 1, np.maximum(position - 1, 0))
-        time += 1
-        terminated = position == length
-        truncated = (time >= max_steps) & ~terminated
-        reward = terminated.astype(float)
-        sums["reward"] += reward
-        episode_return += reward
-        ended = terminated | truncated
-        episodes += ended
-        sums["return"] += np.where(ended, episode_return, 0.0)
-        sums["length"] += np.where(ended, time, 0.0)
-        sums["success"] += np.where(ended, terminated, 0.0)
-        position = np.where(ended, 0, position)
-        time = np.where(ended, 0, time)
-        episode_return = np.where(ended, 0.0, episode_return)
-    out = {k: v for k, v in sums.items() if k != "reward"}
-    out["reward"] = sums["reward"] / num_steps
-    out["episodes"] = episodes
-    return out
+        chains.step(rng.random(num_runs) < p_right(tau))
+    return chains.totals(num_steps)
 
 
 def simulate_learner(
@@ -160,35 +179,24 @@ def simulate_learner(
     rng = np.random.default_rng(seed)
     q = np.zeros((num_runs, 2))
     counts = np.zeros((num_runs, 2))
-    position = np.zeros(num_runs, np.int64)
-    time = np.zeros(num_runs, np.int64)
-    episode_return = np.zeros(num_runs)
-    sums = {k: np.zeros(num_runs) for k in ("return", "length", "success", "reward")}
-    episodes = np.zeros(num_runs)
     runs = np.arange(num_runs)
+    chains = _Chains(length, max_steps, num_runs)
     for _ in range(num_steps):
         z = q / tau
         weights = np.exp(z - z.max(axis=1, keepdims=True))
-        p_right = weights[:, 1] / weights.sum(axis=1)
-        action = (rng.random(num_runs) < p_right).astype(np.int64)
-        position = np.where(action == 1, position + 1, np.maximum(position - 1, 0))
-        time += 1
-        terminated = position == length
-        truncated = (time >= max_steps) & ~terminated
-        reward = terminated.astype(float)
+        action = (rng.random(num_runs) < weights[:, 1] / weights.sum(axis=1)).astype(
+            int
+        )
+        reward = chains.step(action == 1)
         counts[runs, action] += 1
         q[runs, action] += (reward - q[runs, action]) / counts[runs, action]
-        sums["reward"] += reward
-        episode_return += reward
-        ended = terminated | truncated
-        episodes += ended
-        sums["return"] += np.where(ended, episode_return, 0.0)
-        sums["length"] += np.where(ended, time, 0.0)
-        sums["success"] += np.where(ended, terminated, 0.0)
-        position = np.where(ended, 0, position)
-        time = np.where(ended, 0, time)
-        episode_return = np.where(ended, 0.0, episode_return)
-    out = {k: v for k, v in sums.items() if k != "reward"}
-    out["reward"] = sums["reward"] / num_steps
-    out["episodes"] = episodes
-    return out
+    return chains.totals(num_steps)
+
+
+def ratio_se(sums: np.ndarray, counts: np.ndarray) -> float:
+    """Standard error of the pooled mean ``sum(sums) / sum(counts)`` over runs (the
+    ratio estimator), over the runs with ``counts > 0``; written here from the
+    textbook formula, independently of the library."""
+    n = int((counts > 0).sum())
+    mean = sums.sum() / counts.sum()
+    return math.sqrt(n / (n - 1) * ((sums - mean * counts) ** 2).sum()) / counts.sum()

@@ -12,7 +12,14 @@ import textwrap
 
 import numpy as np
 import pytest
-from chain_mdp import ChainMDP, FixedParams, fixed_boltzmann, simulate, simulate_learner
+from chain_mdp import (
+    ChainMDP,
+    FixedParams,
+    fixed_boltzmann,
+    ratio_se,
+    simulate,
+    simulate_learner,
+)
 
 from rl_softmax.experiment import ConfigError, registry, results, run_experiment, stats
 from rl_softmax.experiment.registry import AgentEntry, EnvEntry, Param
@@ -61,10 +68,18 @@ def _pooled(result, metric, index):
     return (m.run_mean[index] * m.run_weight[index]).sum() / m.run_weight[index].sum()
 
 
-def _ratio_se(sums, counts) -> float:
-    n = int((counts > 0).sum())
-    mean = sums.sum() / counts.sum()
-    return math.sqrt(n / (n - 1) * ((sums - mean * counts) ** 2).sum()) / counts.sum()
+def _assert_pooled_agree(result, index, reference, metric):
+    """The pooled episode mean of ``metric`` at value ``index`` agrees with the
+    NumPy ``reference`` within 4 combined ratio-estimator standard errors."""
+    m = result.metrics[metric]
+    sums = m.run_mean[index].astype(np.float64) * m.run_weight[index]
+    se = math.hypot(
+        ratio_se(sums, m.run_weight[index]),
+        ratio_se(reference[metric], reference["episodes"]),
+    )
+    theirs = reference[metric].sum() / reference["episodes"].sum()
+    ours = _pooled(result, metric, index)
+    assert abs(ours - theirs) <= SIGMAS * se, (index, metric, ours, theirs)
 
 
 def test_fixed_policy_sweep_matches_hand_computed_and_numpy(chain, tmp_path):
@@ -84,15 +99,7 @@ def test_fixed_policy_sweep_matches_hand_computed_and_numpy(chain, tmp_path):
     for index, tau in ((0, 0.5), (1, 2.0), (3, math.inf)):
         reference = simulate(tau, LENGTH, MAX_STEPS, NUM_STEPS, NUM_SEEDS, seed=7)
         for metric in ("return", "length", "success"):
-            m = result.metrics[metric]
-            sums = m.run_mean[index].astype(np.float64) * m.run_weight[index]
-            se = math.hypot(
-                _ratio_se(sums, m.run_weight[index]),
-                _ratio_se(reference[metric], reference["episodes"]),
-            )
-            theirs = reference[metric].sum() / reference["episodes"].sum()
-            ours = _pooled(result, metric, index)
-            assert abs(ours - theirs) <= SIGMAS * se, (tau, metric, ours, theirs)
+            _assert_pooled_agree(result, index, reference, metric)
     # the summary rows are the pooled episode means
     row = next(
         r for r in out.rows
@@ -114,14 +121,7 @@ def test_learning_agent_on_the_mdp_matches_numpy(chain, tmp_path):
             tau, LENGTH, MAX_STEPS, NUM_STEPS, NUM_SEEDS, seed=11
         )
         for metric in ("return", "success"):
-            m = result.metrics[metric]
-            sums = m.run_mean[index].astype(np.float64) * m.run_weight[index]
-            se = math.hypot(
-                _ratio_se(sums, m.run_weight[index]),
-                _ratio_se(reference[metric], reference["episodes"]),
-            )
-            theirs = reference[metric].sum() / reference["episodes"].sum()
-            assert abs(_pooled(result, metric, index) - theirs) <= SIGMAS * se
+            _assert_pooled_agree(result, index, reference, metric)
         ours = result.metrics["reward"].run_mean[index].astype(np.float64)
         se = math.hypot(ours.std(ddof=1), reference["reward"].std(ddof=1))
         assert abs(ours.mean() - reference["reward"].mean()) <= SIGMAS * se / math.sqrt(

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from chain_mdp import ChainMDP, FixedParams, fixed_boltzmann, simulate
+from chain_mdp import ChainMDP, FixedParams, fixed_boltzmann, ratio_se, simulate
 
 from rl_softmax.agents import Agent, Transition
 from rl_softmax.engine import make_run, sweep
@@ -130,18 +130,12 @@ def test_episode_metrics_match_an_independent_numpy_simulation(tau):
         theirs_mean = reference[name].sum() / reference["episodes"].sum()
         # ratio-estimator standard errors of both pooled means
         se = math.hypot(
-            _ratio_se(total, count), _ratio_se(reference[name], reference["episodes"])
+            ratio_se(total, count), ratio_se(reference[name], reference["episodes"])
         )
         assert abs(ours_mean - theirs_mean) <= SIGMAS * se + 1e-9, (name, tau)
     ours_reward = result.metrics["reward"].run_mean[0].astype(np.float64)
     se = math.hypot(ours_reward.std(ddof=1), reference["reward"].std(ddof=1))
     assert abs(ours_reward.mean() - reference["reward"].mean()) <= SIGMAS * se / 20
-
-
-def _ratio_se(sums: np.ndarray, counts: np.ndarray) -> float:
-    n = int((counts > 0).sum())
-    mean = sums.sum() / counts.sum()
-    return math.sqrt(n / (n - 1) * ((sums - mean * counts) ** 2).sum()) / counts.sum()
 
 
 def test_sweep_curves_pool_episodes_with_their_standard_error():
@@ -158,5 +152,5 @@ def test_sweep_curves_pool_episodes_with_their_standard_error():
     np.testing.assert_allclose(curve.curve_mean[0], expected, rtol=1e-12)
     for w in range(4):
         np.testing.assert_allclose(
-            curve.curve_sem[0, w], _ratio_se(sums[:, w], counts[:, w]), rtol=1e-9
+            curve.curve_sem[0, w], ratio_se(sums[:, w], counts[:, w]), rtol=1e-9
         )
