@@ -579,7 +579,10 @@ def test_categorical_entropy_matches_numpy_with_zero_log_zero(probs):
     assert np.all(np.isfinite(grad)), (probs, grad)
     positive = probs > 0
     np.testing.assert_allclose(
-        grad[positive], -(np.log(probs[positive].astype(np.float64)) + 1), rtol=1e-5
+        grad[positive],
+        -(np.log(probs[positive].astype(np.float64)) + 1),
+        rtol=1e-5,
+        atol=1e-6,  # log p + 1 cancels near p = 1/e: float32 keeps ~1e-7 there
     )
 
 
