@@ -134,10 +134,11 @@ def step_values(
     :func:`available`)."""
     names = {m.name for m in metrics if not m.per_episode}
     out = {"reward": reward}
-    if "optimal" in names:
+    if "action_values" in info:
         values = info["action_values"]
         best = jnp.max(values)
         is_best = values == best  # every optimal action counts (ties)
+    if "optimal" in names:
         out["optimal"] = values[action] == best
         out["regret"] = best - values[action]
     if "entropy" in names:
