@@ -34,14 +34,12 @@ def _best_line(results, study) -> str:
         f"  {study.label:<34} best {study.param} = {best.value:<9.4g} "
         f"{best.metric} {best.mean:.3f} ± {(high - low) / 2:.3f}"
     )
-    for name in ("optimal", "success"):
+    for name in ("optimal", "success", "greedy_success"):
         if name in result.metrics:
             mean, _, _ = stats.seed_stats(result, name, "final")
             metric = METRICS[name]
-            line += (
-                f"   {metric.label} (last {result.final_steps}) "
-                f"{metric.scale * mean[best.index]:.1f}"
-            )
+            span = "" if metric.at_end else f" (last {result.final_steps})"
+            line += f"   {metric.label}{span} {metric.scale * mean[best.index]:.1f}"
     return line
 
 
@@ -107,12 +105,14 @@ def _list(args: argparse.Namespace) -> int:
 
     print("environments:")
     for name, entry in registry.ENVS.items():
-        print(f"  {name:<16} {entry.description}  [params: {', '.join(entry.params)}]")
+        keys = [*entry.sizes, *entry.params, *entry.options]
+        print(f"  {name:<16} {entry.description}  [keys: {', '.join(keys)}]")
     print("agents:")
     for name, entry in registry.AGENTS.items():
         params = ", ".join(p.name for p in entry.params)
         print(f"  {name:<16} {entry.description}  [params: {params}]")
-    print("exploration rules (agent 'action_value'):")
+    takes_rule = [name for name, entry in registry.AGENTS.items() if entry.takes_rule]
+    print(f"exploration rules (agents {', '.join(takes_rule)}):")
     for name, entry in registry.RULES.items():
         param = entry.param.name if entry.param else "-"
         print(f"  {name:<16} {entry.description}  [param: {param}]")

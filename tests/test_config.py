@@ -887,3 +887,60 @@ def test_unknown_key_lists_rule_only_for_agents_that_take_one():
     with pytest.raises(ConfigError) as info:
         from_dict(raw)
     assert "'nope'" in str(info.value) and "'rule'" not in str(info.value)
+
+
+# ------------------------------------------------------ gymnasium toy-text envs
+
+
+def _lake(**env) -> dict:
+    raw = _base()
+    raw["env"] = {"name": "FrozenLake-v1", **env}
+    raw["studies"][0].update(agent="q_learning", rule="boltzmann")
+    return raw
+
+
+def test_toy_text_env_options_default_to_gymnasiums_and_reach_it():
+    config = from_dict(_lake())
+    assert config.env.options == {
+        "map_name": "4x4",
+        "is_slippery": True,
+        "discount": 0.99,
+    }
+    assert config.env.num_actions == 4 and config.env.sizes == {}
+    desc = ["SFF", "FHF", "FFG"]
+    config = from_dict(_lake(desc=desc, is_slippery=False, discount=1.0))
+    assert config.env.options["desc"] == desc
+    from rl_softmax.experiment import registry
+
+    env = registry.ENVS["FrozenLake-v1"].make(**config.env.options)
+    assert env.num_states == 9 and env.desc == tuple(desc) and env.discount == 1.0
+    assert float(env.probs[0, 2].max()) == 1.0  # not slippery: one outcome
+
+
+@pytest.mark.parametrize(
+    ("env", "needles"),
+    [
+        ({"is_slippery": "yes"}, ["env.is_slippery", "'yes'", "true or false"]),
+        ({"map_name": 4}, ["env.map_name", "4", "a string"]),
+        ({"map_name": "5x5"}, ["env (FrozenLake-v1)", "5x5"]),
+        ({"discount": 1.5}, ["env.discount", "1.5", "[0, 1]"]),
+        ({"num_arms": 4}, ["env", "'num_arms'", "allowed", "'is_slippery'"]),
+    ],
+)
+def test_bad_toy_text_env_options_name_the_field(env, needles):
+    with pytest.raises(ConfigError) as info:
+        from_dict(_lake(**env))
+    for needle in needles:
+        assert needle in str(info.value), (needle, str(info.value))
+
+
+def test_episode_curves_need_episodes():
+    from rl_softmax.experiment import run_experiment
+
+    raw = _base()
+    raw["num_episodes"] = 10
+    with pytest.raises(ConfigError, match="num_episodes=10: this environment"):
+        run_experiment(raw, write=False, progress=False)
+    raw["num_episodes"] = -1
+    with pytest.raises(ConfigError, match="num_episodes"):
+        from_dict(raw)

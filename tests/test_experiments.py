@@ -94,3 +94,24 @@ def test_readme_figures_are_the_plots_the_configs_draw(tmp_path):
     assert (tmp_path / "figs" / "boltzmann_sweep.png").read_bytes() == (
         sweep / "boltzmann_sweep.png"
     ).read_bytes()
+
+
+def test_cliff_step_size_reports_interim_returns_from_the_saved_episodes(tmp_path):
+    argv = ["--num-seeds", "3", "--num-steps", "3000", "--out", str(tmp_path)]
+    report = _main("cliff_step_size")(argv)
+    saved = json.loads((tmp_path / "cliff_step_size.json").read_text())
+    assert len(saved["rows"]) == 30  # three agents x ten step sizes
+    assert saved == report
+    result = results.load_study(tmp_path / "runs", "expected_sarsa")
+    returns = result.metrics["episode_returns"].run_mean.astype(np.float64)
+    rows = [r for r in saved["rows"] if r["agent"] == "Expected Sarsa"]
+    for i, row in enumerate(rows):  # recomputed: complete runs' mean of 100 episodes
+        complete = ~np.isnan(returns[i]).any(axis=1)
+        assert row["interim_runs"] == complete.sum()
+        if complete.any():
+            expected = returns[i][complete].mean(axis=1).mean()
+            np.testing.assert_allclose(row["interim"], expected, rtol=1e-9)
+        else:
+            assert row["interim"] is None
+    assert any(row["interim_runs"] for row in rows)
+    assert (tmp_path / "cliff_step_size.png").stat().st_size > 10_000

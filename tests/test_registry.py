@@ -20,7 +20,7 @@ import optax
 import pytest
 
 from rl_softmax import envs, schedules
-from rl_softmax.agents import action_value
+from rl_softmax.agents import action_value, td
 from rl_softmax.cli import main
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import pipeline, registry
@@ -51,6 +51,9 @@ ENV_CASES = {
     ),
     "bernoulli": ({"low": 1.0, "high": 1.0}, 1.0),
 }
+# Tabular temporal-difference agents (take a rule) and gymnasium's toy-text envs.
+TD_AGENTS = {"q_learning", "sarsa", "expected_sarsa", "soft_q"}
+TOY_TEXT = {"FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4"}
 OPTIMIZER_NAMES = {"sgd", "momentum", "adam", "rmsprop"}
 SCHEDULE_ARGS = {
     "constant": {},
@@ -64,14 +67,19 @@ SCHEDULE_ARGS = {
 
 
 def _config(study: dict, env: dict | None = None) -> config_lib.ExperimentConfig:
+    env = env or {}
+    bandit = env.get("name", "gaussian") not in TOY_TEXT
     raw = {
         "name": "registry",
         "num_seeds": 1,
         "num_steps": NUM_STEPS,
-        "env": {"name": "gaussian", "num_arms": NUM_ARMS, **(env or {})},
+        "env": {"name": "gaussian", "num_arms": NUM_ARMS, **env} if bandit else env,
         "studies": [{"name": "s", **study}],
     }
     return config_lib.from_dict(raw)
+
+
+LAKE = {"name": "FrozenLake-v1", "is_slippery": False}
 
 
 def _default_value(agent: str, rule: str) -> float:
@@ -120,8 +128,8 @@ def _check_metrics(run, out, expected: set[str], track_probs: bool) -> None:
 
 def test_registry_holds_the_designed_names():
     assert set(registry.RULES) == set(RULE_METRICS)
-    assert set(registry.AGENTS) == {"action_value", *AGENT_METRICS}
-    assert set(registry.ENVS) == set(ENV_CASES)
+    assert set(registry.AGENTS) == {"action_value", *AGENT_METRICS, *TD_AGENTS}
+    assert set(registry.ENVS) == set(ENV_CASES) | TOY_TEXT
     assert set(registry.OPTIMIZERS) == OPTIMIZER_NAMES
     assert set(registry.SCHEDULES) == set(SCHEDULE_ARGS)
     assert tuple(registry.ENTROPY_SHAPES) == ("linear", "exponential", "cosine")
@@ -130,6 +138,7 @@ def test_registry_holds_the_designed_names():
     for name, entry in registry.ENVS.items():
         assert entry.name == name and entry.description
     assert registry.AGENTS["action_value"].takes_rule
+    assert all(registry.AGENTS[a].takes_rule for a in TD_AGENTS)
     assert not any(registry.AGENTS[a].takes_rule for a in AGENT_METRICS)
 
 
@@ -151,7 +160,7 @@ def test_every_rule_builds_a_run_reporting_its_metrics(rule):
         np.testing.assert_allclose(out.values["tau"], value, rtol=1e-6)
 
 
-@pytest.mark.parametrize("agent", sorted(registry.AGENTS))
+@pytest.mark.parametrize("agent", sorted(set(registry.AGENTS) - TD_AGENTS))
 def test_every_agent_builds_a_run_reporting_its_metrics(agent):
     entry = registry.AGENTS[agent]
     rule = "boltzmann" if entry.takes_rule else ""
@@ -163,7 +172,49 @@ def test_every_agent_builds_a_run_reporting_its_metrics(agent):
     _check_metrics(run, out, AGENT_METRICS.get(agent, TAU), True)
 
 
-@pytest.mark.parametrize("env", sorted(registry.ENVS))
+EPISODE = {"return", "length", "success"}
+END = {"greedy_success", "greedy_return", "visits"}
+
+
+@pytest.mark.parametrize("agent", sorted(TD_AGENTS))
+@pytest.mark.parametrize("env", sorted(TOY_TEXT))
+def test_every_td_agent_runs_on_every_toy_text_env(agent, env):
+    config = _config(
+        {"agent": agent, "rule": "boltzmann", "values": [0.5]}, {"name": env}
+    )
+    run, out = _run(config, 0.5)
+    assert {m.name for m in run.metrics} == TAU | EPISODE | END
+    assert run.num_actions == config.env.num_actions
+    assert out.ended.shape == (NUM_STEPS,)
+    values = {k: np.asarray(v) for k, v in out.values.items()}
+    assert (values["regret"] >= 0).all()  # the value gap V*(s) - Q*(s, a)
+    np.testing.assert_array_equal(values["optimal"] == 1.0, values["regret"] == 0.0)
+
+
+@pytest.mark.parametrize(
+    ("agent", "rule"),
+    [("sarsa", "boltzmann_gumbel"), ("expected_sarsa", "boltzmann_gumbel"),
+     ("soft_q", "epsilon_greedy"), ("soft_q", "ucb")],
+)  # fmt: skip
+def test_a_rule_an_agent_cannot_use_is_refused_by_name(agent, rule):
+    with pytest.raises(ConfigError) as info:
+        _config({"agent": agent, "rule": rule, "values": [0.5]}, LAKE)
+    for needle in ("studies[0].rule", repr(rule), *registry.AGENTS[agent].rules):
+        assert needle in str(info.value), needle
+    built = registry.RULES[rule].make(None, 4, NUM_STEPS)
+    with pytest.raises(ValueError, match="rule"):  # the agent itself refuses it
+        td.make_td_agent(16, 4, built, target=agent)
+
+
+def test_a_td_agent_needs_an_environment_with_states():
+    with pytest.raises(ConfigError, match="finite number of states"):
+        pipeline.run_experiment(
+            _config({"agent": "q_learning", "rule": "boltzmann", "values": [0.5]}),
+            write=False, progress=False,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("env", sorted(ENV_CASES))
 def test_every_env_builds_a_run_and_takes_its_params(env):
     params, reward = ENV_CASES[env]
     config = _config({"rule": "boltzmann", "values": [0.5]}, {"name": env})
@@ -179,6 +230,11 @@ def test_every_env_builds_a_run_and_takes_its_params(env):
 
 def test_env_entries_name_fields_of_the_env_params():
     for name, entry in registry.ENVS.items():
+        if name in TOY_TEXT:  # built from gymnasium's keywords, nothing to sweep
+            env = entry.make()
+            assert not entry.sizes and not entry.params and env.episodic, name
+            assert "discount" in entry.options, name
+            continue
         assert entry.sizes == {"num_arms": (10, 2)}, name  # (default, minimum)
         env = entry.make(num_arms=NUM_ARMS)
         assert env.num_actions == NUM_ARMS and not env.episodic
@@ -191,25 +247,33 @@ def test_env_entries_name_fields_of_the_env_params():
 
 def _cases():
     for agent, entry in registry.AGENTS.items():
-        for rule in registry.RULES if entry.takes_rule else [""]:
+        for rule in (entry.rules or registry.RULES) if entry.takes_rule else [""]:
             yield agent, rule
+
+
+def _num_actions(agent: str, num_actions: int) -> int:
+    """A TD agent runs on FrozenLake (4 actions), the others on a bandit."""
+    return 4 if agent in TD_AGENTS else num_actions
 
 
 @pytest.mark.parametrize(("agent", "rule"), list(_cases()))
 @pytest.mark.parametrize("num_actions", [2, 10])
 def test_param_defaults_are_the_agent_params_defaults(agent, rule, num_actions):
+    num_actions = _num_actions(agent, num_actions)
     entry = registry.AGENTS[agent]
     raw = {p.name: p for p in entry.params}
     if rule and registry.RULES[rule].param is not None:
         raw = {registry.RULES[rule].param.name: registry.RULES[rule].param, **raw}
     specs = registry.agent_params(agent, rule, num_actions)
     assert list(specs) == list(raw)  # the rule's own parameter first
-    study = _config(
+    config = _config(
         {"agent": agent, "values": [next(iter(specs.values())).default]}
         | ({"rule": rule} if rule else {}),
-        {"num_arms": num_actions},
-    ).studies[0]
-    built = entry.make(study, num_actions, NUM_STEPS)
+        LAKE if agent in TD_AGENTS else {"num_arms": num_actions},
+    )
+    env_entry = registry.ENVS[config.env.name]
+    env = env_entry.make(**config.env.sizes, **config.env.options)
+    built = entry.make(config.studies[0], env, NUM_STEPS)
     assert built.num_actions == num_actions
     named_tuple_defaults = entry.params_type()
     for name, spec in specs.items():
@@ -363,9 +427,9 @@ def test_register_env_makes_a_new_environment_configurable(monkeypatch, capsys):
         _config(study, {"name": "sure_thing"})
 
 
-def _make_uniform_softmax(study, num_actions, num_steps):
+def _make_uniform_softmax(study, env, num_steps):
     return action_value.make_action_value_agent(
-        num_actions, action_value.boltzmann(), sample_average=study.sample_average
+        env.num_actions, action_value.boltzmann(), sample_average=study.sample_average
     )
 
 

@@ -3,7 +3,7 @@
 The contract (:class:`Agent`, :class:`Transition`) is in :mod:`rl_softmax.agents.base`.
 """
 
-from rl_softmax.agents import action_value
+from rl_softmax.agents import action_value, td
 from rl_softmax.agents.action_value import (
     ActionValueParams,
     ActionValueState,
@@ -21,6 +21,7 @@ from rl_softmax.agents.gradient_bandit import (
     GradientBanditState,
     make_gradient_bandit,
 )
+from rl_softmax.agents.td import TDParams, TDState, make_td_agent
 
 __all__ = [
     "ActionValueParams",
@@ -30,10 +31,14 @@ __all__ = [
     "AutoTemperatureState",
     "GradientBanditParams",
     "GradientBanditState",
+    "TDParams",
+    "TDState",
     "Transition",
     "action_value",
     "constant_temperature",
     "make_action_value_agent",
     "make_auto_temperature_agent",
     "make_gradient_bandit",
+    "make_td_agent",
+    "td",
 ]

@@ -14,6 +14,13 @@ case) and on a Markov decision process::
 has closed-form probabilities, and ``"tau"`` (scalar) when it has a temperature.
 The engine computes entropy and P(optimal action) from ``"probs"`` and reports
 ``"tau"``; a key that is absent means the metric is not defined for the agent.
+
+An agent may also say what its final state holds (``summary``): a tabular agent
+reports ``"greedy_policy"`` (``[num_states, num_actions]``, the probabilities of
+the greedy policy of its estimates, ties split evenly) and ``"visits"``
+(``[num_states]``, how often each state was acted in). The engine evaluates the
+greedy policy exactly where the environment can (``env.evaluate``) and reports the
+visits, once, at the end of a run.
 """
 
 from __future__ import annotations
@@ -62,6 +69,8 @@ class Agent(NamedTuple):
       update: ``(state, transition, params) -> state`` with a :class:`Transition`.
       default_params: parameters to start from (``_replace`` the swept one).
       num_actions: size of the action space.
+      summary: optional ``(state, params) -> dict`` of what the final state holds
+        (see the module docstring); None when the agent reports nothing.
     """
 
     init: Callable[[jax.Array, Any], Any]
@@ -69,3 +78,4 @@ class Agent(NamedTuple):
     update: Callable[[Any, Transition, Any], Any]
     default_params: NamedTuple
     num_actions: int
+    summary: Callable[[Any, Any], dict[str, jax.Array]] | None = None

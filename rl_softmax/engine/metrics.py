@@ -19,12 +19,21 @@ name                per       value                                         need
 ``length``          episode   steps in the episode                          episodic
 ``success``         episode   1 if the episode succeeded                    success
 ``prob_by_rank``    step      ``[K]`` probabilities, arms by true value     asked
+``greedy_success``  run       success probability of the final greedy       evaluate
+                              policy, exact
+``greedy_return``   run       its expected return, exact                    evaluate
+``visits``          run       ``[S]`` steps acted in each state             visits
+``episode_returns`` run       ``[N]`` return of each of the first ``N``     asked
+                              episodes (NaN past the last)
 ==================  ========  ============================================  =========
 
-("values" is ``info["action_values"]``, "probs" is ``policy_info["probs"]``.)
+("values" is ``info["action_values"]``, "probs" is ``policy_info["probs"]``;
+"evaluate" needs an agent whose ``summary`` has a ``"greedy_policy"`` and an
+environment with ``evaluate``; "visits" an agent whose ``summary`` has them.)
 Per-step metrics are averaged over steps. Per-episode metrics are averaged over the
 episodes that ended, weighted by their count: their reductions carry a count beside
 the sum. ``prob_by_rank`` is a vector, recorded only when asked (``track_probs``).
+Per-run metrics (``at_end``) are computed once, from the run's final state.
 """
 
 from __future__ import annotations
@@ -53,7 +62,9 @@ class Metric:
         rather than over steps.
       scale: factor from the stored value to the displayed one (100 for a fraction
         shown in %).
-      vector: one value per action (``[num_actions]``) rather than a scalar.
+      vector: an array per step or run (``[num_actions]``, ``[num_states]``,
+        ``[num_episodes]``) rather than a scalar.
+      at_end: computed once from the run's final state rather than every step.
     """
 
     name: str
@@ -62,6 +73,7 @@ class Metric:
     per_episode: bool = False
     scale: float = 1.0
     vector: bool = False
+    at_end: bool = False
 
 
 METRICS: dict[str, Metric] = {
@@ -77,6 +89,18 @@ METRICS: dict[str, Metric] = {
         Metric("length", "episode length (steps)", "steps", per_episode=True),
         Metric("success", "% successful episodes", "%", True, 100.0),
         Metric("prob_by_rank", "mean action probability", vector=True),
+        Metric(
+            "greedy_success",
+            "% success of the final greedy policy",
+            "%",
+            scale=100.0,
+            at_end=True,
+        ),
+        Metric("greedy_return", "return of the final greedy policy", at_end=True),
+        Metric(
+            "visits", "steps spent in each state", "steps", vector=True, at_end=True
+        ),
+        Metric("episode_returns", "episode return", vector=True, at_end=True),
     )
 }
 """Every metric the engine can report, by name, in reporting order."""
@@ -88,6 +112,7 @@ def available(
     *,
     episodic: bool,
     track_probs: bool = False,
+    end: Mapping[str, Any] | None = None,
 ) -> tuple[Metric, ...]:
     """The metrics a run defines, given the keys its agent and environment report.
 
@@ -96,6 +121,7 @@ def available(
       info: the environment's ``step`` info dict.
       episodic: whether the environment's episodes end.
       track_probs: also record ``prob_by_rank``.
+      end: the names of the per-run values the run computes at its end.
 
     Returns:
       the metrics, in :data:`METRICS` order.
@@ -112,6 +138,7 @@ def available(
         "length": episodic,
         "success": episodic and "success" in info,
         "prob_by_rank": track_probs and values and probs,
+        **{m.name: m.name in (end or {}) for m in METRICS.values() if m.at_end},
     }
     if track_probs and not defined["prob_by_rank"]:
         raise ValueError(
@@ -132,7 +159,7 @@ def step_values(
 ) -> dict[str, jax.Array]:
     """The per-step metrics' float32 values at one step (``metrics`` from
     :func:`available`)."""
-    names = {m.name for m in metrics if not m.per_episode}
+    names = {m.name for m in metrics if not (m.per_episode or m.at_end)}
     out = {"reward": reward}
     if "action_values" in info:
         values = info["action_values"]

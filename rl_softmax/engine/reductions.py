@@ -10,6 +10,8 @@ strictly in seed order, so the sums do not depend on how the grid was cut into
 blocks: ``sum x`` and ``sum x**2`` of a step metric's window means; ``sum s``,
 ``sum s**2``, ``sum w s``, ``sum w``, ``sum w**2`` of a per-episode metric's window
 sums ``s`` and counts ``w`` (the pooled mean and its ratio-estimator standard error).
+Per-run metrics (``at_end``) are kept run by run; their mean over seeds (ignoring
+NaN, e.g. episodes a run did not reach) is taken once the grid is complete.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class MetricResult(NamedTuple):
         over the episodes that ended; NaN where none did).
       run_final: ``[V, S, ...]`` the same over the final steps.
       curve_mean: ``[V, W, ...]`` mean over seeds of each window (per-episode
-        metrics: over all seeds' episodes that ended in the window).
+        metrics: over all seeds' episodes that ended in the window; per-run
+        metrics: ``W = 1``, the run's end).
       curve_sem: ``[V, W, ...]`` standard error of ``curve_mean`` over seeds.
       run_weight: ``[V, S]`` episodes behind ``run_mean`` (per-episode metrics),
         else None.
@@ -52,26 +55,27 @@ class MetricResult(NamedTuple):
 
 
 def step_shape(run: Run, metric) -> tuple[int, ...]:
-    """The shape of one step's value of ``metric``."""
+    """The shape of one step's value of a per-step or per-episode ``metric``."""
     return (run.num_actions,) if metric.vector else ()
 
 
 def reduced_run(run: Run, final_steps: int, stride: int):
-    """``(key, value) -> (mean, final, windows, counts)`` with reductions in the scan.
+    """``(key, value) -> (mean, final, windows, counts, end)``, reduced in the scan.
 
     Memory is ``[windows]`` per run instead of ``[steps]``. Each step adds its
     values to the window's sums (in step order); each window's sums are added to the
     run's totals (in window order), and to the final-steps sums when the final steps
     are whole windows, else the final sums are kept step by step. Step metrics come
     out as means; per-episode ones as sums beside the count of episodes that ended
-    (``counts = (all, final, per window)``; None for a continuing run).
+    (``counts = (all, final, per window)``; None for a continuing run); ``end``
+    holds the per-run metrics (:attr:`Run.end`).
     """
     num_windows = run.num_steps // stride
     first_final = run.num_steps - final_steps
     whole_windows = first_final % stride == 0
-    per_episode = {m.name for m in run.metrics if m.per_episode}
+    per_episode = {m.name for m in run.step_metrics if m.per_episode}
     zeros = StepOutput(
-        {m.name: jnp.zeros(step_shape(run, m), jnp.float32) for m in run.metrics},
+        {m.name: jnp.zeros(step_shape(run, m), jnp.float32) for m in run.step_metrics},
         jnp.zeros((), jnp.float32) if per_episode else None,
     )
 
@@ -100,7 +104,7 @@ def reduced_run(run: Run, final_steps: int, stride: int):
             return (carry, total, final), win
 
         outer = (run.init(key, value), zeros, zeros)
-        (_, total, final), windows = jax.lax.scan(
+        (carry, total, final), windows = jax.lax.scan(
             window, outer, jnp.arange(num_windows)
         )
 
@@ -118,7 +122,7 @@ def reduced_run(run: Run, final_steps: int, stride: int):
         counts = None
         if total.ended is not None:
             counts = (total.ended, final.ended, windows.ended)
-        return mean, final_mean, window_values, counts
+        return mean, final_mean, window_values, counts, run.end(carry)
 
     return reduced
 
@@ -147,6 +151,7 @@ class Accumulator:
     def __init__(self, run: Run, num_values, num_seeds, num_windows, keep_runs):
         self.order = [m.name for m in run.metrics]
         self.per_episode = {m.name for m in run.metrics if m.per_episode}
+        self.at_end: dict[str, np.ndarray] = {}
         shape = (num_values, num_seeds)
         self.grid = shape
         self.keep_runs = keep_runs
@@ -180,8 +185,13 @@ class Accumulator:
             self.sums[name] = {k: np.zeros(window_shape) for k in keys}
         return self.runs[name], self.sums[name]
 
-    def add(self, values: slice, seeds: slice, mean, final, windows, counts):
+    def add(self, values: slice, seeds: slice, mean, final, windows, counts, end):
         """Adds a block: outputs ``[values, seeds, ...]`` for those grid slices."""
+        for name, x in end.items():
+            if name not in self.at_end:
+                shape = (*self.grid, *np.shape(x)[2:])
+                self.at_end[name] = np.empty(shape, np.float32)
+            self.at_end[name][values, seeds] = x
         if counts is not None:
             count_all, count_final, count_windows = counts
             self.counts["all"][values, seeds] = count_all
@@ -222,6 +232,9 @@ class Accumulator:
         """``{name: MetricResult}`` in the run's metric order (pytrees sort keys)."""
         out = {}
         for name in self.order:
+            if name in self.at_end:
+                out[name] = _end_result(self.at_end[name])
+                continue
             runs = self.runs[name]
             sums = self.sums[name]
             weights = {}
@@ -238,6 +251,23 @@ class Accumulator:
                 curve_sem=sem, curves=runs.get("curves"), **weights,
             )  # fmt: skip
         return out
+
+
+def _end_result(runs: np.ndarray) -> MetricResult:
+    """A per-run metric's result: its mean over seeds and standard error (float64,
+    NaN runs left out) as a single window ``[V, 1, ...]``."""
+    x = runs.astype(np.float64)
+    valid = ~np.isnan(x)
+    n = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(valid, x, 0.0).sum(axis=1) / n
+        squares = np.where(valid, (x - mean[:, None]) ** 2, 0.0).sum(axis=1)
+        sem = np.where(n > 1, np.sqrt(squares / np.maximum(n - 1, 1) / n), 0.0)
+    sem = np.where(n > 0, sem, np.nan)
+    return MetricResult(
+        run_mean=runs, run_final=runs, curve_mean=mean[:, None],
+        curve_sem=sem[:, None],
+    )  # fmt: skip
 
 
 def _times(w: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -12,6 +12,11 @@ ends an episode hands the learner its reward and the true next observation in th
 action is chosen in a freshly reset state. A continuing environment
 (``episodic = False``, e.g. a bandit) never resets.
 
+What the run's final state holds is reported once, at its end (``Run.end``): the
+exact score of the agent's final greedy policy where the environment can evaluate
+one, the agent's state visits, and the returns of the first ``num_episodes``
+episodes (learning curves indexed by episode).
+
 Per step, ``fold_in(key, t)`` is split into the agent's, the environment's and the
 reset's keys, so every random draw is traceable to the run's key and the step.
 """
@@ -54,6 +59,13 @@ class _Episode(NamedTuple):
     length: jax.Array
 
 
+class _Returns(NamedTuple):
+    """The returns of the first episodes (NaN until recorded) and how many ended."""
+
+    returns: jax.Array
+    count: jax.Array
+
+
 class _Carry(NamedTuple):
     key: jax.Array
     obs: Any
@@ -61,6 +73,7 @@ class _Carry(NamedTuple):
     agent_state: Any
     episode: _Episode | None
     value: jax.Array
+    returns: _Returns | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -74,6 +87,8 @@ class Run:
     Attributes:
       init: ``(key, value) -> carry``.
       step: ``(carry, t) -> (carry, StepOutput)`` for the 0-based step ``t``.
+      end: ``carry -> {name: value}`` of the per-run metrics (``at_end``), from
+        the carry after the last step.
       num_steps: steps per run (static).
       num_actions: size of the action space (static).
       swept: name of the agent parameter that ``value`` sets.
@@ -82,15 +97,28 @@ class Run:
 
     init: Callable[[jax.Array, jax.Array], Any]
     step: Callable[[Any, jax.Array], tuple[Any, StepOutput]]
+    end: Callable[[Any], dict[str, jax.Array]]
     num_steps: int
     num_actions: int
     swept: str
     metrics: tuple[metrics_lib.Metric, ...]
 
+    @property
+    def step_metrics(self) -> tuple[metrics_lib.Metric, ...]:
+        """The metrics reported at every step (per step and per episode)."""
+        return tuple(m for m in self.metrics if not m.at_end)
+
     def __call__(self, key: jax.Array, value: ArrayLike) -> StepOutput:
+        """Every step's :class:`StepOutput` (see :meth:`run_with_end`)."""
+        return self.run_with_end(key, value)[0]
+
+    def run_with_end(
+        self, key: jax.Array, value: ArrayLike
+    ) -> tuple[StepOutput, dict[str, jax.Array]]:
+        """``(every step's StepOutput, the per-run values of Run.end)``."""
         carry = self.init(key, jnp.asarray(value, jnp.float32))
-        _, out = jax.lax.scan(self.step, carry, jnp.arange(self.num_steps))
-        return out
+        carry, out = jax.lax.scan(self.step, carry, jnp.arange(self.num_steps))
+        return out, self.end(carry)
 
 
 def _select(condition: jax.Array, if_true: Any, if_false: Any) -> Any:
@@ -106,6 +134,7 @@ def make_run(
     agent_params: Any = None,
     swept: str = "explore",
     track_probs: bool = False,
+    num_episodes: int = 0,
 ) -> Run:
     """Builds the pure run of ``agent`` on ``env`` (purejaxrl's ``make_train`` shape).
 
@@ -118,6 +147,8 @@ def make_run(
       swept: the field of ``agent_params`` that the run's ``value`` replaces.
       track_probs: also report ``prob_by_rank``, the action probabilities with
         arms ordered by true value.
+      num_episodes: also report ``episode_returns``, the returns of the first
+        ``num_episodes`` episodes of each run (episodic environments only).
 
     Returns:
       a :class:`Run`.
@@ -137,6 +168,12 @@ def make_run(
             f"{env.num_actions}."
         )
     episodic = bool(env.episodic)
+    if not isinstance(num_episodes, int) or num_episodes < 0:
+        raise ValueError(f"num_episodes={num_episodes!r}: expected an integer >= 0.")
+    if num_episodes and not episodic:
+        raise ValueError(
+            f"num_episodes={num_episodes}: this environment's episodes never end."
+        )
 
     def init(key, value):
         key_reset, key_agent, key_steps = jax.random.split(key, 3)
@@ -146,7 +183,28 @@ def make_run(
             _Episode(jnp.zeros(()), jnp.zeros((), jnp.int32)) if episodic else None
         )
         agent_state = agent.init(key_agent, params)
-        return _Carry(key_steps, obs, env_state, agent_state, episode, value)
+        returns = None
+        if num_episodes:
+            nan = jnp.full((num_episodes,), jnp.nan, jnp.float32)
+            returns = _Returns(nan, jnp.zeros((), jnp.int32))
+        return _Carry(key_steps, obs, env_state, agent_state, episode, value, returns)
+
+    def end(carry):
+        """The per-run values: the final greedy policy's exact score, the visits
+        and the first episodes' returns."""
+        out = {}
+        if agent.summary is not None:
+            params = agent_params._replace(**{swept: carry.value})
+            summary = agent.summary(carry.agent_state, params)
+            if "greedy_policy" in summary and hasattr(env, "evaluate"):
+                score = env.evaluate(summary["greedy_policy"], env_params)
+                out["greedy_success"] = score["success"]
+                out["greedy_return"] = score["return"]
+            if "visits" in summary:
+                out["visits"] = summary["visits"]
+        if carry.returns is not None:
+            out["episode_returns"] = carry.returns.returns
+        return {k: jnp.asarray(v, jnp.float32) for k, v in out.items()}
 
     def act_and_step(carry, t):
         """The step's draws, action and environment step."""
@@ -175,9 +233,11 @@ def make_run(
     # needs tracing for that).
     carry_shape = jax.eval_shape(init, jax.random.key(0), jnp.float32(0))
     shapes = jax.eval_shape(act_and_step, carry_shape, jnp.int32(0))
+    end_shapes = jax.eval_shape(end, carry_shape)
     metrics = metrics_lib.available(
-        shapes[1], shapes[2][-1], episodic=episodic, track_probs=track_probs
-    )
+        shapes[1], shapes[2][-1], episodic=episodic, track_probs=track_probs,
+        end=end_shapes,
+    )  # fmt: skip
 
     def step(carry, t):
         experience, policy_info, info, env_state, agent_state, key_reset = transition(
@@ -198,6 +258,17 @@ def make_run(
         at_end = metrics_lib.episode_values(metrics, *episode, info)
         values.update({k: jnp.where(ended, v, 0.0) for k, v in at_end.items()})
         reset_obs, reset_state = env.reset(key_reset, env_params)
+        if carry.returns is not None:
+            count = carry.returns.count
+            slot = jnp.minimum(count, num_episodes - 1)
+            record = ended & (count < num_episodes)
+            returns = carry.returns.returns
+            returns = returns.at[slot].set(
+                jnp.where(record, episode.reward, returns[slot])
+            )
+            carry = carry._replace(
+                returns=_Returns(returns, count + ended.astype(jnp.int32))
+            )
         carry = carry._replace(
             obs=_select(ended, reset_obs, carry.obs),
             env_state=_select(ended, reset_state, carry.env_state),
@@ -208,6 +279,6 @@ def make_run(
         return carry, StepOutput(values, ended.astype(jnp.float32))
 
     return Run(
-        init=init, step=step, num_steps=num_steps,
+        init=init, step=step, end=end, num_steps=num_steps,
         num_actions=env.num_actions, swept=swept, metrics=metrics,
     )  # fmt: skip

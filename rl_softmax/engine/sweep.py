@@ -84,11 +84,14 @@ def _check_int(name: str, value, low: int, high: int | None) -> None:
 
 def _bytes_per_run(run: Run, num_windows: int) -> int:
     """Device memory of one run's outputs (all float32) and carry."""
-    values = sum(math.prod(reductions.step_shape(run, m)) for m in run.metrics)
-    counts = 1 if any(m.per_episode for m in run.metrics) else 0
+    metrics = run.step_metrics
+    values = sum(math.prod(reductions.step_shape(run, m)) for m in metrics)
+    counts = 1 if any(m.per_episode for m in metrics) else 0
     carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
     carry_bytes = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(carry))
-    return 4 * (values + counts) * (num_windows + 2) + 2 * carry_bytes
+    end = jax.eval_shape(run.end, carry)
+    end_bytes = sum(x.size * 4 for x in jax.tree.leaves(end))
+    return 4 * (values + counts) * (num_windows + 2) + 2 * carry_bytes + end_bytes
 
 
 def compile_sweep(

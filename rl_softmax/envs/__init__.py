@@ -8,6 +8,14 @@ from rl_softmax.envs.bandits import (
     GaussianParams,
 )
 from rl_softmax.envs.base import Environment
+from rl_softmax.envs.tabular import (
+    TabularEnv,
+    TabularParams,
+    TabularState,
+    make,
+    one_hot,
+    value_iteration,
+)
 
 __all__ = [
     "BanditState",
@@ -16,4 +24,10 @@ __all__ = [
     "Environment",
     "GaussianBandit",
     "GaussianParams",
+    "TabularEnv",
+    "TabularParams",
+    "TabularState",
+    "make",
+    "one_hot",
+    "value_iteration",
 ]

@@ -16,6 +16,12 @@ one-state task). ``info`` may carry:
   ``Q*``). The engine computes the optimal-action and regret metrics from them.
 * ``"success"``: on the step that ends an episode, whether the episode succeeded.
 
+An environment whose dynamics are a known table may also define
+``evaluate(policy, params) -> {"success": ..., "return": ...}``: the exact success
+probability and expected return of a tabular policy (``[num_states, num_actions]``
+probabilities) from the start distribution, within the time limit. The engine
+uses it to score an agent's final greedy policy.
+
 Gymnasium's conventions hold: ``terminated`` means a terminal state was reached (no
 bootstrap from it), ``truncated`` that a time limit cut the episode.
 """

@@ -61,12 +61,15 @@ class EnvConfig:
         ``num_arms``), defaults filled in.
       params: numbers of the environment (e.g. ``mean``, ``noise_std``).
       num_actions: the number of actions of the environment so built.
+      options: the other keywords it is built with (a gymnasium env's
+        ``map_name``, ``is_slippery``, ...; ``discount`` for its exact values).
     """
 
     name: str = "gaussian"
     sizes: dict[str, int] = dataclasses.field(default_factory=lambda: {"num_arms": 10})
     params: dict[str, float] = dataclasses.field(default_factory=dict)
     num_actions: int = 10
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +127,8 @@ class ExperimentConfig:
       final_steps: the window at the end reported as "final" (e.g. last 100 steps).
       max_block_runs: at most this many runs per compiled call, to bound memory
         (0: sized automatically); it never changes a number.
+      num_episodes: record the return of each of the first ``num_episodes``
+        episodes of every run (learning curves by episode; 0: none).
       env: the environment.
       studies: the agents and their sweeps.
     """
@@ -137,6 +142,7 @@ class ExperimentConfig:
     max_block_runs: int
     env: EnvConfig
     studies: tuple[StudyConfig, ...]
+    num_episodes: int = 0
 
 
 _TOP_KEYS = {f.name for f in dataclasses.fields(ExperimentConfig)}
@@ -302,7 +308,7 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     entry = registry.AGENTS[agent]
     rule = ""
     if entry.takes_rule:
-        rule = _str(table, "rule", where, None, registry.RULES)
+        rule = _str(table, "rule", where, None, entry.rules or registry.RULES)
     elif "rule" in table:
         raise ConfigError(f"{where}rule: agent {agent!r} takes no exploration rule.")
     options = set(entry.options) | (
@@ -398,7 +404,7 @@ def _env(raw: dict) -> EnvConfig:
         raise _fail("env", env_raw, "a table [env]")
     name = _str(env_raw, "name", "env.", "gaussian", registry.ENVS)
     entry = registry.ENVS[name]
-    _check_keys(env_raw, {"name", *entry.sizes, *entry.params}, "env")
+    _check_keys(env_raw, {"name", *entry.sizes, *entry.params, *entry.options}, "env")
     sizes = {
         k: _int(env_raw, k, "env.", default, low)
         for k, (default, low) in entry.sizes.items()
@@ -407,14 +413,32 @@ def _env(raw: dict) -> EnvConfig:
     for k in entry.nonnegative:
         if params.get(k, 0.0) < 0:
             raise _fail(f"env.{k}", params[k], "a number >= 0")
-    problem = entry.check(params) if entry.check else None
+    options = _env_options(env_raw, entry.options)
+    problem = entry.check({**options, **params}) if entry.check else None
     if problem:
         raise ConfigError(problem)
     try:
-        num_actions = entry.make(**sizes).num_actions
-    except ValueError as err:
-        raise ConfigError(f"env: {err}") from None
-    return EnvConfig(name, sizes, params, num_actions)
+        num_actions = entry.make(**sizes, **options).num_actions
+    except (ValueError, KeyError, TypeError, AssertionError) as err:
+        raise ConfigError(f"env ({name}): {err}") from None
+    return EnvConfig(name, sizes, params, num_actions, options)
+
+
+def _env_options(env_raw: dict, specs: dict[str, tuple[Any, type]]) -> dict[str, Any]:
+    """The environment's keywords: given ones checked by type, defaults filled in
+    (a None default stays out)."""
+    names = {bool: "true or false", str: "a string", list: "a list", float: "a number"}
+    options = {}
+    for key, (default, kind) in specs.items():
+        value = env_raw.get(key, default)
+        if value is None:
+            continue
+        if kind is float:
+            value = _float(value, f"env.{key}")
+        elif isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+            raise _fail(f"env.{key}", value, names[kind])
+        options[key] = value
+    return options
 
 
 def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
@@ -449,6 +473,7 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
         final_steps=final_steps,
         max_block_runs=_int(raw, "max_block_runs", "", 0, 0),
         env=env,
+        num_episodes=_int(raw, "num_episodes", "", 0, 0),
         studies=tuple(studies),
     )
 

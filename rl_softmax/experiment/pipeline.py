@@ -66,11 +66,11 @@ class Results:
 def build_run(config: config_lib.ExperimentConfig, study: config_lib.StudyConfig):
     """The pure ``run(key, value)`` of a study; ``value`` sets its swept parameter."""
     env_entry = registry.ENVS[config.env.name]
-    env = env_entry.make(**config.env.sizes)
+    env = env_entry.make(**config.env.sizes, **config.env.options)
     env_params = env.default_params._replace(
         **{k: jnp.float32(v) for k, v in config.env.params.items()}
     )
-    agent = registry.AGENTS[study.agent].make(study, env.num_actions, config.num_steps)
+    agent = registry.AGENTS[study.agent].make(study, env, config.num_steps)
     specs = registry.agent_params(study.agent, study.rule, env.num_actions)
     agent_params = agent.default_params._replace(
         **{specs[k].field: jnp.float32(v) for k, v in study.fixed.items()}
@@ -78,7 +78,7 @@ def build_run(config: config_lib.ExperimentConfig, study: config_lib.StudyConfig
     return make_run(
         env, agent, config.num_steps, env_params=env_params,
         agent_params=agent_params, swept=specs[study.param].field,
-        track_probs=study.track_probs,
+        track_probs=study.track_probs, num_episodes=config.num_episodes,
     )  # fmt: skip
 
 
@@ -132,6 +132,15 @@ def _prepare_out(out: Path, config_hash: str, overwrite: bool) -> tuple[dict, se
             "or pass --overwrite."
         )
     return {}, set()
+
+
+def _env_info(config) -> dict[str, Any]:
+    """What the plots need to know of the environment: a grid world's layout
+    (cells, exact values, an optimal policy; see ``TabularEnv.layout``)."""
+    entry = registry.ENVS[config.env.name]
+    env = entry.make(**config.env.sizes, **config.env.options)
+    layout = getattr(env, "layout", None)
+    return {"layout": layout()} if callable(layout) and layout() else {}
 
 
 def _study_info(config, study) -> dict[str, Any]:
@@ -207,6 +216,7 @@ def run_experiment(
         + (f" -> {out_dir}" if write else "")
     )
     metadata.update(
+        env=_env_info(config),
         config=resolved,
         config_hash=config_hash,
         versions=_versions(),

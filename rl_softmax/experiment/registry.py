@@ -11,6 +11,7 @@ agent becomes usable from configs without touching anything else).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import optax
 
 from rl_softmax import envs, schedules
-from rl_softmax.agents import action_value, auto_temperature, gradient_bandit
+from rl_softmax.agents import action_value, auto_temperature, gradient_bandit, td
 
 __all__ = [
     "AGENTS",
@@ -88,7 +89,11 @@ class EnvEntry:
       sizes: ``{name: (default, minimum)}`` of the integers ``make`` takes, which
         set shapes (fixed at construction, never swept).
       nonnegative: the params that must be ``>= 0``.
-      check: ``params dict -> error message or None`` for cross-field rules.
+      check: ``params dict -> error message or None`` for cross-field rules (it
+        also sees the options).
+      options: ``{name: (default, type)}`` of the other keywords ``make`` takes
+        (gymnasium's ``map_name``, ``is_slippery``, ``desc``; our ``discount``);
+        a None default is passed only when a config gives the option.
     """
 
     name: str
@@ -99,7 +104,8 @@ class EnvEntry:
         default_factory=lambda: {"num_arms": (10, 2)}
     )
     nonnegative: tuple[str, ...] = ()
-    check: Callable[[dict[str, float]], str | None] | None = None
+    check: Callable[[dict[str, Any]], str | None] | None = None
+    options: dict[str, tuple[Any, type]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,8 +139,9 @@ class AgentEntry:
       params: the numbers a config may set or sweep (besides a rule's).
       options: study keys it takes (``optimizer``, ``baseline``, ``entropy``, ...).
       defaults: default option values (``optimizer``).
-      make: ``(study, num_actions, num_steps) -> agent``.
+      make: ``(study, env, num_steps) -> agent`` for the built environment.
       takes_rule: whether a study names an exploration ``rule``.
+      rules: the rules it can use (None: every rule).
     """
 
     name: str
@@ -145,6 +152,7 @@ class AgentEntry:
     options: tuple[str, ...] = ()
     defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
     takes_rule: bool = False
+    rules: tuple[str, ...] | None = None
 
 
 # ----------------------------------------------------------- optimizers, schedules
@@ -241,6 +249,48 @@ register_env(EnvEntry(
 ))  # fmt: skip
 
 
+def _discount_check(params: dict[str, Any]) -> str | None:
+    discount = params.get("discount", 0.99)
+    if not 0.0 <= discount <= 1.0:
+        return f"env.discount: got {discount!r}; expected a number in [0, 1]."
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_toy_text(env_id: str, options: tuple) -> Any:
+    kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in options}
+    return envs.make(env_id, **kwargs)[0]
+
+
+def _toy_text(env_id: str):
+    """``(**options) -> env`` building gymnasium's ``env_id`` from its P table (one
+    build per distinct options: the table and its value iteration are reused)."""
+
+    def make(**options):
+        given = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+        return _cached_toy_text(env_id, tuple(sorted(given.items())))
+
+    return make
+
+
+_DISCOUNT = {"discount": (0.99, float)}
+for _env_id, _description, _options in (
+    ("FrozenLake-v1", "gymnasium's FrozenLake (4x4 or 8x8 map, or a desc), exact",
+     {"map_name": ("4x4", str), "is_slippery": (True, bool), "desc": (None, list),
+      "success_rate": (None, float), "reward_schedule": (None, list)}),
+    ("FrozenLake8x8-v1", "gymnasium's FrozenLake on the 8x8 map, exact",
+     {"is_slippery": (True, bool)}),
+    ("CliffWalking-v1", "gymnasium's cliff walking (S&B Example 6.6), exact",
+     {"is_slippery": (False, bool)}),
+    ("Taxi-v4", "gymnasium's Taxi (500 states, 6 actions), exact",
+     {"is_rainy": (False, bool), "rainy_probability": (None, float)}),
+):  # fmt: skip
+    register_env(EnvEntry(
+        _env_id, _description, _toy_text(_env_id), (), sizes={},
+        check=_discount_check, options={**_options, **_DISCOUNT},
+    ))  # fmt: skip
+
+
 # ------------------------------------------------------------------------- rules
 
 
@@ -299,20 +349,21 @@ for _entry in (
 # ------------------------------------------------------------------------ agents
 
 
-def _make_action_value(study, num_actions, num_steps):
-    rule = RULES[study.rule].make(study, num_actions, num_steps)
+def _make_action_value(study, env, num_steps):
+    rule = RULES[study.rule].make(study, env.num_actions, num_steps)
     return action_value.make_action_value_agent(
-        num_actions, rule, sample_average=study.sample_average
+        env.num_actions, rule, sample_average=study.sample_average
     )
 
 
-def _make_gradient_bandit(study, num_actions, num_steps):
+def _make_gradient_bandit(study, env, num_steps):
     return gradient_bandit.make_gradient_bandit(
-        num_actions, OPTIMIZERS[study.optimizer], baseline=study.baseline
+        env.num_actions, OPTIMIZERS[study.optimizer], baseline=study.baseline
     )
 
 
-def _make_auto_temperature(study, num_actions, num_steps):
+def _make_auto_temperature(study, env, num_steps):
+    num_actions = env.num_actions
     target = _entropy_schedule(study, num_actions)
     final = study.entropy["final_entropy"]
     return auto_temperature.make_auto_temperature_agent(
@@ -353,6 +404,43 @@ register_agent(AgentEntry(
     _make_auto_temperature, options=("optimizer", "entropy", "step_size"),
     defaults={"optimizer": "adam"},
 ))  # fmt: skip
+
+
+def _td_maker(target: str) -> Callable:
+    def make(study, env, num_steps):
+        if not hasattr(env, "num_states"):
+            raise ValueError(
+                f"agent {study.agent!r} learns a table of Q(s, a) and needs an "
+                "environment with a finite number of states (a toy-text env)."
+            )
+        rule = RULES[study.rule].make(study, env.num_actions, num_steps)
+        return td.make_td_agent(env.num_states, env.num_actions, rule, target=target)
+
+    return make
+
+
+_TD_PARAMS = (
+    _STEP_SIZE,
+    Param("discount", "discount", None, 0.0, 1.0, False, "γ", "discount γ"),
+    _INITIAL,
+)
+# Sarsa and expected Sarsa need the policy's probabilities (expected Sarsa's mean,
+# Sarsa's at a truncation); soft Q-learning its temperature.
+_WITH_PROBS = tuple(r for r in RULES if r != "boltzmann_gumbel")
+_WITH_TAU = ("boltzmann", "greedy", "target_entropy")
+for _name, _description, _rules in (
+    ("q_learning", "Q-learning: bootstrap from max_a Q(S', a) (S&B 6.5)", None),
+    ("sarsa", "Sarsa: bootstrap from Q(S', A') of the next action (S&B 6.4)",
+     _WITH_PROBS),
+    ("expected_sarsa", "expected Sarsa: bootstrap from E_pi Q(S', .) (S&B 6.6)",
+     _WITH_PROBS),
+    ("soft_q", "soft Q-learning: bootstrap from tau logsumexp(Q(S', .) / tau)",
+     _WITH_TAU),
+):  # fmt: skip
+    register_agent(AgentEntry(
+        _name, _description, td.TDParams, _TD_PARAMS, _td_maker(_name),
+        takes_rule=True, rules=_rules,
+    ))  # fmt: skip
 
 
 def agent_params(agent: str, rule: str | None, num_actions: int) -> dict[str, Param]:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rl_softmax.engine.metrics import METRICS
 from rl_softmax.engine.sweep import SweepResult
 
 __all__ = ["Z95", "Best", "best_setting", "mean_sem", "objective", "summary_rows"]
@@ -163,10 +164,12 @@ def summary_rows(
     """Tidy rows, one per (value, metric, window), for ``summary.csv``.
 
     ``window`` is ``"all"`` (per-run means over every step) or ``"final"`` (over
-    the last ``final_steps`` steps). Over seeds: ``mean``, ``sem`` and the 95%
-    interval (see :func:`mean_sem`). ``num_seeds`` counts the seeds with a defined
-    value (for a per-episode metric, with an episode that ended). Vector metrics
-    (``prob_by_rank``) are not summarised. All statistics are float64.
+    the last ``final_steps`` steps; for a per-run metric such as
+    ``greedy_success``, the run's end, its only row). Over seeds: ``mean``,
+    ``sem`` and the 95% interval (see :func:`mean_sem`). ``num_seeds`` counts the
+    seeds with a defined value (for a per-episode metric, with an episode that
+    ended). Vector metrics (``prob_by_rank``, ``visits``) are not summarised.
+    All statistics are float64.
 
     Args:
       name: the study's name.
@@ -181,15 +184,19 @@ def summary_rows(
     # float32 values -> the shortest decimal that reads back as the same float32.
     values = [float(str(v)) for v in np.asarray(result.values)]
     names = [m for m in result.metrics if np.ndim(result.metrics[m].run_mean) == 2]
+    # a per-run metric (the final greedy policy's score) has one window: the end
+    windows = {
+        m: ("final",) if m in METRICS and METRICS[m].at_end else WINDOWS for m in names
+    }
     stats = {
         (metric, window): seed_stats(result, metric, window)
         for metric in names
-        for window in WINDOWS
+        for window in windows[metric]
     }
     rows = []
     for i, value in enumerate(values):
         for metric in names:
-            for window in WINDOWS:
+            for window in windows[metric]:
                 mean, sem, n = (float(s[i]) for s in stats[metric, window])
                 rows.append(
                     {

@@ -3,7 +3,9 @@
 :mod:`~rl_softmax.plotting.sweeps`: probabilities against temperature, sweeps,
 learning curves and parameter studies; :mod:`~rl_softmax.plotting.anneal`: the
 uniform-to-greedy figures (entropy, action probabilities and temperature over time);
-:mod:`~rl_softmax.plotting.style`: the conventions both share.
+:mod:`~rl_softmax.plotting.tabular`: returns per episode and grid-world maps (``V*``
+with a greedy policy, state visits);
+:mod:`~rl_softmax.plotting.style`: the conventions they share.
 :func:`draw_experiment` draws every figure of a results directory. Figures are
 built from :class:`matplotlib.figure.Figure` directly, never through ``pyplot``: no
 global state, no GUI backend, nothing to close, and safe to call from any thread.
@@ -33,6 +35,12 @@ from rl_softmax.plotting.sweeps import (
     plot_probs_vs_tau,
     plot_sweep,
 )
+from rl_softmax.plotting.tabular import (
+    plot_episode_returns,
+    plot_value_map,
+    plot_visits,
+    tabular_figures,
+)
 
 __all__ = [
     "DPI",
@@ -44,6 +52,7 @@ __all__ = [
     "has_temperature_curve",
     "plot_action_probs",
     "plot_entropy_curves",
+    "plot_episode_returns",
     "default_metrics",
     "plot_learning_curves",
     "plot_parameter_study",
@@ -51,5 +60,8 @@ __all__ = [
     "plot_probs_vs_tau",
     "plot_sweep",
     "plot_temperature_and_entropy",
+    "plot_value_map",
+    "plot_visits",
     "save_figure",
+    "tabular_figures",
 ]

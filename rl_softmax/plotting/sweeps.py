@@ -1,7 +1,8 @@
 """Temperature sweeps: probabilities against tau, sweeps, learning curves, studies.
 
-:func:`draw_experiment` draws every figure of a results directory, these and the
-uniform-to-greedy figures of :mod:`rl_softmax.plotting.anneal`.
+:func:`draw_experiment` draws every figure of a results directory, these, the
+uniform-to-greedy figures of :mod:`rl_softmax.plotting.anneal` and the episode and
+grid-world figures of :mod:`rl_softmax.plotting.tabular`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from jax.typing import ArrayLike
 from matplotlib.figure import Figure
 
 from rl_softmax import softmax as sm
+from rl_softmax.engine.metrics import METRICS
 from rl_softmax.engine.sweep import SweepResult
 from rl_softmax.experiment import stats
-from rl_softmax.plotting import anneal
+from rl_softmax.plotting import anneal, tabular
 from rl_softmax.plotting.style import (
     PALETTE,
     PLOTS_DIR,
@@ -127,16 +129,21 @@ def default_metrics(result: SweepResult) -> tuple[str, ...]:
     """The two panels a sweep figure shows: what a setting maximises (reward, or
     the episode return where episodes end) and how often it does well (% optimal
     action for a bandit; % successful episodes, else % optimal action, else the
-    episode length where episodes end)."""
+    episode length where episodes end), and, where the run scored it, the success
+    of the final greedy policy."""
     objective = stats.objective(result)
     if objective == "return":
         others = ("success", "optimal", "length")
     else:
         others = ("optimal", "success", "length")
+    chosen = (objective,)
     for other in others:
         if other in result.metrics and other != objective:
-            return objective, other
-    return (objective,)
+            chosen = (objective, other)
+            break
+    if "greedy_success" in result.metrics:  # what the learning left behind
+        chosen += ("greedy_success",)
+    return chosen
 
 
 def plot_sweep(
@@ -331,7 +338,12 @@ def draw_experiment(
     ``<name>_entropy.png``, ``<name>_prob_optimal.png``, ``<name>_action_probs.png``
     and, when its temperature changes over time, ``<name>_tau.png``. With more
     than one study, also ``parameter_study.png`` (every study's objective on one
-    axis).
+    axis). The tabular figures of :mod:`rl_softmax.plotting.tabular`: a study with
+    ``episode_returns`` gets ``<name>_episodes.png`` (return against episode
+    number); on a grid world (``metadata["env"]["layout"]``), also ``value_map.png``
+    once (``V*`` and a greedy policy) and, per study with ``visits``,
+    ``<name>_visits.png`` (share of steps per state at the lowest and the highest
+    positive, finite swept value).
 
     Args:
       out_dir: the experiment's results directory.
@@ -346,6 +358,11 @@ def draw_experiment(
     plots_dir = Path(out_dir) / PLOTS_DIR
     study_info = metadata.get("studies", {})
     paths = []
+    env = metadata.get("env")
+    layout = env.get("layout") if isinstance(env, Mapping) else None
+    if layout is not None:
+        fig = tabular.plot_value_map(layout)
+        paths.append(save_figure(fig, plots_dir / "value_map.png"))
     described = {}
     for name, result in studies.items():
         info = study_info.get(name, {})
@@ -359,6 +376,8 @@ def draw_experiment(
         )
         paths.append(save_figure(fig, plots_dir / f"{name}_sweep.png"))
         for metric in default_metrics(result):
+            if METRICS[metric].at_end:  # one number per run: no curve over time
+                continue
             fig = plot_learning_curves(
                 result, label=label, param=symbol, metric=metric, references=references
             )
@@ -367,6 +386,11 @@ def draw_experiment(
             figures = anneal.anneal_figures(result, label=label, param=symbol)
             for suffix, fig in figures:
                 paths.append(save_figure(fig, plots_dir / f"{name}_{suffix}.png"))
+        figures = tabular.tabular_figures(
+            result, layout, label=label, param=symbol, references=references
+        )
+        for suffix, fig in figures:
+            paths.append(save_figure(fig, plots_dir / f"{name}_{suffix}.png"))
     objectives = {stats.objective(r) for r, _, _ in described.values()}
     if len(studies) > 1 and len(objectives) == 1:
         fig = plot_parameter_study(described, metric=objectives.pop())
