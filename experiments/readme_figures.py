@@ -1,6 +1,9 @@
 """Every figure in the README, regenerated: runs (or reuses) the shipped configs
 through ``run_experiment`` and copies the figures it drew into
-``experiments/figures/``, plus the softmax demo and Sutton & Barto's Figure 2.5.
+``experiments/figures/``, plus the softmax demo, Sutton & Barto's Figure 2.5 and the
+cliff-walking step-size study (Figure 6.3's shape). The bandit configs run at
+``--num-seeds`` x ``--num-steps``; the gymnasium configs at their own sizes unless
+those are changed from the defaults (a quick look).
 
     python experiments/readme_figures.py                    # full size (minutes)
     python experiments/readme_figures.py --num-seeds 20 --num-steps 50 --out /tmp/f
@@ -33,6 +36,19 @@ FIGURES = {
     "anneal_boltzmann_schedule": {"inverse_log_tau.png": "inverse_log_tau.png"},
     "anneal_target_entropy": {"learned_tau_entropy.png": "learned_tau_entropy.png"},
 }
+# The gymnasium configs run at their own sizes (overridden only for a quick look).
+MDP_FIGURES = {
+    "frozenlake_tau_sweep": {
+        "q_learning_sweep.png": "frozenlake_sweep.png",
+        "value_map.png": "frozenlake_value_map.png",
+        "q_learning_visits.png": "frozenlake_visits.png",
+    },
+    "cliff_walking": {
+        "sarsa_episodes.png": "cliff_sarsa_episodes.png",
+        "q_learning_episodes.png": "cliff_q_learning_episodes.png",
+        "q_learning_boltzmann_episodes.png": "cliff_boltzmann_episodes.png",
+    },
+}
 
 
 def main(argv: list[str] | None = None) -> list[Path]:
@@ -51,11 +67,16 @@ def main(argv: list[str] | None = None) -> list[Path]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, figures in FIGURES.items():
-        suffix = "" if full_size else f"_{args.num_seeds}x{args.num_steps}"
+    suffix = "" if full_size else f"_{args.num_seeds}x{args.num_steps}"
+    jobs = [(name, figures, overrides) for name, figures in FIGURES.items()]
+    jobs += [
+        (name, figures, [] if full_size else overrides)
+        for name, figures in MDP_FIGURES.items()
+    ]
+    for name, figures, changes in jobs:
         results = run_experiment(
             _CONFIGS / f"{name}.toml", Path(args.results) / f"{name}{suffix}",
-            overrides=overrides, progress=False,
+            overrides=changes, progress=False,
         )  # fmt: skip
         for plot, figure in figures.items():
             written.append(
@@ -78,6 +99,23 @@ def main(argv: list[str] | None = None) -> list[Path]:
     )  # fmt: skip
     written.append(
         Path(shutil.copyfile(results_dir / "figure_2_5.png", out / "figure_2_5.png"))
+    )
+    spec = importlib.util.spec_from_file_location(
+        "cliff_step_size", _HERE / "cliff_step_size.py"
+    )
+    cliff_step_size = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cliff_step_size)
+    results_dir = Path(args.results) / f"cliff_step_size{suffix}"
+    quick = [] if full_size else [
+        "--num-seeds", str(args.num_seeds), "--num-steps", str(args.num_steps),
+    ]  # fmt: skip
+    cliff_step_size.main([*quick, "--out", str(results_dir)])
+    written.append(
+        Path(
+            shutil.copyfile(
+                results_dir / "cliff_step_size.png", out / "cliff_step_size.png"
+            )
+        )
     )
     for path in written:
         print(f"wrote {path}")

@@ -143,7 +143,9 @@ def test_returned_results_are_what_was_written(chain, tmp_path):
     assert out.rows == stats.summary_rows("s", saved, label="s", param="tau")
     assert (tmp_path / "summary.csv").exists()
     names = sorted(p.name for p in (tmp_path / "plots").iterdir())
-    assert names == ["s_curves_return.png", "s_curves_success.png", "s_sweep.png"]
+    # The chain pays 1 exactly on success: return and success are the same numbers,
+    # so the second panel is % optimal action.
+    assert names == ["s_curves_optimal.png", "s_curves_return.png", "s_sweep.png"]
     assert set(out.timings) == {"compile", "run", "write", "plot"}
     info = out.metadata["studies"]["s"]
     assert info["param_symbol"] == "τ" and info["num_actions"] == 2

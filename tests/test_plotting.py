@@ -886,3 +886,13 @@ def test_draw_experiment_renders_the_anneal_figures(tmp_path):
     for path in paths:
         data = path.read_bytes()
         assert data[:8] == PNG_SIGNATURE and len(data) > 10_000
+
+
+def test_default_metrics_skip_a_copy_of_the_objective_and_add_the_greedy_score():
+    names = ("reward", "optimal", "return", "success", "length")
+    result = make_result(names=names, nan_metric=None)
+    metrics = dict(result.metrics)
+    metrics["success"] = metrics["return"]  # FrozenLake: return 1 exactly on success
+    metrics["greedy_success"] = metrics["reward"]
+    result = result._replace(metrics=metrics)
+    assert plotting.default_metrics(result) == ("return", "optimal", "greedy_success")

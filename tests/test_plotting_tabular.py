@@ -415,3 +415,20 @@ def test_draw_experiment_renders_the_tabular_figures(tmp_path):
     for path in (paths[0], *paths[-2:]):
         data = path.read_bytes()
         assert data[:8] == PNG_SIGNATURE and len(data) > 10_000
+
+
+def test_first_episodes_far_below_the_rest_are_clipped_with_a_note():
+    result = make_tabular(short=False)
+    runs = result.metrics["episode_returns"].run_mean
+    runs[:, :, :2] = -500.0  # cliff walking: the first episodes wander for hundreds
+    fig = plotting.plot_episode_returns(result, label="Sarsa", param="τ")
+    (ax,) = fig.axes
+    low, high = ax.get_ylim()
+    later = np.nanmean(runs[:, :, 4:].astype(np.float64), axis=1)
+    assert -500 < low <= later.min() and high >= later.max()
+    notes = [t.get_text() for t in ax.texts if "below the axis" in t.get_text()]
+    assert notes == ["first episodes below the axis (lowest mean -500)"]
+    unclipped = plotting.plot_episode_returns(
+        make_tabular(short=False), label="Sarsa", param="τ"
+    )
+    assert not [t for t in unclipped.axes[0].texts if "below" in t.get_text()]

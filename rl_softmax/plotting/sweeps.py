@@ -125,12 +125,20 @@ def plot_probs_vs_tau(
     return fig
 
 
+def _same_runs(result: SweepResult, a: str, b: str) -> bool:
+    """Whether two metrics hold the same per-run values (FrozenLake's return is its
+    success: a second panel of it would say nothing new)."""
+    return a == b or np.array_equal(
+        result.metrics[a].run_mean, result.metrics[b].run_mean, equal_nan=True
+    )
+
+
 def default_metrics(result: SweepResult) -> tuple[str, ...]:
     """The two panels a sweep figure shows: what a setting maximises (reward, or
     the episode return where episodes end) and how often it does well (% optimal
     action for a bandit; % successful episodes, else % optimal action, else the
-    episode length where episodes end), and, where the run scored it, the success
-    of the final greedy policy."""
+    episode length where episodes end; a metric identical to the first is skipped),
+    and, where the run scored it, the success of the final greedy policy."""
     objective = stats.objective(result)
     if objective == "return":
         others = ("success", "optimal", "length")
@@ -138,7 +146,7 @@ def default_metrics(result: SweepResult) -> tuple[str, ...]:
         others = ("optimal", "success", "length")
     chosen = (objective,)
     for other in others:
-        if other in result.metrics and other != objective:
+        if other in result.metrics and not _same_runs(result, objective, other):
             chosen = (objective, other)
             break
     if "greedy_success" in result.metrics:  # what the learning left behind

@@ -87,6 +87,24 @@ def _reached_note(reached: dict[str, int], num_runs: int, episode: int) -> str:
     return ", ".join(parts)
 
 
+def _clip_first_episodes(ax, means: np.ndarray) -> None:
+    """Keeps the first episodes' returns (often 10-100 times the later ones, as on
+    cliff walking) from flattening the curves: the y axis starts just below what
+    the curves reach after their first tenth, and a note gives the lowest mean."""
+    later = means[:, max(1, means.shape[1] // 10) :]
+    if not np.isfinite(later).any() or not np.isfinite(means).any():
+        return
+    low, high = np.nanmin(later), np.nanmax(later)
+    pad = 0.15 * max(high - low, abs(high) * 0.1, 1e-6)
+    lowest = np.nanmin(means)
+    if lowest < low - 2 * pad:
+        ax.set_ylim(low - pad, high + pad)  # the margins would follow the outliers
+        ax.text(
+            0.99, 0.02, f"first episodes below the axis (lowest mean {lowest:.4g})",
+            transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.35",
+        )  # fmt: skip
+
+
 def plot_episode_returns(
     result: SweepResult,
     *,
@@ -153,6 +171,7 @@ def plot_episode_returns(
     defined = np.flatnonzero(np.isfinite(mean[rows]).any(axis=0))
     last = int(defined[-1]) + 1 if defined.size else runs.shape[-1]
     ax.set_xlim(1, max(last, 2))
+    _clip_first_episodes(ax, mean[rows][:, :last])
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_xlabel("episode")
     ylabel = _metric_label("episode_returns")
@@ -331,7 +350,8 @@ def plot_visits(
     """One heat map per entry of the fraction of steps spent in each state.
 
     Every panel shares one logarithmic colour scale (visits concentrate on a few
-    states by orders of magnitude); states never visited are grey.
+    states by orders of magnitude); states no step was taken in (terminal cells,
+    the cliff) are grey.
 
     Args:
       layout: the grid world's layout (see the module docstring).
