@@ -30,6 +30,7 @@ from rl_softmax.envs import (
     TabularState,
     make,
     one_hot,
+    tabular,
     value_iteration,
 )
 
@@ -435,7 +436,9 @@ def test_reset_step_evaluate_plain_jit_vmap():
 
 def test_make_rejects_unsupported_ids():
     with pytest.raises(ValueError, match="only toy-text environments with a P table"):
-        make("CartPole-v1")
+        tabular.make("CartPole-v1")
+    with pytest.raises(ValueError, match="P table.*Classic control in JAX: Acrobot"):
+        make("Blackjack-v1")  # toy text, but no table
     with pytest.raises(ValueError, match="unknown environment id.*FrozenLake-v1"):
         make("NoSuchLake-v0")
     with pytest.raises(ValueError, match="fickle_passenger"):

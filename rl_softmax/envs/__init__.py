@@ -1,5 +1,11 @@
-"""Functional environments with gymnax's 1.0 API (contract: :mod:`.base`)."""
+"""Functional environments with gymnax's 1.0 API (contract: :mod:`.base`).
 
+Bandits (:mod:`.bandits`), gymnasium's toy-text MDPs from their tables
+(:mod:`.tabular`) and its classic control in JAX (:mod:`.classic`); :func:`make`
+takes a gymnasium id.
+"""
+
+from rl_softmax.envs import classic
 from rl_softmax.envs.bandits import (
     BanditState,
     BernoulliBandit,
@@ -8,25 +14,30 @@ from rl_softmax.envs.bandits import (
     GaussianParams,
 )
 from rl_softmax.envs.base import Environment
+from rl_softmax.envs.classic import Acrobot, CartPole, MountainCar
+from rl_softmax.envs.ids import make
 from rl_softmax.envs.tabular import (
     TabularEnv,
     TabularParams,
     TabularState,
-    make,
     one_hot,
     value_iteration,
 )
 
 __all__ = [
+    "Acrobot",
     "BanditState",
     "BernoulliBandit",
     "BernoulliParams",
+    "CartPole",
     "Environment",
     "GaussianBandit",
     "GaussianParams",
+    "MountainCar",
     "TabularEnv",
     "TabularParams",
     "TabularState",
+    "classic",
     "make",
     "one_hot",
     "value_iteration",
