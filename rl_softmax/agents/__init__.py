@@ -1,9 +1,12 @@
 """Agents: each is ``(init, act, update)``, pure, with its state a pytree.
 
 The contract (:class:`Agent`, :class:`Transition`) is in :mod:`rl_softmax.agents.base`.
+:mod:`.policy_gradient` holds the pieces of the softmax policy-gradient learner
+(networks as plain pytrees, GAE, the A2C and clipped-surrogate losses with the entropy
+temperature).
 """
 
-from rl_softmax.agents import action_value, td
+from rl_softmax.agents import action_value, policy_gradient, td
 from rl_softmax.agents.action_value import (
     ActionValueParams,
     ActionValueState,
@@ -35,6 +38,7 @@ __all__ = [
     "TDState",
     "Transition",
     "action_value",
+    "policy_gradient",
     "constant_temperature",
     "make_action_value_agent",
     "make_auto_temperature_agent",

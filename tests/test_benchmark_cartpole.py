@@ -1,0 +1,132 @@
+"""Smoke test of ``experiments/benchmark_cartpole.py``: its quick run (without gymnax,
+which rl_softmax does not depend on) reports every row with consistent rates, and
+its episode counting agrees with gymnasium's vector environment and with NumPy."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "benchmark_cartpole.py"
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("benchmark_cartpole", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    return _benchmark()
+
+
+@pytest.fixture(scope="module")
+def report(benchmark, tmp_path_factory):
+    out = tmp_path_factory.mktemp("benchmark")
+    returned = benchmark.main(["--quick", "--no-gymnax", "--out", str(out)])
+    saved = json.loads((out / "cartpole.json").read_text())
+    assert saved == json.loads(json.dumps(returned))
+    return saved
+
+
+def test_quick_run_reports_every_row_with_positive_finite_rates(report):
+    gymnasium, gymnax, ours, ours_random, gymnax_split, alone = report["rows"]
+    assert gymnasium["implementation"].startswith("gymnasium vector env")
+    assert ours["implementation"].startswith("rl_softmax, softmax MLP")
+    assert ours_random["implementation"].startswith("rl_softmax, random actions")
+    assert alone["implementation"].startswith("softmax MLP alone")
+    for skipped in (gymnax, gymnax_split):  # left out: the row says why
+        assert skipped["implementation"].startswith("gymnax")
+        assert skipped["seconds"] is None and skipped["env_steps_per_second"] is None
+        assert skipped["note"] == "--no-gymnax"
+    env_steps = report["num_envs"] * report["num_steps"]
+    baseline = gymnasium["env_steps_per_second"]
+    for row in (gymnasium, ours, ours_random, alone):
+        rate = row["env_steps_per_second"]
+        assert row["env_steps"] == env_steps
+        assert math.isfinite(rate) and rate > 0
+        np.testing.assert_allclose(rate, env_steps / row["seconds"], rtol=1e-12)
+        np.testing.assert_allclose(row["x_gymnasium"], rate / baseline, rtol=1e-12)
+        assert len(row["repeat_seconds"]) == report["repeats"]
+    for row in (ours, ours_random, alone):  # compiled apart from the timed rounds
+        assert row["compile_seconds"] > 0
+    assert gymnasium["compile_seconds"] is None
+    assert set(report["ratios"]) == {"ours policy / gymnasium random"}
+    ratio = report["ratios"]["ours policy / gymnasium random"]
+    assert ratio == ours["x_gymnasium"]
+    assert report["met"]["ours policy / gymnasium random"] == (ratio >= 1.0)
+    assert report["dtype"] == "float32"
+    assert report["gymnax_split_identical"] is None
+
+
+def test_mean_episode_length_agrees_with_gymnasium(report):
+    (name,) = report["checks"]  # gymnax's check needs gymnax
+    check = report["checks"][name]
+    assert name == "random: ours vs gymnasium"
+    assert abs(check["z"]) < 4.0 and check["agree"]
+    for side in (check["ours"], check["theirs"]):
+        # uniform random CartPole-v1 episodes last about 22 steps
+        assert side["episodes"] > 1000 and 18 < side["mean"] < 26
+        assert 0 < side["sem"] < 0.5
+
+
+def test_episode_lengths_match_numpy(benchmark):
+    rng = np.random.default_rng(0)
+    lengths = [rng.integers(8, 60, size=rng.integers(1, 6)) for _ in range(5)]
+    stats = benchmark.EpisodeStats(
+        *(
+            np.array([f(x) for x in lengths])
+            for f in (len, np.sum, lambda x: np.sum(x * x))
+        )
+    )
+    pooled = np.concatenate(lengths)
+    summary = benchmark.episode_lengths(stats)
+    assert summary["episodes"] == pooled.size
+    np.testing.assert_allclose(summary["mean"], pooled.mean(), rtol=1e-12)
+    expected_sem = pooled.std(ddof=1) / np.sqrt(pooled.size)
+    np.testing.assert_allclose(summary["sem"], expected_sem, rtol=1e-10)
+
+
+def test_autoreset_step_starts_an_episode_on_the_step_the_last_ends(benchmark):
+    env = benchmark.CartPole()
+    params = env.default_params
+    step = jax.jit(benchmark.autoreset_step(env, params))
+    key = jax.random.key(1)
+    _, state = env.reset(key, params)
+    falling = state._replace(x=jnp.float32(2.39), x_dot=jnp.float32(3.0))
+    obs, next_state, terminated, truncated = step(key, falling, 1)
+    assert bool(terminated) and not bool(truncated)
+    assert int(next_state.time) == 0 and float(jnp.max(jnp.abs(obs))) <= 0.05
+    obs, next_state, terminated, _ = step(key, state, 1)  # an ordinary step
+    expected_obs, *_ = env.step(key, state, 1, params)
+    assert not bool(terminated) and int(next_state.time) == 1
+    np.testing.assert_allclose(obs, expected_obs, rtol=1e-6)  # jit may fuse an FMA
+
+
+def test_rollouts_count_no_more_steps_than_they_take(benchmark):
+    num_envs, num_steps = 8, 300
+    rollout = benchmark.make_rollout(
+        *benchmark.ours(), benchmark.random_action,
+        num_envs=num_envs, num_steps=num_steps,
+    )  # fmt: skip
+    stats = jax.jit(rollout)(jax.random.key(0), None)
+    assert stats.count.shape == (num_envs,) and stats.count.dtype == jnp.int32
+    assert np.all(stats.count >= 1) and np.all(stats.length_sum <= num_steps)
+    assert np.all(stats.length_sq_sum >= stats.length_sum)
+    env = benchmark.gymnasium_vector_env(num_envs)
+    counted = benchmark.gymnasium_random(env, num_steps, seed=0, count=True)
+    env.close()
+    # each finished episode but the last one is followed by a reset call
+    assert np.all(counted.count >= 1)
+    assert np.all(counted.length_sum + counted.count <= num_steps + 1)
