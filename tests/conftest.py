@@ -42,3 +42,19 @@ def compile_events():
     jax.monitoring.register_event_duration_secs_listener(listener)
     yield events
     jax.monitoring.unregister_event_duration_listener(listener)
+
+
+@pytest.fixture
+def recorded_figures(monkeypatch):
+    """``{file name: figure}`` of what ``draw_experiment`` saves, recorded instead of
+    rendered (the tests read the figures' data, not their pixels)."""
+    from rl_softmax.plotting import sweeps
+
+    figures = {}
+
+    def record(fig, path):
+        figures[path.name] = fig
+        return path
+
+    monkeypatch.setattr(sweeps, "save_figure", record)
+    return figures

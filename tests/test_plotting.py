@@ -514,20 +514,8 @@ def test_draw_experiment_with_one_study_has_no_parameter_study(tmp_path, monkeyp
     assert not (tmp_path / "plots").exists()  # nothing rendered
 
 
-def record_figures(monkeypatch) -> dict:
-    """Makes draw_experiment record ``{file name: figure}`` instead of rendering."""
-    figures = {}
-
-    def record(fig, path):
-        figures[path.name] = fig
-        return path
-
-    monkeypatch.setattr(sweeps, "save_figure", record)
-    return figures
-
-
-def test_draw_experiment_labels_figures_from_the_metadata(tmp_path, monkeypatch):
-    figures = record_figures(monkeypatch)
+def test_draw_experiment_labels_figures_from_the_metadata(tmp_path, recorded_figures):
+    figures = recorded_figures  # recorded, not rendered
     studies = {"soft": make_result(), "eps": make_result(seed=1, nan_metric=None)}
     metadata = {
         "studies": {
@@ -555,9 +543,9 @@ def test_draw_experiment_labels_figures_from_the_metadata(tmp_path, monkeypatch)
 
 
 def test_draw_experiment_compares_studies_only_on_a_shared_objective(
-    tmp_path, monkeypatch
+    tmp_path, recorded_figures
 ):
-    figures = record_figures(monkeypatch)
+    figures = recorded_figures  # recorded, not rendered
     mixed = {"bandit": make_result(), "maze": make_episodic()}
     paths = plotting.draw_experiment(tmp_path, mixed, {"studies": {}})
     assert [p.name for p in paths] == [

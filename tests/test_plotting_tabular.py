@@ -12,7 +12,6 @@ from matplotlib.quiver import Quiver
 
 from rl_softmax import plotting
 from rl_softmax.engine import MetricResult, SweepResult
-from rl_softmax.plotting import sweeps
 
 VALUES = (0.0, 0.25, 1.0, 4.0, math.inf)
 REFERENCES = {"greedy (τ = 0)": 0.0, "uniform (τ = ∞)": math.inf}
@@ -324,23 +323,13 @@ def test_visits_check_the_number_of_states():
 # ---------------------------------------------------------------- draw_experiment
 
 
-def record_figures(monkeypatch) -> dict:
-    """Makes draw_experiment record ``{file name: figure}`` instead of rendering."""
-    figures = {}
-
-    def record(fig, path):
-        figures[path.name] = fig
-        return path
-
-    monkeypatch.setattr(sweeps, "save_figure", record)
-    return figures
-
-
 COMMON = ["sweep.png", "curves_return.png", "curves_success.png"]
 
 
-def test_draw_experiment_adds_episode_figures_without_a_layout(tmp_path, monkeypatch):
-    figures = record_figures(monkeypatch)
+def test_draw_experiment_adds_episode_figures_without_a_layout(
+    tmp_path, recorded_figures
+):
+    figures = recorded_figures  # recorded, not rendered
     studies = {"sarsa": make_tabular(), "bandit_like": make_tabular(seed=1)}
     metrics = studies["bandit_like"].metrics
     del metrics["episode_returns"]
@@ -355,8 +344,8 @@ def test_draw_experiment_adds_episode_figures_without_a_layout(tmp_path, monkeyp
     assert figures["sarsa_episodes.png"].axes[0].get_ylabel() == "episode return"
 
 
-def test_draw_experiment_draws_the_maps_with_a_layout(tmp_path, monkeypatch):
-    figures = record_figures(monkeypatch)
+def test_draw_experiment_draws_the_maps_with_a_layout(tmp_path, recorded_figures):
+    figures = recorded_figures  # recorded, not rendered
     study = make_tabular(num_episodes=200)
     layout = make_layout()
     metadata = {
@@ -391,9 +380,9 @@ def test_draw_experiment_draws_the_maps_with_a_layout(tmp_path, monkeypatch):
 
 
 def test_draw_experiment_with_one_positive_value_draws_one_visits_panel(
-    tmp_path, monkeypatch
+    tmp_path, recorded_figures
 ):
-    figures = record_figures(monkeypatch)
+    figures = recorded_figures  # recorded, not rendered
     study = make_tabular(values=(0.0, 0.5, math.inf))
     plotting.draw_experiment(
         tmp_path, {"s": study}, {"env": {"layout": make_layout()}, "studies": {}}
