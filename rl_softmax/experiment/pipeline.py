@@ -139,8 +139,8 @@ def _env_info(config) -> dict[str, Any]:
     (cells, exact values, an optimal policy; see ``TabularEnv.layout``)."""
     entry = registry.ENVS[config.env.name]
     env = entry.make(**config.env.sizes, **config.env.options)
-    layout = getattr(env, "layout", None)
-    return {"layout": layout()} if callable(layout) and layout() else {}
+    layout = env.layout() if callable(getattr(env, "layout", None)) else None
+    return {"layout": layout} if layout else {}
 
 
 def _study_info(config, study) -> dict[str, Any]:
