@@ -3,7 +3,8 @@ through ``run_experiment`` and copies the figures it drew into
 ``experiments/figures/``, plus the softmax demo, Sutton & Barto's Figure 2.5 and the
 cliff-walking step-size study (Figure 6.3's shape). The bandit configs run at
 ``--num-seeds`` x ``--num-steps``; the gymnasium configs at their own sizes unless
-those are changed from the defaults (a quick look).
+those are changed from the defaults (a quick look; the classic-control ones then run
+two updates).
 
     python experiments/readme_figures.py                    # full size (minutes)
     python experiments/readme_figures.py --num-seeds 20 --num-steps 50 --out /tmp/f
@@ -49,6 +50,15 @@ MDP_FIGURES = {
         "q_learning_boltzmann_episodes.png": "cliff_boltzmann_episodes.png",
     },
 }
+# The softmax policy networks: their own sizes, or two updates for a quick look.
+POLICY_FIGURES = {
+    "cartpole_softmax_pg": {
+        "studies_entropy.png": "cartpole_pg_entropy.png",
+        "studies_return.png": "cartpole_pg_return.png",
+    },
+    "cartpole_entropy_sweep": {"ppo_sweep.png": "cartpole_entropy_sweep.png"},
+}
+QUICK_POLICY = ["num_seeds=2", "num_steps=1024", "final_steps=512"]
 
 
 def main(argv: list[str] | None = None) -> list[Path]:
@@ -72,6 +82,10 @@ def main(argv: list[str] | None = None) -> list[Path]:
     jobs += [
         (name, figures, [] if full_size else overrides)
         for name, figures in MDP_FIGURES.items()
+    ]
+    jobs += [
+        (name, figures, [] if full_size else QUICK_POLICY)
+        for name, figures in POLICY_FIGURES.items()
     ]
     for name, figures, changes in jobs:
         results = run_experiment(

@@ -116,6 +116,11 @@ def _list(args: argparse.Namespace) -> int:
     for name, entry in registry.RULES.items():
         param = entry.param.name if entry.param else "-"
         print(f"  {name:<16} {entry.description}  [param: {param}]")
+    rollout = [name for name, entry in registry.AGENTS.items()
+               if "rollout" in entry.options]  # fmt: skip
+    print(f"rollout settings (agents {', '.join(rollout)}):")
+    for name, (default, meaning) in registry.ROLLOUT.items():
+        print(f"  {name:<16} {meaning} (default {default})")
     print(f"optimizers: {', '.join(registry.OPTIMIZERS)}")
     print(f"temperature schedules: {', '.join(registry.SCHEDULES)}")
     print(f"target-entropy shapes: {', '.join(registry.ENTROPY_SHAPES)}")

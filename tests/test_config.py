@@ -32,7 +32,10 @@ from rl_softmax.experiment.config import (
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
 
 # The design's defaults and study keys (API brief), written out independently.
-OPTIMIZER_DEFAULT = {"gradient_bandit": "sgd", "auto_temperature": "adam"}
+OPTIMIZER_DEFAULT = {
+    "gradient_bandit": "sgd", "auto_temperature": "adam", "ppo": "adam", "a2c": "adam",
+    "ppo_auto": "adam",
+}  # fmt: skip
 COMMON_KEYS = {
     "name", "label", "agent", "rule", "param", "values", "log2_range", "num_values",
     "references", "track_probs",
@@ -119,7 +122,7 @@ def test_shipped_config_loads_as_written(path):
         for key in set(table) & set(study.fixed):  # fixed numbers, as written
             assert study.fixed[key] == table[key], key
         assert study.track_probs == table.get("track_probs", False)
-        if study.rule == "boltzmann":
+        if study.rule == "boltzmann" or study.agent in ("ppo", "a2c"):
             assert study.schedule == table.get("schedule", "constant")
             assert study.schedule_args == table.get("schedule_args", {})
         if "entropy" in table:

@@ -115,3 +115,14 @@ def test_cliff_step_size_reports_interim_returns_from_the_saved_episodes(tmp_pat
             assert row["interim"] is None
     assert any(row["interim_runs"] for row in rows)
     assert (tmp_path / "cliff_step_size.png").stat().st_size > 10_000
+
+
+def test_cartpole_solve_counts_seeds_from_the_evaluation_returns(capsys):
+    argv = ["--set", "num_seeds=2", "--set", "num_steps=1024", "--set", "final_steps=512"]
+    report = _main("cartpole_solve")(argv)
+    assert report["seeds"] == 2 and report["env_steps_per_seed"] == 1024
+    # two updates leave a near-uniform policy: it keeps the pole up ~20-60 steps
+    assert report["solved_softmax"] == 0 and report["solved_greedy"] == 0
+    assert report["wall_seconds"] >= report["compile_seconds"] + report["run_seconds"]
+    out = capsys.readouterr().out
+    assert "0/2 seeds solve sampling from the softmax, 0/2 greedy" in out

@@ -54,6 +54,10 @@ ENV_CASES = {
 # Tabular temporal-difference agents (take a rule) and gymnasium's toy-text envs.
 TD_AGENTS = {"q_learning", "sarsa", "expected_sarsa", "soft_q"}
 TOY_TEXT = {"FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4"}
+# Softmax policy networks that learn from rollouts, and the classic-control envs.
+ROLLOUT_AGENTS = {"ppo", "a2c", "ppo_auto"}
+CLASSIC = {"CartPole-v1": 2, "Acrobot-v1": 3, "MountainCar-v0": 3}
+ROLLOUT_STEPS = 512  # one update of the default 4 environments x 128 steps
 OPTIMIZER_NAMES = {"sgd", "momentum", "adam", "rmsprop"}
 SCHEDULE_ARGS = {
     "constant": {},
@@ -66,13 +70,15 @@ SCHEDULE_ARGS = {
 }
 
 
-def _config(study: dict, env: dict | None = None) -> config_lib.ExperimentConfig:
+def _config(
+    study: dict, env: dict | None = None, num_steps: int = NUM_STEPS
+) -> config_lib.ExperimentConfig:
     env = env or {}
-    bandit = env.get("name", "gaussian") not in TOY_TEXT
+    bandit = env.get("name", "gaussian") not in TOY_TEXT | set(CLASSIC)
     raw = {
         "name": "registry",
         "num_seeds": 1,
-        "num_steps": NUM_STEPS,
+        "num_steps": num_steps,
         "env": {"name": "gaussian", "num_arms": NUM_ARMS, **env} if bandit else env,
         "studies": [{"name": "s", **study}],
     }
@@ -128,8 +134,10 @@ def _check_metrics(run, out, expected: set[str], track_probs: bool) -> None:
 
 def test_registry_holds_the_designed_names():
     assert set(registry.RULES) == set(RULE_METRICS)
-    assert set(registry.AGENTS) == {"action_value", *AGENT_METRICS, *TD_AGENTS}
-    assert set(registry.ENVS) == set(ENV_CASES) | TOY_TEXT
+    assert set(registry.AGENTS) == {
+        "action_value", *AGENT_METRICS, *TD_AGENTS, *ROLLOUT_AGENTS
+    }
+    assert set(registry.ENVS) == set(ENV_CASES) | TOY_TEXT | set(CLASSIC)
     assert set(registry.OPTIMIZERS) == OPTIMIZER_NAMES
     assert set(registry.SCHEDULES) == set(SCHEDULE_ARGS)
     assert tuple(registry.ENTROPY_SHAPES) == ("linear", "exponential", "cosine")
@@ -140,6 +148,7 @@ def test_registry_holds_the_designed_names():
     assert registry.AGENTS["action_value"].takes_rule
     assert all(registry.AGENTS[a].takes_rule for a in TD_AGENTS)
     assert not any(registry.AGENTS[a].takes_rule for a in AGENT_METRICS)
+    assert not any(registry.AGENTS[a].takes_rule for a in ROLLOUT_AGENTS)
 
 
 # ------------------------------------------------------------- every entry builds
@@ -160,7 +169,32 @@ def test_every_rule_builds_a_run_reporting_its_metrics(rule):
         np.testing.assert_allclose(out.values["tau"], value, rtol=1e-6)
 
 
-@pytest.mark.parametrize("agent", sorted(set(registry.AGENTS) - TD_AGENTS))
+ROLLOUT_METRICS = {
+    "reward", "entropy", "tau", "return", "length", "success", "greedy_return",
+    "eval_return", "solved", "steps_to_solve",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("agent", sorted(ROLLOUT_AGENTS))
+@pytest.mark.parametrize("env", sorted(CLASSIC))
+def test_every_rollout_agent_runs_on_every_classic_env(agent, env):
+    value = _default_value(agent, "")
+    config = _config({"agent": agent, "values": [value]}, {"name": env}, ROLLOUT_STEPS)
+    run = pipeline.build_run(config, config.studies[0])
+    assert {m.name for m in run.metrics} == ROLLOUT_METRICS
+    assert run.num_actions == CLASSIC[env] and run.num_steps == 1
+    assert run.env_steps_per_step == ROLLOUT_STEPS
+    out, end = jax.jit(run.run_with_end)(jax.random.key(0), value)
+    reward = float(out.values["reward"][0])
+    assert reward == (1.0 if env == "CartPole-v1" else -1.0)  # before any success
+    entropy = float(out.values["entropy"][0])
+    assert abs(entropy - math.log(CLASSIC[env])) < 1e-3  # the first policy: uniform
+    assert float(end["solved"]) == 0.0 and np.isnan(end["steps_to_solve"])
+
+
+@pytest.mark.parametrize(
+    "agent", sorted(set(registry.AGENTS) - TD_AGENTS - ROLLOUT_AGENTS)
+)
 def test_every_agent_builds_a_run_reporting_its_metrics(agent):
     entry = registry.AGENTS[agent]
     rule = "boltzmann" if entry.takes_rule else ""
@@ -235,6 +269,12 @@ def test_env_entries_name_fields_of_the_env_params():
             assert not entry.sizes and not entry.params and env.episodic, name
             assert "discount" in entry.options, name
             continue
+        if name in CLASSIC:  # every constant of the dynamics may be set
+            env = entry.make()
+            assert env.num_actions == CLASSIC[name] and env.episodic, name
+            assert entry.params == env.default_params._fields, name
+            assert not entry.sizes and not entry.options, name
+            continue
         assert entry.sizes == {"num_arms": (10, 2)}, name  # (default, minimum)
         env = entry.make(num_arms=NUM_ARMS)
         assert env.num_actions == NUM_ARMS and not env.episodic
@@ -252,7 +292,10 @@ def _cases():
 
 
 def _num_actions(agent: str, num_actions: int) -> int:
-    """A TD agent runs on FrozenLake (4 actions), the others on a bandit."""
+    """A TD agent runs on FrozenLake (4 actions), a rollout agent on CartPole (2),
+    the others on a bandit."""
+    if agent in ROLLOUT_AGENTS:
+        return 2
     return 4 if agent in TD_AGENTS else num_actions
 
 
@@ -266,14 +309,19 @@ def test_param_defaults_are_the_agent_params_defaults(agent, rule, num_actions):
         raw = {registry.RULES[rule].param.name: registry.RULES[rule].param, **raw}
     specs = registry.agent_params(agent, rule, num_actions)
     assert list(specs) == list(raw)  # the rule's own parameter first
+    if agent in ROLLOUT_AGENTS:
+        env, num_steps = {"name": "CartPole-v1"}, ROLLOUT_STEPS
+    else:
+        env = LAKE if agent in TD_AGENTS else {"num_arms": num_actions}
+        num_steps = NUM_STEPS
     config = _config(
         {"agent": agent, "values": [next(iter(specs.values())).default]}
         | ({"rule": rule} if rule else {}),
-        LAKE if agent in TD_AGENTS else {"num_arms": num_actions},
-    )
+        env, num_steps,
+    )  # fmt: skip
     env_entry = registry.ENVS[config.env.name]
     env = env_entry.make(**config.env.sizes, **config.env.options)
-    built = entry.make(config.studies[0], env, NUM_STEPS)
+    built = entry.make(config.studies[0], env, num_steps)
     assert built.num_actions == num_actions
     named_tuple_defaults = entry.params_type()
     for name, spec in specs.items():

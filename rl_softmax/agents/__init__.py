@@ -3,10 +3,11 @@
 The contract (:class:`Agent`, :class:`Transition`) is in :mod:`rl_softmax.agents.base`.
 :mod:`.policy_gradient` holds the pieces of the softmax policy-gradient learner
 (networks as plain pytrees, GAE, the A2C and clipped-surrogate losses with the entropy
-temperature).
+temperature); :mod:`.actor_critic` puts them together into an agent that learns from
+rollouts (:class:`RolloutAgent`).
 """
 
-from rl_softmax.agents import action_value, policy_gradient, td
+from rl_softmax.agents import action_value, actor_critic, policy_gradient, td
 from rl_softmax.agents.action_value import (
     ActionValueParams,
     ActionValueState,
@@ -18,7 +19,8 @@ from rl_softmax.agents.auto_temperature import (
     AutoTemperatureState,
     make_auto_temperature_agent,
 )
-from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.actor_critic import PGParams, PGState, make_actor_critic_agent
+from rl_softmax.agents.base import Agent, RolloutAgent, Transition
 from rl_softmax.agents.gradient_bandit import (
     GradientBanditParams,
     GradientBanditState,
@@ -34,13 +36,18 @@ __all__ = [
     "AutoTemperatureState",
     "GradientBanditParams",
     "GradientBanditState",
+    "PGParams",
+    "PGState",
+    "RolloutAgent",
     "TDParams",
     "TDState",
     "Transition",
     "action_value",
+    "actor_critic",
     "policy_gradient",
     "constant_temperature",
     "make_action_value_agent",
+    "make_actor_critic_agent",
     "make_auto_temperature_agent",
     "make_gradient_bandit",
     "make_td_agent",

@@ -21,6 +21,16 @@ the greedy policy of its estimates, ties split evenly) and ``"visits"``
 (``[num_states]``, how often each state was acted in). The engine evaluates the
 greedy policy exactly where the environment can (``env.evaluate``) and reports the
 visits, once, at the end of a run.
+
+An agent that learns from batches of experience rather than step by step (the
+softmax actor-critic of :mod:`rl_softmax.agents.actor_critic`) is a
+:class:`RolloutAgent`: the same ``init`` and ``act``, and instead of ``update`` a
+``learn`` that takes a whole rollout, a :class:`Transition` whose arrays are
+time-major over a batch of environments (``[T, N, ...]``)::
+
+    state = agent.learn(key, state, rollout, params)
+
+The engine runs it with :func:`rl_softmax.engine.make_rollout_run`.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from typing import Any, NamedTuple
 
 import jax
 
-__all__ = ["Agent", "Transition"]
+__all__ = ["Agent", "RolloutAgent", "Transition"]
 
 
 class Transition(NamedTuple):
@@ -79,3 +89,24 @@ class Agent(NamedTuple):
     default_params: NamedTuple
     num_actions: int
     summary: Callable[[Any, Any], dict[str, jax.Array]] | None = None
+
+
+class RolloutAgent(NamedTuple):
+    """A pure agent that learns from rollouts of a batch of environments.
+
+    Attributes:
+      init: ``(key, params) -> state``.
+      act: ``(key, state, obs, params) -> (action, policy_info)`` for one
+        observation, as :attr:`Agent.act` (the engine vmaps it over environments).
+      learn: ``(key, state, rollout, params) -> state``; ``rollout`` is a
+        :class:`Transition` of ``[T, N, ...]`` arrays, ``T`` steps of ``N``
+        environments, gathered by the policy of ``state``.
+      default_params: parameters to start from (``_replace`` the swept one).
+      num_actions: size of the action space.
+    """
+
+    init: Callable[[jax.Array, Any], Any]
+    act: Callable[[jax.Array, Any, Any, Any], tuple[jax.Array, dict[str, jax.Array]]]
+    learn: Callable[[jax.Array, Any, Transition, Any], Any]
+    default_params: NamedTuple
+    num_actions: int

@@ -70,11 +70,33 @@ def init_mlp(
         zip(layer_keys, sizes[:-1], sizes[1:], strict=True)
     ):
         gain = out_scale if i == num_layers - 1 else _HIDDEN_GAIN
-        weights = jax.nn.initializers.orthogonal(scale=gain)(
-            layer_key, (fan_in, fan_out), jnp.float32
-        )
+        weights = gain * _orthogonal(layer_key, fan_in, fan_out)
         params.append((weights, jnp.zeros((fan_out,), jnp.float32)))
     return params
+
+
+def _orthogonal(key: jax.Array, fan_in: int, fan_out: int) -> jax.Array:
+    """``jax.nn.initializers.orthogonal()`` (same draw, same matrix up to rounding)
+    without a QR factorization.
+
+    The Q of a Gaussian matrix with the signs that make R's diagonal positive is
+    what Gram-Schmidt on its columns gives; here modified Gram-Schmidt, applied
+    twice per column (orthogonal to float32 precision). jaxlib's batched QR
+    (LAPACK through ``ParallelBatchMap``) deadlocks on XLA:CPU's thread pool when
+    initialisation is vmapped over a sweep's runs, so it is avoided.
+    """
+    rows, cols = max(fan_in, fan_out), min(fan_in, fan_out)
+    a = jax.random.normal(key, (rows, cols), jnp.float32)
+    earlier = jnp.arange(cols)
+
+    def orthonormalize(j, q):
+        v = q[:, j]
+        for _ in range(2):
+            v = v - q @ jnp.where(earlier < j, q.T @ v, 0.0)
+        return q.at[:, j].set(v / jnp.linalg.norm(v))
+
+    q = jax.lax.fori_loop(0, cols, orthonormalize, a)
+    return q if fan_in >= fan_out else q.T
 
 
 def mlp(params: MLPParams, x: ArrayLike) -> jax.Array:

@@ -21,7 +21,13 @@ name                per       value                                         need
 ``prob_by_rank``    step      ``[K]`` probabilities, arms by true value     asked
 ``greedy_success``  run       success probability of the final greedy       evaluate
                               policy, exact
-``greedy_return``   run       its expected return, exact                    evaluate
+``greedy_return``   run       its expected return, exact; or the mean       evaluate
+                              return of evaluation episodes (rollout runs)
+``eval_return``     run       mean return of the final softmax policy on    rollout
+                              evaluation episodes
+``solved``          run       1 if the mean return of 100 training          threshold
+                              episodes reached the env's reward threshold
+``steps_to_solve``  run       environment steps until it did (NaN: never)   threshold
 ``visits``          run       ``[S]`` steps acted in each state             visits
 ``episode_returns`` run       ``[N]`` return of each of the first ``N``     asked
                               episodes (NaN past the last)
@@ -29,7 +35,9 @@ name                per       value                                         need
 
 ("values" is ``info["action_values"]``, "probs" is ``policy_info["probs"]``;
 "evaluate" needs an agent whose ``summary`` has a ``"greedy_policy"`` and an
-environment with ``evaluate``; "visits" an agent whose ``summary`` has them.)
+environment with ``evaluate``; "visits" an agent whose ``summary`` has them;
+"rollout" and "threshold" are what :mod:`rl_softmax.engine.rollout` reports, the
+latter where the environment has gymnasium's ``reward_threshold``.)
 Per-step metrics are averaged over steps. Per-episode metrics are averaged over the
 episodes that ended, weighted by their count: their reductions carry a count beside
 the sum. ``prob_by_rank`` is a vector, recorded only when asked (``track_probs``).
@@ -97,6 +105,11 @@ METRICS: dict[str, Metric] = {
             at_end=True,
         ),
         Metric("greedy_return", "return of the final greedy policy", at_end=True),
+        Metric("eval_return", "return of the final softmax policy", at_end=True),
+        Metric("solved", "% runs that solved the task", "%", scale=100.0,
+               at_end=True),
+        Metric("steps_to_solve", "environment steps to solve", "steps",
+               at_end=True),
         Metric(
             "visits", "steps spent in each state", "steps", vector=True, at_end=True
         ),

@@ -44,8 +44,9 @@ class StepOutput(NamedTuple):
     Attributes:
       values: every metric's value; a per-episode metric's is its episode's value on
         the step that ended the episode and 0 elsewhere.
-      ended: ``1.0`` on a step that ended an episode, else ``0.0`` (the weight of
-        the per-episode values; a scalar, absent for continuing environments).
+      ended: how many episodes the step ended, ``1.0`` or ``0.0`` for one
+        environment (the weight of the per-episode values, which are then sums; a
+        scalar, absent for continuing environments).
     """
 
     values: dict[str, jax.Array]
@@ -93,6 +94,8 @@ class Run:
       num_actions: size of the action space (static).
       swept: name of the agent parameter that ``value`` sets.
       metrics: the :class:`~rl_softmax.engine.metrics.Metric` s the run reports.
+      env_steps_per_step: environment steps one ``step`` takes (1; a rollout
+        run's ``step`` is a rollout of a batch of environments and an update).
     """
 
     init: Callable[[jax.Array, jax.Array], Any]
@@ -102,6 +105,7 @@ class Run:
     num_actions: int
     swept: str
     metrics: tuple[metrics_lib.Metric, ...]
+    env_steps_per_step: int = 1
 
     @property
     def step_metrics(self) -> tuple[metrics_lib.Metric, ...]:
@@ -123,6 +127,48 @@ class Run:
 
 def _select(condition: jax.Array, if_true: Any, if_false: Any) -> Any:
     return jax.tree.map(lambda a, b: jnp.where(condition, a, b), if_true, if_false)
+
+
+class Autoreset(NamedTuple):
+    """One environment after a step, with gymnasium's same-step autoreset.
+
+    Attributes:
+      obs: the observation the next action is chosen in (a reset one if the step
+        ended the episode).
+      env_state: the matching state.
+      episode: the running sums of the episode under way (zeros after an end).
+      finished: the sums of the episode including this step.
+      ended: the step ended the episode (terminated or truncated).
+      values: the per-episode metrics of ``finished``, 0 unless ``ended``.
+    """
+
+    obs: Any
+    env_state: Any
+    episode: _Episode
+    finished: _Episode
+    ended: jax.Array
+    values: dict[str, jax.Array]
+
+
+def autoreset(env, env_params, metrics, key_reset, episode, stepped) -> Autoreset:
+    """The episode bookkeeping of one environment step (``stepped`` is what
+    ``env.step`` returned), shared by :func:`make_run` and the rollout runs."""
+    next_obs, env_state, reward, terminated, truncated, info = stepped
+    finished = _Episode(episode.reward + reward, episode.length + 1)
+    ended = terminated | truncated
+    at_end = metrics_lib.episode_values(metrics, *finished, info)
+    values = {k: jnp.where(ended, v, 0.0) for k, v in at_end.items()}
+    reset_obs, reset_state = env.reset(key_reset, env_params)
+    return Autoreset(
+        obs=_select(ended, reset_obs, next_obs),
+        env_state=_select(ended, reset_state, env_state),
+        episode=_select(
+            ended, _Episode(*jax.tree.map(jnp.zeros_like, finished)), finished
+        ),
+        finished=finished,
+        ended=ended,
+        values=values,
+    )
 
 
 def make_run(
@@ -251,13 +297,13 @@ def make_run(
         )
         if not episodic:
             return carry, StepOutput(values, None)
-        episode = _Episode(
-            carry.episode.reward + experience.reward, carry.episode.length + 1
-        )
-        ended = experience.terminated | experience.truncated
-        at_end = metrics_lib.episode_values(metrics, *episode, info)
-        values.update({k: jnp.where(ended, v, 0.0) for k, v in at_end.items()})
-        reset_obs, reset_state = env.reset(key_reset, env_params)
+        stepped = (
+            experience.next_obs, env_state, experience.reward, experience.terminated,
+            experience.truncated, info,
+        )  # fmt: skip
+        after = autoreset(env, env_params, metrics, key_reset, carry.episode, stepped)
+        values.update(after.values)
+        episode, ended = after.finished, after.ended
         if carry.returns is not None:
             count = carry.returns.count
             slot = jnp.minimum(count, num_episodes - 1)
@@ -270,11 +316,7 @@ def make_run(
                 returns=_Returns(returns, count + ended.astype(jnp.int32))
             )
         carry = carry._replace(
-            obs=_select(ended, reset_obs, carry.obs),
-            env_state=_select(ended, reset_state, carry.env_state),
-            episode=_select(
-                ended, _Episode(*jax.tree.map(jnp.zeros_like, episode)), episode
-            ),
+            obs=after.obs, env_state=after.env_state, episode=after.episode
         )
         return carry, StepOutput(values, ended.astype(jnp.float32))
 

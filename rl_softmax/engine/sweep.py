@@ -41,8 +41,8 @@ class SweepResult(NamedTuple):
     Attributes:
       values: ``[V]`` swept parameter values.
       seeds: ``[S]`` seed indices.
-      steps: ``[W]`` the last (1-based) step of each curve window.
-      final_steps: how many final steps ``run_final`` covers.
+      steps: ``[W]`` the last (1-based) environment step of each curve window.
+      final_steps: how many final environment steps ``run_final`` covers.
       metrics: ``{name: MetricResult}`` for every metric the run reports, in
         :data:`rl_softmax.engine.metrics.METRICS` order.
     """
@@ -208,9 +208,9 @@ def sweep(
       values: ``[V]`` values of the swept parameter (``inf`` allowed, e.g. tau).
       seeds: number of seeds ``S`` (seeds ``0..S-1``) or explicit seed indices.
       key: base PRNG key; seed ``s`` uses ``fold_in(key, s)`` for every value.
-      final_steps: window at the end for ``run_final`` (default the last 100 steps,
-        or all if fewer).
-      curve_stride: steps per curve window; default keeps at most 250 windows.
+      final_steps: window at the end for ``run_final`` in the run's steps (default
+        the last 100, or all if fewer; a rollout run's steps are updates).
+      curve_stride: run steps per curve window; default keeps at most 250 windows.
       keep_runs: also return every run's curve (``curves``).
       max_block_runs: at most this many runs per compiled call (a memory bound;
         it never changes a number).
@@ -245,10 +245,11 @@ def sweep(
             acc.add(slice(v0, v0 + nv), slice(s0, s0 + ns), *out)
             if on_block is not None:
                 on_block(nv * ns)
+    per_step = run.env_steps_per_step
     return SweepResult(
         values=values,
         seeds=seeds.astype(np.int64),
-        steps=np.arange(1, num_windows + 1) * program.curve_stride,
-        final_steps=final_steps,
+        steps=np.arange(1, num_windows + 1) * program.curve_stride * per_step,
+        final_steps=final_steps * per_step,
         metrics=acc.result(num_seeds),
     )

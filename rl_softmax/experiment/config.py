@@ -95,6 +95,9 @@ class StudyConfig:
       optimizer: optax optimizer of ``gradient_bandit`` / ``auto_temperature``.
       baseline: whether the gradient bandit subtracts the average reward.
       track_probs: record mean action probabilities by rank (stacked-area plot).
+      rollout: a rollout agent's batch and network settings
+        (:data:`~rl_softmax.experiment.registry.ROLLOUT`), defaults filled in;
+        empty for the other agents.
     """
 
     name: str
@@ -112,6 +115,7 @@ class StudyConfig:
     optimizer: str = "sgd"
     baseline: bool = True
     track_probs: bool = False
+    rollout: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,6 +301,7 @@ _OPTION_KEYS = {
     "optimizer": {"optimizer"},
     "baseline": {"baseline"},
     "step_size": set(),  # a param; the option is its "sample_average" value
+    "rollout": set(registry.ROLLOUT),
 }
 
 
@@ -395,7 +400,44 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
         ),  # fmt: skip
         baseline=_bool(table, "baseline", where, True),
         track_probs=_bool(table, "track_probs", where, False),
+        rollout=(
+            _rollout(table, where, entry.defaults, num_steps)
+            if "rollout" in options
+            else {}
+        ),
     )
+
+
+def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
+    """A rollout agent's settings: batch sizes that divide the run, MLP widths."""
+    out = {}
+    for key, (default, _) in registry.ROLLOUT.items():
+        default = defaults.get(key, default)
+        if key == "hidden":
+            value = table.get(key, default)
+            if not isinstance(value, list) or not all(
+                isinstance(w, int) and not isinstance(w, bool) and w >= 1
+                for w in value
+            ):
+                raise _fail(f"{where}{key}", value, "a list of integers >= 1, e.g. [64, 64]")
+            out[key] = list(value)
+        elif key == "anneal_lr":
+            out[key] = _bool(table, key, where, default)
+        else:
+            out[key] = _int(table, key, where, default, 1)
+    batch = out["num_envs"] * out["rollout_steps"]
+    if num_steps % batch:
+        raise _fail(
+            "num_steps", num_steps,
+            f"a multiple of {where}num_envs x rollout_steps = {batch} (an update "
+            "takes that many environment steps)",
+        )  # fmt: skip
+    if batch % out["num_minibatches"]:
+        raise _fail(
+            f"{where}num_minibatches", out["num_minibatches"],
+            f"a divisor of num_envs x rollout_steps = {batch}",
+        )  # fmt: skip
+    return out
 
 
 def _env(raw: dict) -> EnvConfig:

@@ -25,7 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from rl_softmax.engine import executor, make_run, sweep
+from rl_softmax.engine import executor, make_rollout_run, make_run, sweep
 from rl_softmax.engine.sweep import SweepResult, compile_sweep
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import registry, results, stats
@@ -75,10 +75,25 @@ def build_run(config: config_lib.ExperimentConfig, study: config_lib.StudyConfig
     agent_params = agent.default_params._replace(
         **{specs[k].field: jnp.float32(v) for k, v in study.fixed.items()}
     )
-    return make_run(
-        env, agent, config.num_steps, env_params=env_params,
-        agent_params=agent_params, swept=specs[study.param].field,
-        track_probs=study.track_probs, num_episodes=config.num_episodes,
+    swept = specs[study.param].field
+    if not study.rollout:
+        return make_run(
+            env, agent, config.num_steps, env_params=env_params,
+            agent_params=agent_params, swept=swept,
+            track_probs=study.track_probs, num_episodes=config.num_episodes,
+        )  # fmt: skip
+    for key, value in (("track_probs", study.track_probs),
+                       ("num_episodes", config.num_episodes)):  # fmt: skip
+        if value:
+            raise ValueError(
+                f"{key}={value!r}: agent {study.agent!r} learns from rollouts and "
+                "does not record it; leave it out."
+            )
+    batch = study.rollout["num_envs"] * study.rollout["rollout_steps"]
+    return make_rollout_run(
+        env, agent, config.num_steps // batch, num_envs=study.rollout["num_envs"],
+        rollout_steps=study.rollout["rollout_steps"], env_params=env_params,
+        agent_params=agent_params, swept=swept,
     )  # fmt: skip
 
 
@@ -289,7 +304,8 @@ def _checked_run(config, index: int, study):
 def _sweep_study(config, run, study, values, key, progress: bool):
     """Compiles and sweeps one study; returns ``(result, timings)``."""
     settings = {
-        "final_steps": config.final_steps,
+        # config.final_steps counts environment steps, a run's steps may be updates
+        "final_steps": max(1, config.final_steps // run.env_steps_per_step),
         "max_block_runs": config.max_block_runs or None,
     }
     start = time.perf_counter()

@@ -19,13 +19,20 @@ from typing import Any
 import optax
 
 from rl_softmax import envs, schedules
-from rl_softmax.agents import action_value, auto_temperature, gradient_bandit, td
+from rl_softmax.agents import (
+    action_value,
+    actor_critic,
+    auto_temperature,
+    gradient_bandit,
+    td,
+)
 
 __all__ = [
     "AGENTS",
     "ENTROPY_SHAPES",
     "ENVS",
     "OPTIMIZERS",
+    "ROLLOUT",
     "RULES",
     "SCHEDULES",
     "AgentEntry",
@@ -291,6 +298,17 @@ for _env_id, _description, _options in (
     ))  # fmt: skip
 
 
+for _env_id, _description in (
+    ("CartPole-v1", "gymnasium's CartPole-v1 in JAX (pole balancing, 500 steps)"),
+    ("Acrobot-v1", "gymnasium's Acrobot-v1 in JAX (swing up, RK4, 500 steps)"),
+    ("MountainCar-v0", "gymnasium's MountainCar-v0 in JAX (sparse reward, 200 steps)"),
+):  # fmt: skip
+    _classic = envs.classic.IDS[_env_id]
+    register_env(EnvEntry(
+        _env_id, _description, _classic, _classic().default_params._fields, sizes={},
+    ))  # fmt: skip
+
+
 # ------------------------------------------------------------------------- rules
 
 
@@ -440,6 +458,89 @@ for _name, _description, _rules in (
     register_agent(AgentEntry(
         _name, _description, td.TDParams, _TD_PARAMS, _td_maker(_name),
         takes_rule=True, rules=_rules,
+    ))  # fmt: skip
+
+
+ROLLOUT: dict[str, tuple[Any, str]] = {
+    "num_envs": (4, "environments stepped together"),
+    "rollout_steps": (128, "steps of each environment per update"),
+    "num_epochs": (4, "passes over each rollout"),
+    "num_minibatches": (4, "optimizer steps per pass"),
+    "hidden": ([64, 64], "hidden-layer widths of the policy and value MLPs"),
+    "anneal_lr": (True, "learning rate falls linearly to 0 over the run"),
+}
+"""The study keys of a rollout agent, ``{name: (default, meaning)}``; the run takes
+``num_steps / (num_envs * rollout_steps)`` updates."""
+
+
+def _obs_size(env, agent: str) -> int:
+    import jax  # only the rollout agents trace the environment here
+
+    obs = jax.eval_shape(env.reset, jax.random.key(0), env.default_params)[0]
+    if len(obs.shape) != 1 or not jax.numpy.issubdtype(obs.dtype, jax.numpy.floating):
+        raise ValueError(
+            f"agent {agent!r} is a network over vector observations (classic "
+            f"control); this environment's observation is {obs.dtype} {obs.shape}."
+        )
+    return int(obs.shape[0])
+
+
+def _actor_critic_maker(loss: str, automatic: bool) -> Callable:
+    def make(study, env, num_steps):
+        rollout = study.rollout
+        temperature = entropy_target = None
+        if automatic:
+            entropy_target = _entropy_schedule(study, env.num_actions)
+        elif study.schedule != "constant":
+            temperature = make_temperature(study.schedule, study.schedule_args)
+        return actor_critic.make_actor_critic_agent(
+            _obs_size(env, study.agent), env.num_actions, loss=loss,
+            optimizer=OPTIMIZERS[study.optimizer], hidden=tuple(rollout["hidden"]),
+            num_epochs=rollout["num_epochs"],
+            num_minibatches=rollout["num_minibatches"],
+            anneal_steps=num_steps if rollout["anneal_lr"] else None,
+            temperature=temperature, entropy_target=entropy_target,
+        )  # fmt: skip
+
+    return make
+
+
+_PG_COMMON = (
+    Param("learning_rate", "learning_rate", None, 1e-12, _INF, False, "lr",
+          "learning rate"),
+    Param("discount", "discount", None, 0.0, 1.0, False, "γ", "discount γ"),
+    Param("lam", "lam", None, 0.0, 1.0, False, "λ", "GAE λ"),
+    Param("value_coef", "value_coef", None, 0.0, _INF, False, "c_V",
+          "value-loss weight"),
+    Param("max_grad_norm", "max_grad_norm", None, 1e-12, _INF, False, "max norm",
+          "gradient-norm clip"),
+)  # fmt: skip
+_PG_TAU = Param(
+    "tau", "tau", None, 0.0, 1e6, False, "τ", "entropy temperature τ"
+)
+_PG_CLIP = Param("clip", "clip", None, 1e-6, 1.0, False, "ε", "PPO clip ε")
+for _name, _description, _loss, _params, _options, _defaults in (
+    ("ppo", "softmax MLP policy, PPO clipped surrogate + tau * entropy (optax)",
+     "ppo", (_PG_TAU, _PG_CLIP, *_PG_COMMON), ("optimizer", "schedule",
+     "schedule_args", "rollout"), {}),
+    ("a2c", "softmax MLP policy, advantage actor-critic + tau * entropy (optax)",
+     "a2c", (_PG_TAU, *_PG_COMMON), ("optimizer", "schedule", "schedule_args",
+     "rollout"), {"num_epochs": 1, "num_minibatches": 1}),
+    ("ppo_auto", "PPO whose log tau is trained so the entropy tracks a target (SAC)",
+     "ppo", (
+         Param("final_entropy", "final_entropy", None, 0.0, math.log, False,
+               "final entropy", "final target entropy (nats)"),
+         Param("tau_learning_rate", "tau_learning_rate", None, 0.0, _INF, False,
+               "τ learning rate", "learning rate of log τ"),
+         dataclasses.replace(_PG_TAU, name="initial_tau", low=1e-12, symbol="τ₀",
+                             label="initial temperature τ₀"),
+         _PG_CLIP, *_PG_COMMON,
+     ), ("optimizer", "entropy", "rollout"), {}),
+):  # fmt: skip
+    register_agent(AgentEntry(
+        _name, _description, actor_critic.PGParams, _params,
+        _actor_critic_maker(_loss, _name == "ppo_auto"), options=_options,
+        defaults={"optimizer": "adam", **_defaults},
     ))  # fmt: skip
 
 

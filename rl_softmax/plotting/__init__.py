@@ -4,7 +4,9 @@
 learning curves and parameter studies; :mod:`~rl_softmax.plotting.anneal`: the
 uniform-to-greedy figures (entropy, action probabilities and temperature over time);
 :mod:`~rl_softmax.plotting.tabular`: returns per episode and grid-world maps (``V*``
-with a greedy policy, state visits);
+with a greedy policy, state visits); :mod:`~rl_softmax.plotting.policy`: softmax
+policy networks (evaluation return, steps to solve and entropy against the entropy
+temperature, softmax against greedy evaluation);
 :mod:`~rl_softmax.plotting.style`: the conventions they share.
 :func:`draw_experiment` draws every figure of a results directory. Figures are
 built from :class:`matplotlib.figure.Figure` directly, never through ``pyplot``: no
@@ -25,6 +27,11 @@ from rl_softmax.plotting.anneal import (
     plot_entropy_curves,
     plot_prob_optimal_curves,
     plot_temperature_and_entropy,
+)
+from rl_softmax.plotting.policy import (
+    plot_evaluation,
+    plot_policy_sweep,
+    plot_study_curves,
 )
 from rl_softmax.plotting.style import DPI, FIGSIZE, PALETTE, PLOTS_DIR, save_figure
 from rl_softmax.plotting.sweeps import (
@@ -53,11 +60,14 @@ __all__ = [
     "plot_action_probs",
     "plot_entropy_curves",
     "plot_episode_returns",
+    "plot_evaluation",
     "default_metrics",
     "plot_learning_curves",
     "plot_parameter_study",
+    "plot_policy_sweep",
     "plot_prob_optimal_curves",
     "plot_probs_vs_tau",
+    "plot_study_curves",
     "plot_sweep",
     "plot_temperature_and_entropy",
     "plot_value_map",

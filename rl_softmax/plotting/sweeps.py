@@ -21,7 +21,7 @@ from rl_softmax import softmax as sm
 from rl_softmax.engine.metrics import METRICS
 from rl_softmax.engine.sweep import SweepResult
 from rl_softmax.experiment import stats
-from rl_softmax.plotting import anneal, tabular
+from rl_softmax.plotting import anneal, policy, tabular
 from rl_softmax.plotting.style import (
     PALETTE,
     PLOTS_DIR,
@@ -351,7 +351,13 @@ def draw_experiment(
     number); on a grid world (``metadata["env"]["layout"]``), also ``value_map.png``
     once (``V*`` and a greedy policy) and, per study with ``visits``,
     ``<name>_visits.png`` (share of steps per state at the lowest and the highest
-    positive, finite swept value).
+    positive, finite swept value). An experiment of softmax policy networks
+    (studies with ``eval_return``, the rollout agents) gets the figures of
+    :mod:`rl_softmax.plotting.policy` instead: ``<name>_sweep.png`` for a sweep
+    (:func:`~rl_softmax.plotting.policy.plot_policy_sweep`),
+    ``<name>_curves_return.png`` and ``<name>_entropy.png`` per study,
+    ``evaluation.png`` and, with several studies, ``studies_return.png``,
+    ``studies_entropy.png`` and ``studies_tau.png``.
 
     Args:
       out_dir: the experiment's results directory.
@@ -374,11 +380,13 @@ def draw_experiment(
     described = {}
     for name, result in studies.items():
         info = study_info.get(name, {})
-        label = info.get("label", name)
-        symbol = info.get("param_symbol", info.get("param", "value"))
+        described[name] = (result, info.get("label", name), _symbol(info))
+    if any(policy.is_policy_study(r) for r, _, _ in described.values()):
+        return paths + _policy_figures(plots_dir, described, study_info)
+    for name, (result, label, symbol) in described.items():
+        info = study_info.get(name, {})
         axis = info.get("param_label", symbol)
         references = info.get("references") or {}
-        described[name] = (result, label, symbol)
         fig = plot_sweep(
             result, label=label, param=symbol, param_label=axis, references=references
         )
@@ -403,4 +411,50 @@ def draw_experiment(
     if len(studies) > 1 and len(objectives) == 1:
         fig = plot_parameter_study(described, metric=objectives.pop())
         paths.append(save_figure(fig, plots_dir / "parameter_study.png"))
+    return paths
+
+
+def _symbol(info: Mapping) -> str:
+    return info.get("param_symbol", info.get("param", "value"))
+
+
+def _policy_figures(plots_dir: Path, described, study_info) -> list[Path]:
+    """The figures of softmax policy networks (:mod:`rl_softmax.plotting.policy`):
+    per study its return and entropy curves and, for a sweep, the policy sweep
+    against the value (single-setting studies as references); across studies the
+    evaluation of the final policies and the return, entropy and temperature
+    curves on one axis each."""
+    paths = []
+    single = {
+        label: result for result, label, _ in described.values()
+        if len(result.values) == 1
+    }  # fmt: skip
+    for name, (result, label, symbol) in described.items():
+        info = study_info.get(name, {})
+        references = info.get("references") or {}
+        positive = np.asarray(result.values, np.float64)
+        if policy.is_policy_study(result) and np.sum(
+            np.isfinite(positive) & (positive > 0)
+        ) - len(references) >= 2:
+            fig = policy.plot_policy_sweep(
+                result, label=label, param=symbol,
+                param_label=info.get("param_label", symbol), references=references,
+                others={k: v for k, v in single.items() if k != label},
+            )  # fmt: skip
+            paths.append(save_figure(fig, plots_dir / f"{name}_sweep.png"))
+        fig = plot_learning_curves(
+            result, label=label, param=symbol, metric="return", references=references
+        )
+        paths.append(save_figure(fig, plots_dir / f"{name}_curves_return.png"))
+        if "entropy" in result.metrics:
+            fig = anneal.plot_entropy_curves(result, label=label, param=symbol)
+            paths.append(save_figure(fig, plots_dir / f"{name}_entropy.png"))
+    paths.append(
+        save_figure(policy.plot_evaluation(described), plots_dir / "evaluation.png")
+    )
+    if len(described) > 1:
+        for metric in ("return", "entropy", "tau"):
+            if all(metric in r.metrics for r, _, _ in described.values()):
+                fig = policy.plot_study_curves(described, metric=metric)
+                paths.append(save_figure(fig, plots_dir / f"studies_{metric}.png"))
     return paths

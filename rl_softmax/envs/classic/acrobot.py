@@ -113,6 +113,7 @@ class Acrobot(Environment):
     """
 
     num_actions = 3
+    reward_threshold = -100.0  # gymnasium's registration: solved at this mean
     episodic = True
     max_steps: int = 500
     dynamics: Literal["book", "nips"] = "book"

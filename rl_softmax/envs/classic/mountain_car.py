@@ -83,6 +83,7 @@ class MountainCar(Environment):
 
     max_steps: int = 200
     num_actions = 3  # class constants, not fields
+    reward_threshold = -110.0  # gymnasium's registration: solved at this mean
     episodic = True
 
     def __post_init__(self):

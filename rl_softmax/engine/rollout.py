@@ -1,0 +1,279 @@
+"""A run of a rollout agent: ``num_envs`` environments stepped together, then a learn.
+
+``make_rollout_run(env, agent, num_updates, num_envs=..., rollout_steps=...)``
+builds a :class:`~rl_softmax.engine.run.Run` whose ``step`` is one update of a
+:class:`~rl_softmax.agents.base.RolloutAgent`: ``rollout_steps`` steps of
+``num_envs`` environments (the agent's ``act`` and the environment's ``step``
+vmapped over them, in a ``lax.scan``), then ``agent.learn`` on the time-major
+rollout. Everything :mod:`rl_softmax.engine.sweep` does with a run (the value x
+seed grid, reductions in the scan, blocks) works unchanged; a curve's x axis is
+``env_steps_per_step = num_envs * rollout_steps`` environment steps per update.
+
+Episodes reset on the same step, as in :func:`~rl_softmax.engine.run.make_run`.
+A step's per-step metrics are means over the rollout's ``rollout_steps x
+num_envs`` steps; its per-episode metrics are sums over the episodes that ended in
+the rollout, weighted by their count, so every episode weighs the same.
+
+At the end of a run (``Run.end``) the final policy plays ``num_eval_episodes``
+fresh episodes (up to the environment's ``max_steps``) twice from the same start
+states: sampling from its softmax (``eval_return``) and taking its most probable
+action (``greedy_return``). Where the environment has a ``reward_threshold``
+(gymnasium's), the run also reports whether the mean return of the last 100
+training episodes reached it (``solved``) and after how many environment steps
+(``steps_to_solve``, NaN if never).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from rl_softmax.agents.base import Transition
+from rl_softmax.engine import metrics as metrics_lib
+from rl_softmax.engine.run import Run, StepOutput, _Episode, autoreset
+
+__all__ = ["SOLVE_WINDOW", "make_rollout_run"]
+
+SOLVE_WINDOW = 100
+"""Training episodes whose mean return decides ``solved`` (gymnasium's rule)."""
+
+
+class _Recent(NamedTuple):
+    """The returns of the last :data:`SOLVE_WINDOW` episodes, as a ring."""
+
+    returns: jax.Array
+    count: jax.Array
+
+
+class _Carry(NamedTuple):
+    key: jax.Array
+    key_eval: jax.Array
+    obs: Any
+    env_state: Any
+    agent_state: Any
+    episode: _Episode
+    recent: _Recent
+    solved_at: jax.Array
+    value: jax.Array
+
+
+def _record(recent: _Recent, returns: jax.Array, ended: jax.Array) -> _Recent:
+    """Writes the returns of the episodes that ended (in environment order) into
+    the ring; of more than fit, the last ones."""
+    ended_count = jnp.sum(ended, dtype=jnp.int32)
+    rank = jnp.cumsum(ended, dtype=jnp.int32) - 1
+    keep = ended & (rank >= ended_count - SOLVE_WINDOW)
+    slot = jnp.where(keep, (recent.count + rank) % SOLVE_WINDOW, SOLVE_WINDOW)
+    ring = recent.returns.at[slot].set(returns.astype(jnp.float32), mode="drop")
+    return _Recent(ring, recent.count + ended_count)
+
+
+def make_rollout_run(
+    env,
+    agent,
+    num_updates: int,
+    *,
+    num_envs: int,
+    rollout_steps: int,
+    env_params: Any = None,
+    agent_params: Any = None,
+    swept: str = "tau",
+    num_eval_episodes: int = 100,
+) -> Run:
+    """Builds the pure run of a rollout ``agent`` on ``num_envs`` copies of ``env``.
+
+    Args:
+      env: an :class:`~rl_softmax.envs.Environment` with episodes.
+      agent: a :class:`~rl_softmax.agents.base.RolloutAgent`.
+      num_updates: rollouts (and learns) per run (static); the run takes
+        ``num_updates * num_envs * rollout_steps`` environment steps.
+      num_envs: environments stepped together.
+      rollout_steps: steps of each environment per rollout.
+      env_params: environment parameters (default: ``env.default_params``).
+      agent_params: agent parameters (default: ``agent.default_params``).
+      swept: the field of ``agent_params`` that the run's ``value`` replaces.
+      num_eval_episodes: evaluation episodes of the final policy, stochastic and
+        greedy (0: none; needs the environment's ``max_steps``).
+
+    Returns:
+      a :class:`~rl_softmax.engine.run.Run` whose ``step`` is one update.
+    """
+    env_params = env.default_params if env_params is None else env_params
+    agent_params = agent.default_params if agent_params is None else agent_params
+    for name, value in (
+        ("num_updates", num_updates), ("num_envs", num_envs),
+        ("rollout_steps", rollout_steps),
+    ):  # fmt: skip
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name}={value!r}: expected an integer >= 1.")
+    if not isinstance(num_eval_episodes, int) or num_eval_episodes < 0:
+        raise ValueError(
+            f"num_eval_episodes={num_eval_episodes!r}: expected an integer >= 0."
+        )
+    if swept not in agent_params._fields:
+        raise ValueError(
+            f"swept={swept!r} is not a parameter of this agent; "
+            f"expected one of {agent_params._fields}."
+        )
+    if agent.num_actions != env.num_actions:
+        raise ValueError(
+            f"the agent has {agent.num_actions} actions but the environment "
+            f"{env.num_actions}."
+        )
+    if not env.episodic:
+        raise ValueError("a rollout run needs an environment whose episodes end.")
+    horizon = getattr(env, "max_steps", None) if num_eval_episodes else None
+    threshold = getattr(env, "reward_threshold", None)
+    act_batch = jax.vmap(agent.act, (0, None, 0, None))
+    step_batch = jax.vmap(env.step, (0, 0, 0, None))
+    reset_batch = jax.vmap(env.reset, (0, None))
+
+    def params_of(value):
+        return agent_params._replace(**{swept: value})
+
+    def init(key, value):
+        key_reset, key_agent, key_steps, key_eval = jax.random.split(key, 4)
+        obs, env_state = reset_batch(jax.random.split(key_reset, num_envs), env_params)
+        zeros = _Episode(
+            jnp.zeros((num_envs,), jnp.float32), jnp.zeros((num_envs,), jnp.int32)
+        )
+        recent = _Recent(
+            jnp.zeros((SOLVE_WINDOW,), jnp.float32), jnp.zeros((), jnp.int32)
+        )
+        return _Carry(
+            key=key_steps, key_eval=key_eval, obs=obs, env_state=env_state,
+            agent_state=agent.init(key_agent, params_of(value)), episode=zeros,
+            recent=recent, solved_at=jnp.full((), jnp.nan, jnp.float32), value=value,
+        )  # fmt: skip
+
+    def env_step(inner, key, agent_state, params):
+        """One step of every environment: ``(obs, env_state, episode, recent)`` and
+        the transition, the policy's info, the env's info, the episode ends."""
+        obs, env_state, episode, recent = inner
+        key_act, key_env, key_reset = jax.random.split(key, (3, num_envs))
+        action, policy_info = act_batch(key_act, agent_state, obs, params)
+        stepped = step_batch(key_env, env_state, action, env_params)
+        next_obs, _, reward, terminated, truncated, info = stepped
+        after = jax.vmap(
+            lambda k, e, s: autoreset(env, env_params, metrics, k, e, s)
+        )(key_reset, episode, stepped)
+        recent = _record(recent, after.finished.reward, after.ended)
+        experience = Transition(obs, action, reward, next_obs, terminated, truncated)
+        inner = (after.obs, after.env_state, after.episode, recent)
+        return inner, (experience, policy_info, info, after)
+
+    def rollout(carry, key):
+        """``rollout_steps`` steps of every environment by the carry's policy."""
+        params = params_of(carry.value)
+
+        def one(inner, i):
+            return env_step(inner, jax.random.fold_in(key, i), carry.agent_state, params)
+
+        start = (carry.obs, carry.env_state, carry.episode, carry.recent)
+        return jax.lax.scan(one, start, jnp.arange(rollout_steps))
+
+    # What the agent and the environment report decides the metrics.
+    carry_shape = jax.eval_shape(init, jax.random.key(0), jnp.float32(0))
+    obs_shape = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype),
+                             carry_shape.obs)
+    policy_shape = jax.eval_shape(
+        agent.act, jax.random.key(0), carry_shape.agent_state, obs_shape,
+        params_of(jnp.float32(0)),
+    )[1]
+    info_shape = jax.eval_shape(
+        env.step, jax.random.key(0),
+        jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype),
+                     carry_shape.env_state),
+        jnp.int32(0), env_params,
+    )[-1]
+    end_names = {"eval_return": True, "greedy_return": True} if horizon else {}
+    if threshold is not None:
+        end_names.update(solved=True, steps_to_solve=True)
+    metrics = metrics_lib.available(
+        policy_shape, info_shape, episodic=True, end=end_names
+    )
+    per_episode = {m.name for m in metrics if m.per_episode}
+
+    def step(carry, t):
+        key_rollout, key_learn = jax.random.split(jax.random.fold_in(carry.key, t))
+        params = params_of(carry.value)
+        (obs, env_state, episode, recent), outputs = rollout(carry, key_rollout)
+        experience, policy_info, info, after = outputs
+        def step_values(reward, action, policy_info, info):
+            return metrics_lib.step_values(metrics, reward, action, policy_info, info)
+
+        values = jax.vmap(jax.vmap(step_values))(
+            experience.reward, experience.action, policy_info, info
+        )
+        out = {k: jnp.mean(v, axis=(0, 1)) for k, v in values.items()}
+        out.update({k: jnp.sum(after.values[k], axis=(0, 1)) for k in per_episode})
+        agent_state = agent.learn(key_learn, carry.agent_state, experience, params)
+        solved_at = carry.solved_at
+        if threshold is not None:
+            reached = (recent.count >= SOLVE_WINDOW) & (
+                jnp.mean(recent.returns) >= threshold
+            )
+            steps_so_far = ((t + 1) * num_envs * rollout_steps).astype(jnp.float32)
+            solved_at = jnp.where(
+                jnp.isnan(solved_at) & reached, steps_so_far, solved_at
+            )
+        carry = carry._replace(
+            obs=obs, env_state=env_state, agent_state=agent_state, episode=episode,
+            recent=recent, solved_at=solved_at,
+        )  # fmt: skip
+        ended = jnp.sum(after.ended, dtype=jnp.float32)
+        return carry, StepOutput(out, ended)
+
+    def evaluate(carry):
+        """Mean returns of ``num_eval_episodes`` episodes of the final policy,
+        sampling and greedy, from the same start states (one scan for both)."""
+        params = params_of(carry.value)
+        key_reset, key_play = jax.random.split(carry.key_eval)
+        obs, env_state = reset_batch(
+            jax.random.split(key_reset, num_eval_episodes), env_params
+        )
+        # [2 * E]: the first E episodes sample, the last E take the argmax
+        obs, env_state = jax.tree.map(
+            lambda x: jnp.concatenate([x, x]), (obs, env_state)
+        )
+        greedy = jnp.arange(2 * num_eval_episodes) >= num_eval_episodes
+
+        def play(inner, i):
+            obs, env_state, total, alive = inner
+            key_act, key_env = jax.random.split(
+                jax.random.fold_in(key_play, i), (2, 2 * num_eval_episodes)
+            )
+            action, policy_info = act_batch(key_act, carry.agent_state, obs, params)
+            best = jnp.argmax(policy_info["probs"], axis=-1).astype(action.dtype)
+            action = jnp.where(greedy, best, action)
+            obs, env_state, reward, terminated, truncated, _ = step_batch(
+                key_env, env_state, action, env_params
+            )
+            total = total + jnp.where(alive, reward, 0.0)
+            alive = alive & ~(terminated | truncated)
+            return (obs, env_state, total, alive), None
+
+        start = (
+            obs, env_state, jnp.zeros((2 * num_eval_episodes,), jnp.float32),
+            jnp.ones((2 * num_eval_episodes,), bool),
+        )  # fmt: skip
+        (_, _, total, _), _ = jax.lax.scan(play, start, jnp.arange(horizon))
+        total = total.reshape(2, num_eval_episodes)
+        return jnp.mean(total[0]), jnp.mean(total[1])
+
+    def end(carry):
+        out = {}
+        if horizon:
+            out["eval_return"], out["greedy_return"] = evaluate(carry)
+        if threshold is not None:
+            out["solved"] = (~jnp.isnan(carry.solved_at)).astype(jnp.float32)
+            out["steps_to_solve"] = carry.solved_at
+        return {k: jnp.asarray(v, jnp.float32) for k, v in out.items()}
+
+    return Run(
+        init=init, step=step, end=end, num_steps=num_updates,
+        num_actions=env.num_actions, swept=swept, metrics=metrics,
+        env_steps_per_step=num_envs * rollout_steps,
+    )  # fmt: skip
