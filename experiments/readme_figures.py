@@ -1,10 +1,10 @@
 """Every figure in the README, regenerated: runs (or reuses) the shipped configs
 through ``run_experiment`` and copies the figures it drew into
-``experiments/figures/``, plus the softmax demo, Sutton & Barto's Figure 2.5 and the
-cliff-walking step-size study (Figure 6.3's shape). The bandit configs run at
-``--num-seeds`` x ``--num-steps``; the gymnasium configs at their own sizes unless
-those are changed from the defaults (a quick look; the classic-control ones then run
-two updates).
+``experiments/figures/``, plus the softmax demo, Sutton & Barto's Figure 2.5, the
+cliff-walking step-size study (Figure 6.3's shape) and the host-vs-JAX comparison.
+The bandit configs run at ``--num-seeds`` x ``--num-steps``; the gymnasium configs at
+their own sizes unless those are changed from the defaults (a quick look; the
+classic-control ones then run two updates).
 
     python experiments/readme_figures.py                    # full size (minutes)
     python experiments/readme_figures.py --num-seeds 20 --num-steps 50 --out /tmp/f
@@ -57,6 +57,7 @@ POLICY_FIGURES = {
         "studies_return.png": "cartpole_pg_return.png",
     },
     "cartpole_entropy_sweep": {"ppo_sweep.png": "cartpole_entropy_sweep.png"},
+    "lunarlander_host": {"ppo_curves_return.png": "lunarlander_host_return.png"},
 }
 QUICK_POLICY = ["num_seeds=2", "num_steps=1024", "final_steps=512"]
 
@@ -130,6 +131,21 @@ def main(argv: list[str] | None = None) -> list[Path]:
                 results_dir / "cliff_step_size.png", out / "cliff_step_size.png"
             )
         )
+    )
+    spec = importlib.util.spec_from_file_location(
+        "host_vs_jax", _HERE / "host_vs_jax.py"
+    )
+    host_vs_jax = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(host_vs_jax)
+    results_dir = Path(args.results) / f"host_vs_jax{suffix}"
+    quick = (
+        []
+        if full_size
+        else ["--num-seeds", "2", "--num-steps", "200", "--updates", "2"]
+    )
+    host_vs_jax.main([*quick, "--out", str(results_dir)])
+    written.append(
+        Path(shutil.copyfile(results_dir / "host_vs_jax.png", out / "host_vs_jax.png"))
     )
     for path in written:
         print(f"wrote {path}")

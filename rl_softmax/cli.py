@@ -107,6 +107,10 @@ def _list(args: argparse.Namespace) -> int:
     for name, entry in registry.ENVS.items():
         keys = [*entry.sizes, *entry.params, *entry.options]
         print(f"  {name:<16} {entry.description}  [keys: {', '.join(keys)}]")
+    print(
+        "  (any other gymnasium id with Discrete actions runs on the host: [env] "
+        'backend = "auto" | "jax" | "host")'
+    )
     print("agents:")
     for name, entry in registry.AGENTS.items():
         params = ", ".join(p.name for p in entry.params)

@@ -65,9 +65,9 @@ def test_learn_is_one_sgd_step_on_the_a2c_loss_with_per_env_gae():
             np.asarray(rollout.terminated[:, n]), np.asarray(rollout.truncated[:, n]),
             0.99, 0.95,
         )  # fmt: skip
-    returns = advantages + np.asarray(value(net, rollout.obs.reshape(T * N, -1))).reshape(
-        T, N
-    )
+    returns = advantages + np.asarray(
+        value(net, rollout.obs.reshape(T * N, -1))
+    ).reshape(T, N)
     logits = jax.vmap(pg.policy_logits, (None, 0))(net, rollout.obs.reshape(T * N, -1))
     log_probs = jax.nn.log_softmax(logits)[
         jnp.arange(T * N), rollout.action.reshape(-1)
@@ -95,7 +95,9 @@ def test_first_policy_is_near_uniform_and_act_samples_its_softmax():
         keys, state, obs, agent.default_params
     )
     probs = np.asarray(info["probs"][0])
-    np.testing.assert_allclose(probs, jax.nn.softmax(pg.policy_logits(state.network, obs)))
+    np.testing.assert_allclose(
+        probs, jax.nn.softmax(pg.policy_logits(state.network, obs))
+    )
     entropy = -np.sum(probs * np.log(probs))
     assert abs(entropy - np.log(NUM_ACTIONS)) < 1e-3  # out_scale 0.01: near uniform
     counts = np.bincount(np.asarray(actions), minlength=NUM_ACTIONS) / len(keys)

@@ -3,27 +3,17 @@ agrees with an independent recomputation."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
+from experiment_scripts import script_main
 
 from rl_softmax.experiment import results
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-
-
-def _main(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def test_benchmark_reports_consistent_rates(tmp_path):
     argv = ["--quick", "--ablation", "--end-to-end", "--out", str(tmp_path)]
-    report = _main("benchmark_bandit_sweep")(argv)
+    report = script_main("benchmark_bandit_sweep")(argv)
     saved = json.loads((tmp_path / "benchmark.json").read_text())
     assert saved == json.loads(json.dumps(report))
     steady, end_to_end = saved["steady_state"], saved["end_to_end"]
@@ -49,7 +39,7 @@ def test_benchmark_reports_consistent_rates(tmp_path):
 
 def test_figure_2_5_reports_the_saved_curves(tmp_path):
     argv = ["--num-runs", "16", "--num-steps", "30", "--out", str(tmp_path)]
-    report = _main("figure_2_5")(argv)
+    report = script_main("figure_2_5")(argv)
     saved = json.loads((tmp_path / "figure_2_5.json").read_text())
     assert saved == json.loads(json.dumps(report))
     assert len(saved["rows"]) == 4
@@ -61,7 +51,7 @@ def test_figure_2_5_reports_the_saved_curves(tmp_path):
 
 
 def test_anneal_comparison_table_matches_saved_results(tmp_path):
-    table = _main("anneal_comparison")(
+    table = script_main("anneal_comparison")(
         ["--num-seeds", "4", "--num-steps", "20", "--out", str(tmp_path)]
     )
     assert len(table) == 7  # one row per study of the four configs
@@ -75,30 +65,9 @@ def test_anneal_comparison_table_matches_saved_results(tmp_path):
     assert (tmp_path / "anneal_comparison_4x20.md").read_text().count("\n") == 9
 
 
-def test_readme_figures_are_the_plots_the_configs_draw(tmp_path):
-    argv = ["--num-seeds", "4", "--num-steps", "20"]
-    argv += ["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figs")]
-    written = _main("readme_figures")(argv)
-    readme = (EXPERIMENTS.parent / "README.md").read_text()
-    names = sorted(path.name for path in written)
-    assert names == sorted(p.name for p in (tmp_path / "figs").iterdir())
-    for name in names:  # every figure the README shows is made here, and only those
-        assert f"experiments/figures/{name}" in readme, name
-    shown = {
-        line.split("experiments/figures/")[1].split(")")[0]
-        for line in readme.splitlines()
-        if "](experiments/figures/" in line
-    }
-    assert shown == set(names)
-    sweep = tmp_path / "results" / "bandit_tau_sweep_4x20" / "plots"
-    assert (tmp_path / "figs" / "boltzmann_sweep.png").read_bytes() == (
-        sweep / "boltzmann_sweep.png"
-    ).read_bytes()
-
-
 def test_cliff_step_size_reports_interim_returns_from_the_saved_episodes(tmp_path):
     argv = ["--num-seeds", "3", "--num-steps", "3000", "--out", str(tmp_path)]
-    report = _main("cliff_step_size")(argv)
+    report = script_main("cliff_step_size")(argv)
     saved = json.loads((tmp_path / "cliff_step_size.json").read_text())
     assert len(saved["rows"]) == 30  # three agents x ten step sizes
     assert saved == report
@@ -118,8 +87,15 @@ def test_cliff_step_size_reports_interim_returns_from_the_saved_episodes(tmp_pat
 
 
 def test_cartpole_solve_counts_seeds_from_the_evaluation_returns(capsys):
-    argv = ["--set", "num_seeds=2", "--set", "num_steps=1024", "--set", "final_steps=512"]
-    report = _main("cartpole_solve")(argv)
+    argv = [
+        "--set",
+        "num_seeds=2",
+        "--set",
+        "num_steps=1024",
+        "--set",
+        "final_steps=512",
+    ]
+    report = script_main("cartpole_solve")(argv)
     assert report["seeds"] == 2 and report["env_steps_per_seed"] == 1024
     # two updates leave a near-uniform policy: it keeps the pole up ~20-60 steps
     assert report["solved_softmax"] == 0 and report["solved_greedy"] == 0

@@ -28,7 +28,7 @@ def test_the_classic_control_configs_are_shipped():
     names = {p.stem for p in CONFIGS}
     assert {
         "cartpole_softmax_pg", "cartpole_entropy_sweep", "acrobot_entropy_sweep",
-        "mountaincar_entropy_sweep",
+        "mountaincar_entropy_sweep", "lunarlander_host",
     } <= names  # fmt: skip
 
 
@@ -37,24 +37,33 @@ def test_shipped_config_runs_on_a_tiny_override(path, tmp_path):
     out = tmp_path / "results"
     results = run_experiment(path, out, overrides=TINY, progress=False, cache_dir=False)
     config = results.config
+    on_host = config.env.backend == "host"  # gymnasium's own env: no evaluation
     for study in config.studies:
         result = results.studies[study.name]
         num_values = len(study.values) + len(study.references)
-        # 1024 steps of 4 x 128: two updates, curve points at 512 and 1024
-        np.testing.assert_array_equal(result.steps, [512, 1024])
-        assert result.final_steps == 512
-        for name in ("return", "entropy", "eval_return", "greedy_return", "solved"):
+        batch = study.rollout["num_envs"] * study.rollout["rollout_steps"]
+        # 1024 steps: 1024 / batch updates, a curve point after each
+        np.testing.assert_array_equal(result.steps, np.arange(batch, 1025, batch))
+        assert result.final_steps == max(512, batch)
+        names = ["return", "entropy"]
+        if not on_host:
+            names += ["eval_return", "greedy_return", "solved"]
+        for name in names:
             assert result.metrics[name].run_mean.shape == (num_values, 2)
         entropy = result.metrics["entropy"].run_mean
         assert np.all(entropy > 0) and np.all(entropy <= np.log(config.env.num_actions))
     plots = {p.name for p in (out / "plots").glob("*.png")}
+    for name in plots:
+        assert (out / "plots" / name).read_bytes()[:8] == PNG_MAGIC
+    assert results.metadata["env"]["backend"] == config.env.backend
+    if on_host:
+        assert {f"{s.name}_sweep.png" for s in config.studies} <= plots
+        return
     assert "evaluation.png" in plots
     for study in config.studies:
         assert f"{study.name}_entropy.png" in plots
         if len(study.values) >= 2:
             assert f"{study.name}_sweep.png" in plots
-    for name in plots:
-        assert (out / "plots" / name).read_bytes()[:8] == PNG_MAGIC
     metrics = {row["metric"] for row in results.rows}
     assert {"eval_return", "greedy_return", "steps_to_solve"} <= metrics
 

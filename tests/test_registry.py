@@ -135,7 +135,10 @@ def _check_metrics(run, out, expected: set[str], track_probs: bool) -> None:
 def test_registry_holds_the_designed_names():
     assert set(registry.RULES) == set(RULE_METRICS)
     assert set(registry.AGENTS) == {
-        "action_value", *AGENT_METRICS, *TD_AGENTS, *ROLLOUT_AGENTS
+        "action_value",
+        *AGENT_METRICS,
+        *TD_AGENTS,
+        *ROLLOUT_AGENTS,
     }
     assert set(registry.ENVS) == set(ENV_CASES) | TOY_TEXT | set(CLASSIC)
     assert set(registry.OPTIMIZERS) == OPTIMIZER_NAMES

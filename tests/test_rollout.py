@@ -33,6 +33,7 @@ class _SpyParams(NamedTuple):
 
 def _spy_agent(num_actions: int, num_updates: int, obs_size: int) -> RolloutAgent:
     """Acts uniformly at random and keeps every rollout it is given (its state)."""
+
     def init(key, params):
         shape = (num_updates, ROLLOUT_STEPS, NUM_ENVS)
         return {
@@ -123,7 +124,9 @@ def test_step_metrics_match_the_recorded_rollouts():
             float(out.values["length"]), sum(episodes[u]), rtol=1e-6
         )
         np.testing.assert_allclose(
-            float(out.values["entropy"]), np.log(2.0), rtol=1e-5  # float32 mean
+            float(out.values["entropy"]),
+            np.log(2.0),
+            rtol=1e-5,  # float32 mean
         )
 
 

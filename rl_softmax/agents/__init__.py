@@ -14,12 +14,12 @@ from rl_softmax.agents.action_value import (
     constant_temperature,
     make_action_value_agent,
 )
+from rl_softmax.agents.actor_critic import PGParams, PGState, make_actor_critic_agent
 from rl_softmax.agents.auto_temperature import (
     AutoTemperatureParams,
     AutoTemperatureState,
     make_auto_temperature_agent,
 )
-from rl_softmax.agents.actor_critic import PGParams, PGState, make_actor_critic_agent
 from rl_softmax.agents.base import Agent, RolloutAgent, Transition
 from rl_softmax.agents.gradient_bandit import (
     GradientBanditParams,

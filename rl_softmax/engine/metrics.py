@@ -106,10 +106,8 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("greedy_return", "return of the final greedy policy", at_end=True),
         Metric("eval_return", "return of the final softmax policy", at_end=True),
-        Metric("solved", "% runs that solved the task", "%", scale=100.0,
-               at_end=True),
-        Metric("steps_to_solve", "environment steps to solve", "steps",
-               at_end=True),
+        Metric("solved", "% runs that solved the task", "%", scale=100.0, at_end=True),
+        Metric("steps_to_solve", "environment steps to solve", "steps", at_end=True),
         Metric(
             "visits", "steps spent in each state", "steps", vector=True, at_end=True
         ),

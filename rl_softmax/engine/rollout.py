@@ -156,9 +156,9 @@ def make_rollout_run(
         action, policy_info = act_batch(key_act, agent_state, obs, params)
         stepped = step_batch(key_env, env_state, action, env_params)
         next_obs, _, reward, terminated, truncated, info = stepped
-        after = jax.vmap(
-            lambda k, e, s: autoreset(env, env_params, metrics, k, e, s)
-        )(key_reset, episode, stepped)
+        after = jax.vmap(lambda k, e, s: autoreset(env, env_params, metrics, k, e, s))(
+            key_reset, episode, stepped
+        )
         recent = _record(recent, after.finished.reward, after.ended)
         experience = Transition(obs, action, reward, next_obs, terminated, truncated)
         inner = (after.obs, after.env_state, after.episode, recent)
@@ -169,24 +169,33 @@ def make_rollout_run(
         params = params_of(carry.value)
 
         def one(inner, i):
-            return env_step(inner, jax.random.fold_in(key, i), carry.agent_state, params)
+            return env_step(
+                inner, jax.random.fold_in(key, i), carry.agent_state, params
+            )
 
         start = (carry.obs, carry.env_state, carry.episode, carry.recent)
         return jax.lax.scan(one, start, jnp.arange(rollout_steps))
 
     # What the agent and the environment report decides the metrics.
     carry_shape = jax.eval_shape(init, jax.random.key(0), jnp.float32(0))
-    obs_shape = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype),
-                             carry_shape.obs)
+    obs_shape = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), carry_shape.obs
+    )
     policy_shape = jax.eval_shape(
-        agent.act, jax.random.key(0), carry_shape.agent_state, obs_shape,
+        agent.act,
+        jax.random.key(0),
+        carry_shape.agent_state,
+        obs_shape,
         params_of(jnp.float32(0)),
     )[1]
     info_shape = jax.eval_shape(
-        env.step, jax.random.key(0),
-        jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype),
-                     carry_shape.env_state),
-        jnp.int32(0), env_params,
+        env.step,
+        jax.random.key(0),
+        jax.tree.map(
+            lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), carry_shape.env_state
+        ),
+        jnp.int32(0),
+        env_params,
     )[-1]
     end_names = {"eval_return": True, "greedy_return": True} if horizon else {}
     if threshold is not None:
@@ -201,6 +210,7 @@ def make_rollout_run(
         params = params_of(carry.value)
         (obs, env_state, episode, recent), outputs = rollout(carry, key_rollout)
         experience, policy_info, info, after = outputs
+
         def step_values(reward, action, policy_info, info):
             return metrics_lib.step_values(metrics, reward, action, policy_info, info)
 

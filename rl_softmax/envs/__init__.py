@@ -2,10 +2,11 @@
 
 Bandits (:mod:`.bandits`), gymnasium's toy-text MDPs from their tables
 (:mod:`.tabular`) and its classic control in JAX (:mod:`.classic`); :func:`make`
-takes a gymnasium id.
+takes a gymnasium id. :mod:`.host` describes any gymnasium id with discrete actions
+for the host executor (:mod:`rl_softmax.engine.host`).
 """
 
-from rl_softmax.envs import classic
+from rl_softmax.envs import classic, host
 from rl_softmax.envs.bandits import (
     BanditState,
     BernoulliBandit,
@@ -38,6 +39,7 @@ __all__ = [
     "TabularParams",
     "TabularState",
     "classic",
+    "host",
     "make",
     "one_hot",
     "value_iteration",

@@ -62,7 +62,10 @@ class EnvConfig:
       params: numbers of the environment (e.g. ``mean``, ``noise_std``).
       num_actions: the number of actions of the environment so built.
       options: the other keywords it is built with (a gymnasium env's
-        ``map_name``, ``is_slippery``, ...; ``discount`` for its exact values).
+        ``map_name``, ``is_slippery``, ...; ``discount`` for its exact values); on
+        the host, every keyword of ``gymnasium.make``.
+      backend: ``"jax"`` (its JAX port, in the compiled sweep) or ``"host"``
+        (gymnasium's own environment stepped on the host).
     """
 
     name: str = "gaussian"
@@ -70,6 +73,7 @@ class EnvConfig:
     params: dict[str, float] = dataclasses.field(default_factory=dict)
     num_actions: int = 10
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    backend: str = "jax"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -416,10 +420,11 @@ def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
         if key == "hidden":
             value = table.get(key, default)
             if not isinstance(value, list) or not all(
-                isinstance(w, int) and not isinstance(w, bool) and w >= 1
-                for w in value
+                isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in value
             ):
-                raise _fail(f"{where}{key}", value, "a list of integers >= 1, e.g. [64, 64]")
+                raise _fail(
+                    f"{where}{key}", value, "a list of integers >= 1, e.g. [64, 64]"
+                )
             out[key] = list(value)
         elif key == "anneal_lr":
             out[key] = _bool(table, key, where, default)
@@ -440,13 +445,34 @@ def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
     return out
 
 
+BACKENDS = ("auto", "jax", "host")
+"""``[env] backend``: ``jax`` runs the environment's JAX port inside the compiled
+sweep, ``host`` steps gymnasium itself on the host (any registered id with discrete
+actions), ``auto`` the JAX port where one exists."""
+
+
 def _env(raw: dict) -> EnvConfig:
     env_raw = raw.get("env", {})
     if not isinstance(env_raw, dict):
         raise _fail("env", env_raw, "a table [env]")
+    backend = _str(env_raw, "backend", "env.", "auto", BACKENDS)
+    name = env_raw.get("name", "gaussian")
+    known = isinstance(name, str) and name in registry.ENVS
+    if backend == "host" or (backend == "auto" and not known and isinstance(name, str)
+                             and registry.is_gymnasium_id(name)):  # fmt: skip
+        return _host_env(env_raw, name)
+    if backend == "jax" and not known:
+        raise _fail(
+            "env.name", name,
+            f"an environment with a JAX port for backend 'jax': one of "
+            f"{list(registry.ENVS)} (or backend 'host' for another gymnasium id)",
+        )  # fmt: skip
     name = _str(env_raw, "name", "env.", "gaussian", registry.ENVS)
     entry = registry.ENVS[name]
-    _check_keys(env_raw, {"name", *entry.sizes, *entry.params, *entry.options}, "env")
+    _check_keys(
+        env_raw, {"name", "backend", *entry.sizes, *entry.params, *entry.options},
+        "env",
+    )  # fmt: skip
     sizes = {
         k: _int(env_raw, k, "env.", default, low)
         for k, (default, low) in entry.sizes.items()
@@ -464,6 +490,22 @@ def _env(raw: dict) -> EnvConfig:
     except (ValueError, KeyError, TypeError, AssertionError) as err:
         raise ConfigError(f"env ({name}): {err}") from None
     return EnvConfig(name, sizes, params, num_actions, options)
+
+
+def _host_env(env_raw: dict, name: Any) -> EnvConfig:
+    """A gymnasium id stepped on the host: every other key of ``[env]`` is a keyword
+    of ``gymnasium.make``."""
+    if not isinstance(name, str):
+        raise _fail("env.name", name, "a registered gymnasium id")
+    ours = set()
+    if name in registry.ENVS:  # a JAX port's own options (discount) are not gymnasium's
+        ours = set(registry.ENVS[name].options) - set(registry.GYMNASIUM_OPTIONS)
+    kwargs = {k: v for k, v in env_raw.items() if k not in {"name", "backend", *ours}}
+    try:
+        env = registry.make_host_env(name, **kwargs)
+    except ValueError as err:
+        raise ConfigError(f"env ({name}, backend 'host'): {err}") from None
+    return EnvConfig(name, {}, {}, env.num_actions, kwargs, backend="host")
 
 
 def _env_options(env_raw: dict, specs: dict[str, tuple[Any, type]]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import platform
 import sys
@@ -24,13 +25,14 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rl_softmax.engine import executor, make_rollout_run, make_run, sweep
 from rl_softmax.engine.sweep import SweepResult, compile_sweep
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import registry, results, stats
 
-__all__ = ["Results", "build_run", "run_experiment"]
+__all__ = ["HostStudy", "Results", "build_run", "run_experiment"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,19 +65,52 @@ class Results:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class HostStudy:
+    """What :func:`rl_softmax.engine.host.host_sweep` needs to run a study of a
+    gymnasium environment on the host (the host counterpart of a
+    :class:`~rl_softmax.engine.Run`).
+
+    Attributes:
+      env: the :class:`~rl_softmax.envs.host.HostEnv`.
+      agent: the agent.
+      agent_params: its parameters, the swept one's field replaced per run.
+      swept: the swept field.
+      num_steps: steps of the run (updates for a rollout agent).
+      rollout_shape: ``(num_envs, rollout_steps)`` of a rollout agent, else None.
+    """
+
+    env: Any
+    agent: Any
+    agent_params: Any
+    swept: str
+    num_steps: int
+    rollout_shape: tuple[int, int] | None
+
+    @property
+    def env_steps_per_step(self) -> int:
+        return 1 if self.rollout_shape is None else math.prod(self.rollout_shape)
+
+
 def build_run(config: config_lib.ExperimentConfig, study: config_lib.StudyConfig):
-    """The pure ``run(key, value)`` of a study; ``value`` sets its swept parameter."""
-    env_entry = registry.ENVS[config.env.name]
-    env = env_entry.make(**config.env.sizes, **config.env.options)
-    env_params = env.default_params._replace(
-        **{k: jnp.float32(v) for k, v in config.env.params.items()}
-    )
+    """The pure ``run(key, value)`` of a study; ``value`` sets its swept parameter
+    (a :class:`HostStudy` for a gymnasium environment stepped on the host)."""
+    if config.env.backend == "host":
+        env = registry.make_host_env(config.env.name, **config.env.options)
+    else:
+        env_entry = registry.ENVS[config.env.name]
+        env = env_entry.make(**config.env.sizes, **config.env.options)
     agent = registry.AGENTS[study.agent].make(study, env, config.num_steps)
     specs = registry.agent_params(study.agent, study.rule, env.num_actions)
     agent_params = agent.default_params._replace(
         **{specs[k].field: jnp.float32(v) for k, v in study.fixed.items()}
     )
     swept = specs[study.param].field
+    if config.env.backend == "host":
+        return _host_study(config, study, env, agent, agent_params, swept)
+    env_params = env.default_params._replace(
+        **{k: jnp.float32(v) for k, v in config.env.params.items()}
+    )
     if not study.rollout:
         return make_run(
             env, agent, config.num_steps, env_params=env_params,
@@ -95,6 +130,21 @@ def build_run(config: config_lib.ExperimentConfig, study: config_lib.StudyConfig
         rollout_steps=study.rollout["rollout_steps"], env_params=env_params,
         agent_params=agent_params, swept=swept,
     )  # fmt: skip
+
+
+def _host_study(config, study, env, agent, agent_params, swept) -> HostStudy:
+    for key, value in (("track_probs", study.track_probs),
+                       ("num_episodes", config.num_episodes)):  # fmt: skip
+        if value:
+            raise ValueError(
+                f"{key}={value!r}: the host backend does not record it; leave it out."
+            )
+    if not study.rollout:
+        return HostStudy(env, agent, agent_params, swept, config.num_steps, None)
+    shape = (study.rollout["num_envs"], study.rollout["rollout_steps"])
+    return HostStudy(
+        env, agent, agent_params, swept, config.num_steps // math.prod(shape), shape
+    )
 
 
 def _as_config(config, overrides: Sequence[str]) -> config_lib.ExperimentConfig:
@@ -150,12 +200,16 @@ def _prepare_out(out: Path, config_hash: str, overwrite: bool) -> tuple[dict, se
 
 
 def _env_info(config) -> dict[str, Any]:
-    """What the plots need to know of the environment: a grid world's layout
-    (cells, exact values, an optimal policy; see ``TabularEnv.layout``)."""
+    """What the plots need to know of the environment: the backend that ran it
+    (``jax`` or ``host``) and a grid world's layout (cells, exact values, an optimal
+    policy; see ``TabularEnv.layout``)."""
+    info = {"backend": config.env.backend}
+    if config.env.backend == "host":
+        return info
     entry = registry.ENVS[config.env.name]
     env = entry.make(**config.env.sizes, **config.env.options)
     layout = env.layout() if callable(getattr(env, "layout", None)) else None
-    return {"layout": layout} if layout else {}
+    return {**info, "layout": layout} if layout else info
 
 
 def _study_info(config, study) -> dict[str, Any]:
@@ -225,7 +279,8 @@ def run_experiment(
         executor.enable_compilation_cache(cache_dir or None)
     jax_devices = jax.devices()
     say(
-        f"  env {config.env.name} ({config.env.num_actions} actions), "
+        f"  env {config.env.name} ({config.env.num_actions} actions, "
+        f"{'gymnasium on the host' if config.env.backend == 'host' else 'JAX'}), "
         f"{config.num_seeds} seeds x {config.num_steps} steps, seed {config.seed}, "
         f"{len(jax_devices)} {jax_devices[0].platform} device(s)"
         + (f" -> {out_dir}" if write else "")
@@ -303,6 +358,8 @@ def _checked_run(config, index: int, study):
 
 def _sweep_study(config, run, study, values, key, progress: bool):
     """Compiles and sweeps one study; returns ``(result, timings)``."""
+    if isinstance(run, HostStudy):
+        return _host_sweep_study(config, run, study, values, key, progress)
     settings = {
         # config.final_steps counts environment steps, a run's steps may be updates
         "final_steps": max(1, config.final_steps // run.env_steps_per_step),
@@ -328,3 +385,37 @@ def _sweep_study(config, run, study, values, key, progress: bool):
         "run_seconds": run_seconds,
         "agent_steps_per_second": num_runs * config.num_steps / run_seconds,
     }
+
+
+def _host_sweep_study(config, run: HostStudy, study, values, key, progress: bool):
+    """Steps one study's gymnasium environments on the host; progress in steps."""
+    from tqdm import tqdm
+
+    from rl_softmax.engine.host import host_sweep
+
+    with tqdm(
+        total=run.num_steps, unit="step", desc=f"  {study.name} (host)",
+        disable=not progress, leave=False, file=sys.stderr,
+    ) as bar:  # fmt: skip
+        start = time.perf_counter()
+        result = host_sweep(
+            run.env, run.agent, run.num_steps, values, config.num_seeds, key=key,
+            env_seeds=[_env_seed(config.seed, s) for s in range(config.num_seeds)],
+            agent_params=run.agent_params, swept=run.swept,
+            final_steps=max(1, config.final_steps // run.env_steps_per_step),
+            rollout_shape=run.rollout_shape,
+            on_step=lambda done: bar.update(done - bar.n),
+        )  # fmt: skip
+        run_seconds = time.perf_counter() - start
+    num_runs = len(values) * config.num_seeds
+    return result, {
+        "compile_seconds": 0.0,
+        "run_seconds": run_seconds,
+        "agent_steps_per_second": num_runs * config.num_steps / run_seconds,
+    }
+
+
+def _env_seed(seed: int, index: int) -> int:
+    """gymnasium's seed of seed ``index``'s environments: a function of the config's
+    seed and the index only (so a host run repeats bit for bit)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0]) // 1024

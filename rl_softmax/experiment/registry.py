@@ -31,6 +31,7 @@ __all__ = [
     "AGENTS",
     "ENTROPY_SHAPES",
     "ENVS",
+    "GYMNASIUM_OPTIONS",
     "OPTIMIZERS",
     "ROLLOUT",
     "RULES",
@@ -40,6 +41,8 @@ __all__ = [
     "Param",
     "RuleEntry",
     "agent_params",
+    "is_gymnasium_id",
+    "make_host_env",
     "make_temperature",
     "register_agent",
     "register_env",
@@ -281,6 +284,12 @@ def _toy_text(env_id: str):
 
 
 _DISCOUNT = {"discount": (0.99, float)}
+GYMNASIUM_OPTIONS = (
+    "map_name", "is_slippery", "desc", "success_rate", "reward_schedule", "is_rainy",
+    "rainy_probability",
+)  # fmt: skip
+"""The toy-text options that are ``gymnasium.make``'s keywords (the others, such as
+``discount``, concern the exact values of the JAX port only)."""
 for _env_id, _description, _options in (
     ("FrozenLake-v1", "gymnasium's FrozenLake (4x4 or 8x8 map, or a desc), exact",
      {"map_name": ("4x4", str), "is_slippery": (True, bool), "desc": (None, list),
@@ -307,6 +316,28 @@ for _env_id, _description in (
     register_env(EnvEntry(
         _env_id, _description, _classic, _classic().default_params._fields, sizes={},
     ))  # fmt: skip
+
+
+def is_gymnasium_id(name: str) -> bool:
+    """Whether gymnasium has an environment registered as ``name``."""
+    import gymnasium  # only for names the registry does not hold
+
+    return name in gymnasium.registry
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_host(env_id: str, options: tuple) -> Any:
+    return envs.host.make_host(env_id, **dict(options))
+
+
+def make_host_env(env_id: str, **kwargs: Any) -> Any:
+    """The :class:`~rl_softmax.envs.host.HostEnv` of a gymnasium id (built once per
+    distinct keywords: describing it makes the environment once)."""
+    frozen = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+    try:
+        return _cached_host(env_id, tuple(sorted(frozen.items())))
+    except TypeError:  # an unhashable keyword: describe it afresh
+        return envs.host.make_host(env_id, **kwargs)
 
 
 # ------------------------------------------------------------------------- rules
@@ -426,7 +457,7 @@ register_agent(AgentEntry(
 
 def _td_maker(target: str) -> Callable:
     def make(study, env, num_steps):
-        if not hasattr(env, "num_states"):
+        if getattr(env, "num_states", None) is None:
             raise ValueError(
                 f"agent {study.agent!r} learns a table of Q(s, a) and needs an "
                 "environment with a finite number of states (a toy-text env)."
@@ -476,7 +507,10 @@ ROLLOUT: dict[str, tuple[Any, str]] = {
 def _obs_size(env, agent: str) -> int:
     import jax  # only the rollout agents trace the environment here
 
-    obs = jax.eval_shape(env.reset, jax.random.key(0), env.default_params)[0]
+    if hasattr(env, "obs_shape"):  # a gymnasium environment on the host
+        obs = jax.ShapeDtypeStruct(env.obs_shape, env.obs_dtype)
+    else:
+        obs = jax.eval_shape(env.reset, jax.random.key(0), env.default_params)[0]
     if len(obs.shape) != 1 or not jax.numpy.issubdtype(obs.dtype, jax.numpy.floating):
         raise ValueError(
             f"agent {agent!r} is a network over vector observations (classic "
@@ -515,9 +549,7 @@ _PG_COMMON = (
     Param("max_grad_norm", "max_grad_norm", None, 1e-12, _INF, False, "max norm",
           "gradient-norm clip"),
 )  # fmt: skip
-_PG_TAU = Param(
-    "tau", "tau", None, 0.0, 1e6, False, "τ", "entropy temperature τ"
-)
+_PG_TAU = Param("tau", "tau", None, 0.0, 1e6, False, "τ", "entropy temperature τ")
 _PG_CLIP = Param("clip", "clip", None, 1e-6, 1.0, False, "ε", "PPO clip ε")
 for _name, _description, _loss, _params, _options, _defaults in (
     ("ppo", "softmax MLP policy, PPO clipped surrogate + tau * entropy (optax)",

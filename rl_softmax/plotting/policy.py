@@ -35,7 +35,12 @@ from rl_softmax.plotting.style import (
     _title,
 )
 
-__all__ = ["is_policy_study", "plot_evaluation", "plot_policy_sweep", "plot_study_curves"]
+__all__ = [
+    "is_policy_study",
+    "plot_evaluation",
+    "plot_policy_sweep",
+    "plot_study_curves",
+]
 
 _SWEEP_PANELS = ("eval_return", "steps_to_solve", "entropy")
 
@@ -67,9 +72,9 @@ def plot_policy_sweep(
 
     The return panel has two lines: the softmax policy (``eval_return``) and its
     greedy version (``greedy_return``). Steps to solve are averaged over the runs
-    that solved (their count is written above each point). References (values of this study)
-    and ``others`` (single-setting studies, e.g. the automatic temperature) are
-    horizontal dashed lines with their 95% bands.
+    that solved (their count is written above each point). References (values of
+    this study) and ``others`` (single-setting studies, e.g. the automatic
+    temperature) are horizontal dashed lines with their 95% bands.
 
     Args:
       result: a study with ``eval_return`` and ``greedy_return``.
@@ -96,13 +101,15 @@ def plot_policy_sweep(
     fig, axes = _new_figure(len(panels))
     for ax, metric in zip(axes, panels, strict=True):
         window = "final" if metric == "entropy" else "all"
-        shown = ("eval_return", "greedy_return") if metric == "eval_return" else (
-            metric,
+        shown = (
+            ("eval_return", "greedy_return") if metric == "eval_return" else (metric,)
         )
         for k, name in enumerate(shown):
             mean, half = _seed_stats(result, name, window)
-            policy = "greedy (argmax) policy" if name == "greedy_return" else (
-                "softmax policy"
+            policy = (
+                "greedy (argmax) policy"
+                if name == "greedy_return"
+                else ("softmax policy")
             )
             if x.size:
                 _band(
@@ -187,7 +194,9 @@ def plot_evaluation(studies: Mapping[str, tuple[SweepResult, str, str]]) -> Figu
         if not is_policy_study(result):
             continue
         for i, value in enumerate(np.asarray(result.values, np.float64)):
-            setting = label if len(result.values) == 1 else f"{label}, {symbol} = {value:g}"
+            setting = (
+                label if len(result.values) == 1 else f"{label}, {symbol} = {value:g}"
+            )
             rows.append((setting, result, i))
     if not rows:
         raise ValueError("no study has eval_return and greedy_return.")
@@ -211,7 +220,8 @@ def plot_evaluation(studies: Mapping[str, tuple[SweepResult, str, str]]) -> Figu
     ax.set_xlabel("final evaluation return (mean, 95% CI)")
     result = rows[0][1]
     _set_panel_title(
-        ax, "softmax vs greedy policy",
+        ax,
+        "softmax vs greedy policy",
         f"{np.asarray(result.seeds).size} runs, evaluation after training",
     )
     _fig_legend(fig, *ax.get_legend_handles_labels())
@@ -253,7 +263,8 @@ def plot_study_curves(
     ax.set_ylabel(_metric_label(metric))
     first = next(iter(chosen.values()))[0]
     _set_panel_title(
-        ax, _metric_label(metric),
+        ax,
+        _metric_label(metric),
         f"{np.asarray(first.seeds).size} runs, mean and 95% CI",
     )
     fig.legend(loc="outside right upper", fontsize=9, frameon=False)

@@ -316,8 +316,19 @@ def _draw_curves(ax: Axes, result, metric, chosen, best, colors, symbol) -> None
 
 
 def _steps_axis(ax: Axes, result: SweepResult) -> None:
-    ax.set_xlim(0, float(np.asarray(result.steps)[-1]))
+    last = float(np.asarray(result.steps)[-1])
+    ax.set_xlim(0, last)
     ax.set_xlabel("steps")
+    if last >= 10_000:  # 50k, 1.5M: long runs' tick labels would run together
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(_short_count))
+
+
+def _short_count(x: float, _position=None) -> str:
+    """``50000 -> "50k"``, ``1500000 -> "1.5M"``."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:g}{suffix}"
+    return f"{x:g}"
 
 
 def _curves_details(result: SweepResult) -> str:

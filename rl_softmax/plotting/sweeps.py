@@ -433,9 +433,10 @@ def _policy_figures(plots_dir: Path, described, study_info) -> list[Path]:
         info = study_info.get(name, {})
         references = info.get("references") or {}
         positive = np.asarray(result.values, np.float64)
-        if policy.is_policy_study(result) and np.sum(
-            np.isfinite(positive) & (positive > 0)
-        ) - len(references) >= 2:
+        if (
+            policy.is_policy_study(result)
+            and np.sum(np.isfinite(positive) & (positive > 0)) - len(references) >= 2
+        ):
             fig = policy.plot_policy_sweep(
                 result, label=label, param=symbol,
                 param_label=info.get("param_label", symbol), references=references,

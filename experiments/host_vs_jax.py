@@ -1,0 +1,141 @@
+"""The host loop against the JAX path on the same configs: same numbers in
+distribution.
+
+Runs ``configs/frozenlake_tau_sweep.toml`` (Boltzmann Q-learning over tau) and the
+``constant`` study of ``configs/cartpole_softmax_pg.toml`` (PPO) twice each, once
+with ``backend = "jax"`` (the JAX ports in the compiled sweep) and once with
+``backend = "host"`` (gymnasium's own environments stepped on the host, the agent
+jitted), and draws both on one figure: FrozenLake's episode return against tau and
+CartPole's return over training, each with 95% confidence bands. It prints, per tau,
+the two means and their difference in combined standard errors.
+
+    python experiments/host_vs_jax.py                      # 200 seeds x 5000 steps
+    python experiments/host_vs_jax.py --num-seeds 10 --num-steps 1000 --updates 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from rl_softmax.experiment import run_experiment, stats
+
+_HERE = Path(__file__).resolve().parent
+_CONFIGS = _HERE.parent / "configs"
+Z95 = 1.959963984540054
+
+
+def _both(config: str, overrides: list[str], out: Path) -> dict:
+    """``{backend: Results}`` of one config run on both backends."""
+    return {
+        backend: run_experiment(
+            _CONFIGS / f"{config}.toml",
+            out / f"{config}_{backend}",
+            overrides=[*overrides, f"env.backend={backend}"],
+            progress=False,
+            plots=False,
+            overwrite=True,
+        )  # fmt: skip
+        for backend in ("jax", "host")
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--num-seeds", type=int, default=200)
+    parser.add_argument("--num-steps", type=int, default=5000)
+    parser.add_argument("--updates", type=int, default=196, help="CartPole updates")
+    parser.add_argument("--out", default="results/host_vs_jax")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    lake = _both(
+        "frozenlake_tau_sweep",
+        [f"num_seeds={args.num_seeds}", f"num_steps={args.num_steps}",
+         f"final_steps={min(1000, args.num_steps)}"],
+        out,
+    )  # fmt: skip
+    steps = args.updates * 512
+    pole = _both(
+        "cartpole_softmax_pg",
+        [f"num_steps={steps}", f"final_steps={min(20480, steps)}",
+         "studies=[" + _constant_study() + "]"],
+        out,
+    )  # fmt: skip
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax_lake, ax_pole = fig.subplots(1, 2)
+    report = {"frozenlake": [], "cartpole": {}}
+    for k, (backend, results) in enumerate(lake.items()):
+        (study,) = results.studies.values()
+        mean, sem, _ = stats.seed_stats(study, "return", "all")
+        swept = np.isfinite(study.values) & (study.values > 0)
+        x = study.values[swept]
+        ax_lake.plot(x, mean[swept], "o-", ms=3, color=f"C{k}", label=backend)
+        ax_lake.fill_between(
+            x, (mean - Z95 * sem)[swept], (mean + Z95 * sem)[swept], color=f"C{k}",
+            alpha=0.2, lw=0,
+        )  # fmt: skip
+        report["frozenlake"].append((mean, sem))
+    ax_lake.set_xscale("log", base=2)
+    ax_lake.set_xlabel("temperature τ (log scale)")
+    ax_lake.set_ylabel("episode return (success rate)")
+    ax_lake.set_title(f"FrozenLake-v1, Q-learning: {args.num_seeds} runs", fontsize=10)
+    for k, (backend, results) in enumerate(pole.items()):
+        (study,) = results.studies.values()
+        curve = study.metrics["return"]
+        mean, half = curve.curve_mean[0], Z95 * curve.curve_sem[0]
+        ax_pole.plot(study.steps, mean, color=f"C{k}", label=backend)
+        ax_pole.fill_between(
+            study.steps, mean - half, mean + half, color=f"C{k}", alpha=0.2, lw=0
+        )
+        final = study.metrics["return"].run_final[0].astype(np.float64)
+        report["cartpole"][backend] = (
+            final.mean(),
+            final.std(ddof=1) / math.sqrt(final.size),
+        )
+    ax_pole.set_xlabel("environment steps")
+    ax_pole.set_ylabel("episode return")
+    ax_pole.set_title("CartPole-v1, PPO (τ = 0.01): 10 runs", fontsize=10)
+    for ax in (ax_lake, ax_pole):
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3)
+    fig.suptitle("gymnasium on the host vs the JAX ports (mean, 95% CI)")
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / "host_vs_jax.png", dpi=150)
+    (jax_mean, jax_sem), (host_mean, host_sem) = report["frozenlake"]
+    (study,) = lake["jax"].studies.values()
+    z = (host_mean - jax_mean) / np.hypot(jax_sem, host_sem)
+    agree = np.abs(z) <= Z95
+    print(
+        "FrozenLake-v1 episode return by tau: jax, host, z = difference / combined "
+        "standard error (the taus share seeds, so their z are correlated):"
+    )
+    for value, a, b, zi in zip(study.values, jax_mean, host_mean, z, strict=True):
+        print(f"  tau = {value:<10.4g} {a:.4f}  {b:.4f}  z = {zi:+.2f}")
+    (a, sa), (b, sb) = report["cartpole"]["jax"], report["cartpole"]["host"]
+    pole_agree = abs(a - b) <= Z95 * math.hypot(sa, sb)
+    print(
+        f"CartPole-v1 final return: jax {a:.1f} ± {sa:.1f}, host {b:.1f} ± {sb:.1f} "
+        f"(agree within 95%: {'yes' if pole_agree else 'NO'})"
+    )
+    print(f"wrote {out / 'host_vs_jax.png'}")
+    return {
+        "frozenlake_agree": agree,
+        "frozenlake_z": z,
+        "cartpole": report["cartpole"],
+    }
+
+
+def _constant_study() -> str:
+    """The ``constant`` study of cartpole_softmax_pg.toml as an inline TOML table."""
+    return (
+        '{name = "constant", label = "PPO, constant τ", agent = "ppo", param = "tau", '
+        "values = [0.01], learning_rate = 1e-3}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The host executor (engine.host, envs.host): gymnasium's own environments stepped on
+the host with the agent jitted agree with the JAX path in distribution, repeat bit
+for bit, and refuse what they cannot run with a clear message."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import jax
+import numpy as np
+import pytest
+
+from rl_softmax import envs
+from rl_softmax.agents import action_value, make_actor_critic_agent, make_td_agent
+from rl_softmax.engine import make_rollout_run, make_run, sweep
+from rl_softmax.engine.host import host_sweep
+from rl_softmax.envs.host import make_host
+from rl_softmax.experiment import config as config_lib
+from rl_softmax.experiment import run_experiment
+
+TAUS = [0.05, 0.5, 4.0]
+
+
+def _within(host, jax_result, name, sigmas=4.0):
+    """Per value: the two runs' means over seeds differ by at most ``sigmas``
+    combined standard errors."""
+    a = host.metrics[name].run_mean.astype(np.float64)
+    b = jax_result.metrics[name].run_mean.astype(np.float64)
+    se = np.sqrt(
+        a.var(axis=1, ddof=1) / a.shape[1] + b.var(axis=1, ddof=1) / b.shape[1]
+    )
+    gap = np.abs(a.mean(axis=1) - b.mean(axis=1))
+    assert np.all(gap <= sigmas * se + 1e-9), (name, a.mean(axis=1), b.mean(axis=1), se)
+
+
+def test_frozenlake_host_and_jax_agree_at_every_tau():
+    """Boltzmann Q-learning on FrozenLake 4x4, 60 runs x 4000 steps per tau: reward
+    per step, episode return and length, entropy agree within 4 standard errors."""
+    agent = make_td_agent(16, 4, action_value.boltzmann(), target="q_learning")
+    agent_params = agent.default_params._replace(step_size=0.5)
+    kwargs = dict(key=jax.random.key(0), agent_params=agent_params, swept="explore")
+    host = host_sweep(make_host("FrozenLake-v1"), agent, 4000, TAUS, 60, **kwargs)
+    jax_env, _ = envs.make("FrozenLake-v1")
+    run = make_run(jax_env, agent, 4000, agent_params=agent_params, swept="explore")
+    on_device = sweep(run, TAUS, 60, key=jax.random.key(0))
+    assert set(host.metrics) == {"reward", "entropy", "tau", "return", "length"}
+    for name in ("reward", "return", "length", "entropy"):
+        _within(host, on_device, name)
+    # learning happened: the cold policy collects more than the hot one
+    returns = host.metrics["return"].run_mean.mean(axis=1)
+    assert returns[0] > returns[2]
+    np.testing.assert_array_equal(host.steps, on_device.steps)
+
+
+def test_a_host_run_repeats_bit_for_bit_and_values_share_environments():
+    agent = make_td_agent(16, 4, action_value.boltzmann(), target="sarsa")
+    host_env = make_host("FrozenLake-v1", is_slippery=True)
+    kwargs = dict(key=jax.random.key(3), swept="explore", env_seeds=[11, 12, 13])
+    first = host_sweep(host_env, agent, 300, [0.5, 0.5], 3, **kwargs)
+    second = host_sweep(host_env, agent, 300, [0.5, 0.5], 3, **kwargs)
+    for name, metric in first.metrics.items():
+        np.testing.assert_array_equal(metric.run_mean, second.metrics[name].run_mean)
+        np.testing.assert_array_equal(
+            metric.curve_mean, second.metrics[name].curve_mean
+        )
+    # the same value twice: same agent keys, same environment seeds, same numbers
+    np.testing.assert_array_equal(
+        first.metrics["return"].run_mean[0], first.metrics["return"].run_mean[1]
+    )
+
+
+def test_cartpole_policy_gradient_on_the_host_overlaps_the_jax_path():
+    """PPO on gymnasium's CartPole-v1 and on the JAX port, 6 seeds x 20 updates:
+    the return and entropy of the last updates agree within 4 standard errors,
+    and both learn (return well above a uniform policy's ~22)."""
+    agent = make_actor_critic_agent(4, 2, anneal_steps=20 * 512)
+    params = agent.default_params._replace(learning_rate=1e-3)
+    kwargs = dict(key=jax.random.key(0), agent_params=params, swept="tau")
+    host = host_sweep(
+        make_host("CartPole-v1"), agent, 20, [0.01], 6, rollout_shape=(4, 128),
+        final_steps=5, **kwargs,
+    )  # fmt: skip
+    run = make_rollout_run(
+        envs.CartPole(), agent, 20, num_envs=4, rollout_steps=128, agent_params=params,
+        swept="tau", num_eval_episodes=0,
+    )  # fmt: skip
+    on_device = sweep(run, [0.01], 6, key=jax.random.key(0), final_steps=5)
+    np.testing.assert_array_equal(host.steps, on_device.steps)
+    assert host.final_steps == on_device.final_steps == 5 * 512
+    for name in ("return", "entropy"):
+        a = host.metrics[name].run_final.astype(np.float64)[0]
+        b = on_device.metrics[name].run_final.astype(np.float64)[0]
+        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        assert abs(a.mean() - b.mean()) <= 4 * se, (name, a, b)
+    assert host.metrics["return"].run_final.mean() > 60
+
+
+@pytest.mark.parametrize(
+    "env_id, kwargs, message",
+    [
+        ("Pendulum-v1", {}, "action space Box"),
+        ("FrozenLak-v1", {}, "Close: FrozenLake-v1"),
+        ("FrozenLake-v1", {"map_size": 3}, "FrozenLake-v1: "),
+        ("Blackjack-v1", {}, "observation space Tuple"),
+    ],
+)
+def test_what_the_host_loop_cannot_run_is_refused_by_name(env_id, kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        make_host(env_id, **kwargs)
+
+
+def test_a_missing_dependency_names_the_extra(monkeypatch):
+    def missing(*args, **kwargs):
+        raise gym.error.DependencyNotInstalled("Box2D is not installed")
+
+    monkeypatch.setattr(gym, "make", missing)
+    with pytest.raises(ValueError, match=r"pip install 'rl_softmax\[box2d\]'"):
+        make_host("LunarLander-v3")
+
+
+def _config(env: dict, **study) -> dict:
+    return {
+        "name": "h", "num_seeds": 2, "num_steps": 200,
+        "env": env,
+        "studies": [{"name": "s", "agent": "q_learning", "rule": "boltzmann",
+                     "values": [0.5], **study}],
+    }  # fmt: skip
+
+
+def test_backend_is_chosen_forced_and_recorded(tmp_path):
+    auto = config_lib.from_dict(_config({"name": "FrozenLake-v1"}))
+    assert auto.env.backend == "jax"  # a JAX port exists
+    forced = config_lib.from_dict(
+        _config({"name": "FrozenLake-v1", "backend": "host", "discount": 0.9})
+    )
+    assert forced.env.backend == "host"
+    assert forced.env.options == {}  # discount sets the JAX port's exact values only
+    raw = _config({"name": "CartPole-v0"})
+    raw["studies"][0] = {"name": "s", "agent": "ppo", "values": [0.01]}
+    raw["num_steps"] = 512
+    only_host = config_lib.from_dict(raw)
+    assert only_host.env.backend == "host"  # no JAX port of the 200-step CartPole
+    lines = []
+    results = run_experiment(
+        _config({"name": "FrozenLake-v1", "backend": "host", "is_slippery": False}),
+        tmp_path / "out", progress=False, log=lines.append, cache_dir=False,
+    )  # fmt: skip
+    assert results.metadata["env"]["backend"] == "host"
+    assert "gymnasium on the host" in lines[0]
+    assert results.studies["s"].metrics["return"].run_mean.shape == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"name": "FrozenLake-v1", "backend": "gpu"}, "env.backend: got 'gpu'"),
+        ({"name": "NoSuchEnv-v0"}, "env.name: got 'NoSuchEnv-v0'"),
+        ({"name": "Acrobot-v1", "backend": "host", "gravity": 9.8}, "gravity"),
+        ({"name": "Pendulum-v1", "backend": "host"}, "action space Box"),
+        ({"name": "LunarLander-v3", "backend": "jax"}, "backend 'jax'"),
+    ],
+)
+def test_bad_backends_and_ids_are_refused_with_the_field(env, message):
+    with pytest.raises(config_lib.ConfigError, match=message):
+        config_lib.from_dict(_config(env))
