@@ -35,7 +35,8 @@ def test_the_classic_control_configs_are_shipped():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_shipped_config_runs_on_a_tiny_override(path, tmp_path):
     out = tmp_path / "results"
-    results = run_experiment(path, out, overrides=TINY, progress=False, cache_dir=False)
+    # the default compilation cache: readme_figures.py compiles the same programs
+    results = run_experiment(path, out, overrides=TINY, progress=False)
     config = results.config
     on_host = config.env.backend == "host"  # gymnasium's own env: no evaluation
     for study in config.studies:

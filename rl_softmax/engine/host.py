@@ -36,6 +36,7 @@ from jax.typing import ArrayLike
 from rl_softmax.agents.base import Transition
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine import reductions
+from rl_softmax.engine.run import checked_agent_params
 from rl_softmax.engine.sweep import SweepResult, _as_grid, _check_int, _default_stride
 
 __all__ = ["host_sweep"]
@@ -98,17 +99,7 @@ def host_sweep(
     _check_int("curve_stride", stride, 1, num_steps)
     if num_steps % stride:
         raise ValueError(f"curve_stride={stride} must divide num_steps={num_steps}.")
-    agent_params = agent.default_params if agent_params is None else agent_params
-    if swept not in agent_params._fields:
-        raise ValueError(
-            f"swept={swept!r} is not a parameter of this agent; "
-            f"expected one of {agent_params._fields}."
-        )
-    if agent.num_actions != env.num_actions:
-        raise ValueError(
-            f"the agent has {agent.num_actions} actions but the environment "
-            f"{env.num_actions}."
-        )
+    agent_params = checked_agent_params(env, agent, agent_params, swept)
     env_seeds = [int(s) for s in (seeds if env_seeds is None else env_seeds)]
     if len(env_seeds) != seeds.size:
         raise ValueError(

@@ -32,7 +32,13 @@ import jax.numpy as jnp
 
 from rl_softmax.agents.base import Transition
 from rl_softmax.engine import metrics as metrics_lib
-from rl_softmax.engine.run import Run, StepOutput, _Episode, autoreset
+from rl_softmax.engine.run import (
+    Run,
+    StepOutput,
+    _Episode,
+    autoreset,
+    checked_agent_params,
+)
 
 __all__ = ["SOLVE_WINDOW", "make_rollout_run"]
 
@@ -101,7 +107,6 @@ def make_rollout_run(
       a :class:`~rl_softmax.engine.run.Run` whose ``step`` is one update.
     """
     env_params = env.default_params if env_params is None else env_params
-    agent_params = agent.default_params if agent_params is None else agent_params
     for name, value in (
         ("num_updates", num_updates), ("num_envs", num_envs),
         ("rollout_steps", rollout_steps),
@@ -112,16 +117,7 @@ def make_rollout_run(
         raise ValueError(
             f"num_eval_episodes={num_eval_episodes!r}: expected an integer >= 0."
         )
-    if swept not in agent_params._fields:
-        raise ValueError(
-            f"swept={swept!r} is not a parameter of this agent; "
-            f"expected one of {agent_params._fields}."
-        )
-    if agent.num_actions != env.num_actions:
-        raise ValueError(
-            f"the agent has {agent.num_actions} actions but the environment "
-            f"{env.num_actions}."
-        )
+    agent_params = checked_agent_params(env, agent, agent_params, swept)
     if not env.episodic:
         raise ValueError("a rollout run needs an environment whose episodes end.")
     horizon = getattr(env, "max_steps", None) if num_eval_episodes else None

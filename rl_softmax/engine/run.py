@@ -171,6 +171,23 @@ def autoreset(env, env_params, metrics, key_reset, episode, stepped) -> Autorese
     )
 
 
+def checked_agent_params(env, agent, agent_params: Any, swept: str) -> Any:
+    """``agent_params`` (default: the agent's), checked to hold ``swept`` and the
+    agent checked to have the environment's number of actions."""
+    agent_params = agent.default_params if agent_params is None else agent_params
+    if swept not in agent_params._fields:
+        raise ValueError(
+            f"swept={swept!r} is not a parameter of this agent; "
+            f"expected one of {agent_params._fields}."
+        )
+    if agent.num_actions != env.num_actions:
+        raise ValueError(
+            f"the agent has {agent.num_actions} actions but the environment "
+            f"{env.num_actions}."
+        )
+    return agent_params
+
+
 def make_run(
     env,
     agent,
@@ -200,19 +217,9 @@ def make_run(
       a :class:`Run`.
     """
     env_params = env.default_params if env_params is None else env_params
-    agent_params = agent.default_params if agent_params is None else agent_params
-    if swept not in agent_params._fields:
-        raise ValueError(
-            f"swept={swept!r} is not a parameter of this agent; "
-            f"expected one of {agent_params._fields}."
-        )
+    agent_params = checked_agent_params(env, agent, agent_params, swept)
     if not isinstance(num_steps, int) or num_steps < 1:
         raise ValueError(f"num_steps={num_steps!r}: expected an integer >= 1.")
-    if agent.num_actions != env.num_actions:
-        raise ValueError(
-            f"the agent has {agent.num_actions} actions but the environment "
-            f"{env.num_actions}."
-        )
     episodic = bool(env.episodic)
     if not isinstance(num_episodes, int) or num_episodes < 0:
         raise ValueError(f"num_episodes={num_episodes!r}: expected an integer >= 0.")
