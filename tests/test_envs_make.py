@@ -40,4 +40,20 @@ def test_make_refuses_what_it_cannot_build_by_name():
     with pytest.raises(ValueError, match="unknown environment id 'Nope-v0'"):
         envs.make("Nope-v0")
     with pytest.raises(ValueError, match="CartPole-v1, MountainCar-v0"):
-        envs.make("Pendulum-v1")  # continuous actions, no table
+        envs.make("Pendulum-v1", backend="jax")  # continuous actions, no table
+    with pytest.raises(ValueError, match="action space Box"):
+        envs.make("Pendulum-v1")  # nor can the host loop run it
+    with pytest.raises(ValueError, match="backend='gpu'"):
+        envs.make("CartPole-v1", backend="gpu")
+
+
+def test_make_falls_back_to_the_host_loop_where_no_jax_port_exists():
+    env, params = envs.make("CartPole-v0")  # the 200-step CartPole: no port
+    assert isinstance(env, envs.host.HostEnv) and params is None
+    assert env.env_id == "CartPole-v0" and env.num_actions == 2
+    assert env.obs_shape == (4,) and env.num_states is None
+    lake, _ = envs.make("FrozenLake-v1", backend="host", is_slippery=False)
+    assert isinstance(lake, envs.host.HostEnv) and lake.num_states == 16
+    assert lake.kwargs == (("is_slippery", False),)
+    ported, params = envs.make("CartPole-v1")
+    assert isinstance(ported, envs.CartPole) and params is not None

@@ -438,7 +438,9 @@ def test_make_rejects_unsupported_ids():
     with pytest.raises(ValueError, match="only toy-text environments with a P table"):
         tabular.make("CartPole-v1")
     with pytest.raises(ValueError, match="P table.*Classic control in JAX: Acrobot"):
-        make("Blackjack-v1")  # toy text, but no table
+        make("Blackjack-v1", backend="jax")  # toy text, but no table
+    with pytest.raises(ValueError, match="observation space Tuple"):
+        make("Blackjack-v1")  # nor can the host loop run it
     with pytest.raises(ValueError, match="unknown environment id.*FrozenLake-v1"):
         make("NoSuchLake-v0")
     with pytest.raises(ValueError, match="fickle_passenger"):
