@@ -11,6 +11,7 @@ time went.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -47,7 +48,18 @@ def _run(args: argparse.Namespace) -> int:
     start = args.start
     from rl_softmax.engine import executor
 
-    executor.use_cpu_cores(args.devices)  # before JAX starts its backend
+    distributed = bool(
+        args.distributed or args.coordinator or args.num_processes
+        or os.environ.get("JAX_NUM_PROCESSES")
+    )  # fmt: skip
+    # before JAX starts its backend
+    executor.use_cpu_cores(args.devices, start=not distributed)
+    if distributed:
+        index, count = executor.initialize_distributed(
+            args.coordinator, args.num_processes, args.process_id
+        )
+        if index != 0:  # process 0 reports
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     from rl_softmax.experiment import config as config_lib
     from rl_softmax.experiment import run_experiment
 
@@ -57,8 +69,16 @@ def _run(args: argparse.Namespace) -> int:
     results = run_experiment(
         config, args.out, progress=not args.quiet, plots=not args.no_plots,
         overwrite=args.overwrite, devices=args.devices,
-        cache_dir=False if args.no_cache else args.cache_dir, log=print,
+        cache_dir=False if args.no_cache else args.cache_dir,
+        log=functools.partial(print, flush=True),
+        checkpoint_every=args.checkpoint_every,
     )  # fmt: skip
+    if distributed:
+        import jax
+
+        jax.distributed.shutdown()  # waits for every process
+    if results.out is None:  # not process 0: it reports
+        return 0
     print("results:")
     for study in config.studies:
         print(_best_line(results, study))
@@ -191,6 +211,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-cache", action="store_true", help="compile without the persistent cache"
     )
+    run.add_argument(
+        "--checkpoint-every", type=float, default=30.0, metavar="SECONDS",
+        help="save the study in progress at most this often (default 30; 0: after "
+        "every block); an interrupted run resumes from it",
+    )  # fmt: skip
+    group = run.add_argument_group(
+        "several processes (jax.distributed; also JAX_COORDINATOR_ADDRESS, "
+        "JAX_NUM_PROCESSES, JAX_PROCESS_ID)"
+    )
+    group.add_argument(
+        "--distributed", action="store_true",
+        help="join a multi-process run, settings from the environment or the "
+        "cluster (SLURM)",
+    )  # fmt: skip
+    group.add_argument("--coordinator", help="host:port of process 0")
+    group.add_argument("--num-processes", type=int, help="processes in the run")
+    group.add_argument("--process-id", type=int, help="this process, 0-based")
     run.set_defaults(handler=_run)
     plot = commands.add_parser("plot", help="redraw the plots of a results directory")
     plot.add_argument("results", help="a directory written by 'rl-softmax run'")
@@ -213,9 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     args.start = start
     try:
         return args.handler(args)
-    except Exception as err:
+    except (Exception, KeyboardInterrupt) as err:
         from rl_softmax.experiment.config import ConfigError
+        from rl_softmax.experiment.guard import RunStopped
 
+        if isinstance(err, KeyboardInterrupt):
+            print("stopped at once; run the same command again to resume.",
+                  file=sys.stderr)  # fmt: skip
+            return 130
+        if isinstance(err, RunStopped):
+            print(err, file=sys.stderr)
+            return 128 + err.signal_number
         if not isinstance(err, ConfigError):
             raise
         print(f"error: {err}", file=sys.stderr)

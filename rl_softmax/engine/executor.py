@@ -33,7 +33,11 @@ __all__ = [
     "compile_with_options",
     "computed_once",
     "default_cache_dir",
+    "any_process",
     "enable_compilation_cache",
+    "from_process_zero",
+    "initialize_distributed",
+    "replicated",
     "seed_sharding",
     "use_cpu_cores",
 ]
@@ -77,7 +81,7 @@ def compile_with_options(lowered: Any, options: dict[str, Any] | None) -> Any:
     return lowered.compile(compiler_options=options or {})
 
 
-def use_cpu_cores(count: int | None = None) -> int:
+def use_cpu_cores(count: int | None = None, *, start: bool = True) -> int:
     """Gives JAX one CPU device per core, so a sweep splits its seeds across cores.
 
     XLA:CPU otherwise runs the sweep as one device that splits each small op across
@@ -88,9 +92,11 @@ def use_cpu_cores(count: int | None = None) -> int:
 
     Args:
       count: devices to ask for; default the cores this process may run on.
+      start: start JAX's backend (False: only set the count, e.g. before
+        :func:`initialize_distributed`).
 
     Returns:
-      the number of JAX devices in use.
+      the number of this process's JAX devices.
 
     Raises:
       ValueError: ``count`` is not a positive integer.
@@ -107,20 +113,76 @@ def use_cpu_cores(count: int | None = None) -> int:
     try:
         jax.config.update("jax_num_cpu_devices", int(count))
     except RuntimeError:  # the backend has started: the setting can no longer change
-        devices = jax.devices()
+        devices = jax.local_devices()
         if explicit and devices[0].platform == "cpu" and len(devices) != count:
             raise RuntimeError(
                 f"JAX has already started with {len(devices)} CPU device(s), so it "
                 f"cannot use {count}: call use_cpu_cores before any JAX computation "
                 f"(or set XLA_FLAGS=--xla_force_host_platform_device_count={count})."
             ) from None
-    return len(jax.devices())
+        return len(devices)
+    return len(jax.local_devices()) if start else int(count)
+
+
+def initialize_distributed(
+    coordinator: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+) -> tuple[int, int]:
+    """Joins a multi-process run on JAX's distributed runtime; call it after
+    :func:`use_cpu_cores` (``start=False``) and before any JAX computation, in
+    every process, with the same arguments but ``process_id``.
+
+    Unset arguments come from ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``
+    and ``JAX_PROCESS_ID``, else from the cluster (SLURM and the others JAX
+    detects). On CPU the processes exchange data through gloo; on GPUs and TPUs
+    through JAX's defaults. The devices of all processes then form the mesh the
+    seed axis is split over (:func:`seed_sharding`).
+
+    Returns:
+      ``(this process's index, number of processes)``.
+    """
+    env = os.environ
+    if num_processes is None and env.get("JAX_NUM_PROCESSES"):
+        num_processes = int(env["JAX_NUM_PROCESSES"])
+    if process_id is None and env.get("JAX_PROCESS_ID"):
+        process_id = int(env["JAX_PROCESS_ID"])
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+        coordinator_address=coordinator, num_processes=num_processes,
+        process_id=process_id,
+    )  # fmt: skip
+    return jax.process_index(), jax.process_count()
+
+
+def from_process_zero(x: int) -> int:
+    """Process 0's integer ``x`` on every process (itself in a single process)."""
+    if jax.process_count() == 1:
+        return int(x)
+    from jax.experimental import multihost_utils
+
+    return int(multihost_utils.broadcast_one_to_all(np.int64(x)))
+
+
+def any_process(flag: bool) -> bool:
+    """Whether ``flag`` is true in any process (itself in a single process)."""
+    if jax.process_count() == 1:
+        return bool(flag)
+    from jax.experimental import multihost_utils
+
+    return bool(np.any(multihost_utils.process_allgather(np.int32(flag))))
 
 
 def seed_sharding() -> NamedSharding:
     """Splits a leading seed axis evenly over all JAX devices."""
     mesh = Mesh(np.array(jax.devices()), ("runs",))
     return NamedSharding(mesh, PartitionSpec("runs"))
+
+
+def replicated() -> NamedSharding:
+    """The whole array on every device (of every process)."""
+    mesh = Mesh(np.array(jax.devices()), ("runs",))
+    return NamedSharding(mesh, PartitionSpec())
 
 
 def _balanced(total: int, most: int, multiple: int = 1) -> int:

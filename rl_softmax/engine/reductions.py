@@ -16,6 +16,7 @@ NaN, e.g. episodes a run did not reach) is taken once the grid is complete.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -59,7 +60,12 @@ def step_shape(run: Run, metric) -> tuple[int, ...]:
     return (run.num_actions,) if metric.vector else ()
 
 
-def reduced_run(run: Run, final_steps: int, stride: int):
+def reduced_run(
+    run: Run,
+    final_steps: int,
+    stride: int,
+    report: Callable[[jax.Array], None] | None = None,
+):
     """``(key, value) -> (mean, final, windows, counts, end)``, reduced in the scan.
 
     Memory is ``[windows]`` per run instead of ``[steps]``. Each step adds its
@@ -68,7 +74,9 @@ def reduced_run(run: Run, final_steps: int, stride: int):
     are whole windows, else the final sums are kept step by step. Step metrics come
     out as means; per-episode ones as sums beside the count of episodes that ended
     (``counts = (all, final, per window)``; None for a continuing run); ``end``
-    holds the per-run metrics (:attr:`Run.end`).
+    holds the per-run metrics (:attr:`Run.end`). ``report``, if given, is called on
+    the host with each window's index as the window finishes (progress of a long
+    run; one callback per window, none inside it).
     """
     num_windows = run.num_steps // stride
     first_final = run.num_steps - final_steps
@@ -99,6 +107,8 @@ def reduced_run(run: Run, final_steps: int, stride: int):
                 inner, (carry, zeros, final), jnp.arange(stride)
             )
             total = jax.tree.map(jnp.add, total, win)
+            if report is not None:
+                jax.debug.callback(report, w)
             if whole_windows:
                 final = add_if(w * stride >= first_final, final, win)
             return (carry, total, final), win
@@ -184,6 +194,17 @@ class Accumulator:
             keys = ("s", "ss", "ws") if name in self.per_episode else ("x", "xx")
             self.sums[name] = {k: np.zeros(window_shape) for k in keys}
         return self.runs[name], self.sums[name]
+
+    _STATE = ("at_end", "runs", "sums", "count_sums", "counts")
+
+    def state(self) -> dict[str, Any]:
+        """Everything folded so far (nested dicts of arrays), for a checkpoint."""
+        return {name: getattr(self, name, None) for name in self._STATE}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continues from a :meth:`state` taken after the same blocks."""
+        for name in self._STATE:
+            setattr(self, name, state[name])
 
     def add(self, values: slice, seeds: slice, mean, final, windows, counts, end):
         """Adds a block: outputs ``[values, seeds, ...]`` for those grid slices."""

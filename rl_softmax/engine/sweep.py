@@ -18,7 +18,9 @@ devices and the XLA options):
 
 from __future__ import annotations
 
+import hashlib
 import math
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -29,10 +31,20 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from rl_softmax.engine import executor, reductions, threefry
+from rl_softmax.engine.checkpoint import Checkpoint
 from rl_softmax.engine.reductions import MetricResult
 from rl_softmax.engine.run import Run
 
-__all__ = ["BlockProgram", "MetricResult", "SweepResult", "compile_sweep", "sweep"]
+__all__ = [
+    "BlockProgram",
+    "MemoryEstimate",
+    "MetricResult",
+    "SweepInterrupted",
+    "SweepResult",
+    "compile_sweep",
+    "memory_estimate",
+    "sweep",
+]
 
 
 class SweepResult(NamedTuple):
@@ -56,20 +68,54 @@ class SweepResult(NamedTuple):
 
 def _default_stride(num_steps: int, max_points: int = 250) -> int:
     """Smallest divisor of ``num_steps`` leaving at most ``max_points`` windows."""
-    for stride in range(1, num_steps + 1):
-        if num_steps % stride == 0 and num_steps // stride <= max_points:
-            return stride
-    return num_steps
+    divisors = set()
+    for d in range(1, math.isqrt(num_steps) + 1):
+        if num_steps % d == 0:
+            divisors.update((d, num_steps // d))
+    return min(d for d in divisors if num_steps // d <= max_points)
 
 
 class BlockProgram(NamedTuple):
     """A compiled block of the grid: ``(key, seeds[S_b], values[V_b]) -> outputs``
-    with leading axes ``[V_b, S_b]``; ``curve_stride`` steps make one window."""
+    with leading axes ``[V_b, S_b]``; ``curve_stride`` steps make one window.
+    ``reports_windows``: the program reports each finished window to the host (a
+    long block's progress)."""
 
     compiled: Any
     num_values: int
     num_seeds: int
     curve_stride: int
+    reports_windows: bool = False
+
+
+class SweepInterrupted(Exception):
+    """A sweep stopped between blocks on request (``stop``); what finished is in
+    its checkpoint, from which the same call resumes.
+
+    Attributes:
+      runs_done: runs finished (and checkpointed) before the stop.
+      num_runs: runs in the grid.
+    """
+
+    def __init__(self, runs_done: int, num_runs: int):
+        super().__init__(f"stopped after {runs_done} of {num_runs} runs")
+        self.runs_done = runs_done
+        self.num_runs = num_runs
+
+
+# A block of at least this many agent-steps reports each finished window to the
+# host, so that the progress of a long block shows (a program with host callbacks
+# is not kept in the persistent compilation cache, so short blocks do without).
+_LONG_BLOCK_STEPS = 1 << 30
+# The window listener of the sweep in progress (host callbacks run on XLA's
+# threads, so it is a module global rather than a context variable).
+_window_listener: list[Callable[[int], None] | None] = [None]
+
+
+def _report_window(w) -> None:
+    listener = _window_listener[0]
+    if listener is not None:
+        listener(int(w))
 
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -92,6 +138,57 @@ def _bytes_per_run(run: Run, num_windows: int) -> int:
     end = jax.eval_shape(run.end, carry)
     end_bytes = sum(x.size * 4 for x in jax.tree.leaves(end))
     return 4 * (values + counts) * (num_windows + 2) + 2 * carry_bytes + end_bytes
+
+
+class MemoryEstimate(NamedTuple):
+    """What a sweep will hold in memory, from its shapes (nothing compiled).
+
+    Attributes:
+      block_runs: runs per compiled block.
+      block_bytes: device memory of one block (its carries and outputs).
+      host_bytes: host memory of the folded results (per-run arrays, window sums)
+        and one block's outputs copied to the host.
+    """
+
+    block_runs: int
+    block_bytes: int
+    host_bytes: int
+
+
+def memory_estimate(
+    run: Run,
+    num_values: int,
+    num_seeds: int,
+    *,
+    curve_stride: int | None = None,
+    max_block_runs: int | None = None,
+    keep_runs: bool = False,
+) -> MemoryEstimate:
+    """Estimates a sweep's memory before compiling it (see :class:`MemoryEstimate`)."""
+    stride = _default_stride(run.num_steps) if curve_stride is None else curve_stride
+    num_windows = run.num_steps // stride
+    per_run = _bytes_per_run(run, num_windows)
+    block_values, block_seeds = executor.block_shape(
+        num_values, num_seeds, num_devices=len(jax.devices()),
+        bytes_per_run=per_run, max_runs=max_block_runs,
+    )  # fmt: skip
+    block_runs = block_values * block_seeds
+    sizes = [math.prod(reductions.step_shape(run, m)) for m in run.step_metrics]
+    episodic = any(m.per_episode for m in run.step_metrics)
+    floats = sum(sizes) + (1 if episodic else 0)
+    carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
+    end = jax.eval_shape(run.end, carry)
+    end_floats = sum(x.size for x in jax.tree.leaves(end))
+    # per run: mean and final (float32), curves if kept, per-run end metrics
+    host_per_run = 4 * (floats * (2 + (num_windows if keep_runs else 0)) + end_floats)
+    # per value: float64 sums over seeds of each window (up to 3 per metric)
+    host_per_value = 8 * 3 * floats * num_windows
+    host = (
+        num_values * num_seeds * host_per_run
+        + num_values * host_per_value
+        + block_runs * 4 * (floats * (num_windows + 2) + end_floats)
+    )
+    return MemoryEstimate(block_runs, block_runs * per_run, host)
 
 
 def compile_sweep(
@@ -133,16 +230,20 @@ def compile_sweep(
             f"curve_stride={stride} must divide num_steps={run.num_steps}."
         )
     key_dtype = threefry.fast_key(jax.random.key(0) if key is None else key).dtype
-    reduced = reductions.reduced_run(run, final_steps, stride)
     block_values, block_seeds = executor.block_shape(
         num_values, num_seeds, num_devices=len(jax.devices()),
         bytes_per_run=_bytes_per_run(run, run.num_steps // stride),
         max_runs=max_block_runs,
     )  # fmt: skip
+    block_steps = block_values * block_seeds * run.num_steps * run.env_steps_per_step
+    reports = block_steps >= _LONG_BLOCK_STEPS
+    reduced = reductions.reduced_run(
+        run, final_steps, stride, report=_report_window if reports else None
+    )
     options = None if compiler_options is None else dict(compiler_options)
     settings = (
         block_values, block_seeds, final_steps, stride, key_dtype,
-        None if options is None else tuple(sorted(options.items())),
+        None if options is None else tuple(sorted(options.items())), reports,
     )  # fmt: skip
     cache = _COMPILED.setdefault(run, {})
     if settings not in cache:
@@ -158,9 +259,46 @@ def compile_sweep(
             jax.ShapeDtypeStruct((block_seeds,), jnp.uint32, sharding=sharding),
             jax.ShapeDtypeStruct((block_values,), jnp.float32),
         )
-        compiled = executor.compile_with_options(jax.jit(block).lower(*args), options)
-        cache[settings] = BlockProgram(compiled, block_values, block_seeds, stride)
+        # Several processes: every process gets the whole block's outputs.
+        gather = {"out_shardings": executor.replicated()} if _processes() > 1 else {}
+        lowered = jax.jit(block, **gather).lower(*args)
+        compiled = executor.compile_with_options(lowered, options)
+        cache[settings] = BlockProgram(
+            compiled, block_values, block_seeds, stride, reports
+        )
     return cache[settings]
+
+
+def _processes() -> int:
+    return jax.process_count()
+
+
+def _seed_array(seeds: np.ndarray, sharding) -> jax.Array:
+    if _processes() == 1:
+        return jax.device_put(seeds, sharding)
+    return jax.make_array_from_callback(seeds.shape, sharding, lambda i: seeds[i])
+
+
+def _wait(out) -> None:
+    """Waits for a block in short sleeps rather than one blocking call, so that
+    Python keeps handling signals (a second Ctrl-C stops a long block at once)."""
+    leaves = jax.tree.leaves(out)
+    pause = 1e-4
+    while not all(x.is_ready() for x in leaves):
+        time.sleep(pause)
+        pause = min(2 * pause, 0.01)
+
+
+def _layout(key, values, seeds, program, final_steps, keep_runs) -> str:
+    """The identity of a sweep's grid, blocks and settings (for its checkpoint)."""
+    digest = hashlib.sha256()
+    for part in (np.asarray(jax.random.key_data(key)), values, seeds):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    return (
+        f"grid {values.size}x{seeds.size} {digest.hexdigest()[:16]}, blocks "
+        f"{program.num_values}x{program.num_seeds}, stride {program.curve_stride}, "
+        f"final {final_steps}, keep_runs {keep_runs}"
+    )
 
 
 def _as_grid(values: ArrayLike, seeds: int | Sequence[int]):
@@ -198,9 +336,11 @@ def sweep(
     curve_stride: int | None = None,
     keep_runs: bool = False,
     max_block_runs: int | None = None,
-    on_block: Callable[[int], None] | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    checkpoint: Checkpoint | None = None,
+    stop: Callable[[], bool] | None = None,
     compiler_options: dict[str, Any] | None = None,
-) -> SweepResult:
+) -> SweepResult | None:
     """Evaluates ``run`` on every (value, seed) pair in one compiled program.
 
     Args:
@@ -214,11 +354,18 @@ def sweep(
       keep_runs: also return every run's curve (``curves``).
       max_block_runs: at most this many runs per compiled call (a memory bound;
         it never changes a number).
-      on_block: called with the number of runs finished after each block.
+      on_progress: called with the number of runs finished (a float: a long
+        block also reports its windows as they finish).
+      checkpoint: where finished blocks are saved and resumed from (see
+        :mod:`rl_softmax.engine.checkpoint`); the results are the same bits.
+      stop: asked before each block; True saves the checkpoint and raises
+        :class:`SweepInterrupted`.
       compiler_options: XLA options for the program (see :func:`compile_sweep`).
 
     Returns:
-      a :class:`SweepResult`.
+      a :class:`SweepResult`. In a multi-process run (``jax.distributed``) every
+      process computes its share of each block and process 0 returns the result;
+      the others return None.
     """
     values, seeds = _as_grid(values, seeds)
     key = threefry.fast_key(key)
@@ -232,19 +379,64 @@ def sweep(
     num_windows = run.num_steps // program.curve_stride
     acc = reductions.Accumulator(run, num_values, num_seeds, num_windows, keep_runs)
     sharding = executor.seed_sharding()
+    main = jax.process_index() == 0
     # Values outer, seeds inner: each value's seeds are folded in seed order.
-    for v0 in range(0, num_values, program.num_values):
-        for s0 in range(0, num_seeds, program.num_seeds):
-            # Pad a block by repeating its last value / seed; padding is dropped.
-            v = np.minimum(np.arange(v0, v0 + program.num_values), num_values - 1)
-            s = np.minimum(np.arange(s0, s0 + program.num_seeds), num_seeds - 1)
-            out = program.compiled(key, jax.device_put(seeds[s], sharding), values[v])
-            nv = min(program.num_values, num_values - v0)
-            ns = min(program.num_seeds, num_seeds - s0)
+    blocks = [
+        (v0, s0)
+        for v0 in range(0, num_values, program.num_values)
+        for s0 in range(0, num_seeds, program.num_seeds)
+    ]
+    layout = _layout(key, values, seeds, program, final_steps, keep_runs)
+    first = 0
+    if checkpoint is not None and main:
+        saved = checkpoint.load(layout)
+        if saved is not None:
+            first, state = saved
+            acc.restore(state)
+    first = executor.from_process_zero(first)
+    num_runs = num_values * num_seeds
+
+    def runs_in(v0, s0):
+        return min(program.num_values, num_values - v0) * min(
+            program.num_seeds, num_seeds - s0
+        )
+
+    done = sum(runs_in(*b) for b in blocks[:first])
+    if on_progress is not None:
+        on_progress(done)
+    for index in range(first, len(blocks)):
+        if stop is not None and executor.any_process(stop()):
+            if checkpoint is not None and main:
+                checkpoint.save(layout, index, acc.state())
+            raise SweepInterrupted(done, num_runs)
+        v0, s0 = blocks[index]
+        nv = min(program.num_values, num_values - v0)
+        ns = min(program.num_seeds, num_seeds - s0)
+        # Pad a block by repeating its last value / seed; padding is dropped.
+        v = np.minimum(np.arange(v0, v0 + program.num_values), num_values - 1)
+        s = np.minimum(np.arange(s0, s0 + program.num_seeds), num_seeds - 1)
+        if program.reports_windows and on_progress is not None:
+            base = done
+
+            def listener(w, base=base, runs=nv * ns):
+                on_progress(base + runs * (w + 1) / num_windows)
+
+            _window_listener[0] = listener
+        try:
+            out = program.compiled(key, _seed_array(seeds[s], sharding), values[v])
+            _wait(out)
             out = jax.tree.map(lambda x, nv=nv, ns=ns: np.asarray(x)[:nv, :ns], out)
-            acc.add(slice(v0, v0 + nv), slice(s0, s0 + ns), *out)
-            if on_block is not None:
-                on_block(nv * ns)
+        finally:
+            _window_listener[0] = None
+        acc.add(slice(v0, v0 + nv), slice(s0, s0 + ns), *out)
+        done += nv * ns
+        if on_progress is not None:
+            on_progress(done)
+        last = index + 1 == len(blocks)
+        if checkpoint is not None and main and not last and checkpoint.due():
+            checkpoint.save(layout, index + 1, acc.state())
+    if not main:
+        return None
     per_step = run.env_steps_per_step
     return SweepResult(
         values=values,

@@ -10,6 +10,7 @@ returns everything in memory, so nothing has to be read back from disk.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -28,11 +29,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from rl_softmax.engine import executor, make_rollout_run, make_run, sweep
-from rl_softmax.engine.sweep import SweepResult, compile_sweep
+from rl_softmax.engine.checkpoint import Checkpoint
+from rl_softmax.engine.sweep import (
+    SweepInterrupted,
+    SweepResult,
+    compile_sweep,
+    memory_estimate,
+)
 from rl_softmax.experiment import config as config_lib
-from rl_softmax.experiment import registry, results, stats
+from rl_softmax.experiment import guard, registry, results, stats
 
-__all__ = ["HostStudy", "Results", "build_run", "run_experiment"]
+__all__ = ["CHECKPOINTS_DIR", "HostStudy", "Results", "build_run", "run_experiment"]
+
+CHECKPOINTS_DIR = "checkpoints"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,6 +247,7 @@ def run_experiment(
     devices: int | None = None,
     cache_dir: str | os.PathLike | None | bool = None,
     log: Callable[[str], None] | None = None,
+    checkpoint_every: float = 30.0,
 ) -> Results:
     """Runs an experiment config and returns its results.
 
@@ -256,25 +266,50 @@ def run_experiment(
         directory, see :func:`rl_softmax.engine.executor.default_cache_dir`;
         ``False`` turns it off).
       log: where progress lines go (default: nowhere).
+      checkpoint_every: seconds between checkpoints of the study in progress
+        (``out/checkpoints``; 0: after every block). A rerun resumes from them.
 
     Returns:
-      the :class:`Results`.
+      the :class:`Results`. In a multi-process run (see
+      :func:`rl_softmax.engine.executor.initialize_distributed`) process 0 writes
+      and returns the results; the others compute their share and return
+      ``Results`` without studies.
 
     Raises:
-      ConfigError: the config (or ``out``) is not valid; nothing was run.
+      ConfigError: the config (or ``out``) is not valid, or a study would not fit
+        in memory; nothing was run.
+      RunStopped: SIGINT or SIGTERM stopped the run after saving what finished.
     """
     say = log or (lambda line: None)
+    if not checkpoint_every >= 0:
+        raise config_lib.ConfigError(
+            f"checkpoint_every={checkpoint_every!r}: expected seconds >= 0."
+        )
     config = _as_config(config, overrides)
     resolved = config_lib.to_dict(config)
     config_hash = _config_hash(resolved)
     out_dir = Path(out) if out is not None else Path("results") / config.name
     executor.use_cpu_cores(devices)  # before building runs starts JAX's backend
+    if jax.process_index() != 0:  # process 0 writes, plots and talks
+        write, progress, say = False, False, (lambda line: None)
     start = time.perf_counter()
     runs = {s.name: _checked_run(config, i, s) for i, s in enumerate(config.studies)}
+    if config.env.backend == "host" and jax.process_count() > 1:
+        raise config_lib.ConfigError(
+            f"env {config.env.name!r} runs on the host (gymnasium), which one process "
+            "steps alone; run it without jax.distributed."
+        )
+    estimates = _checked_memory(config, runs)
     build_seconds = time.perf_counter() - start
     metadata, finished = {}, set()
     if write:
         metadata, finished = _prepare_out(out_dir, config_hash, overwrite)
+    mask = executor.from_process_zero(
+        sum(1 << i for i, s in enumerate(config.studies) if s.name in finished)
+    )
+    finished_everywhere = {
+        s.name for i, s in enumerate(config.studies) if mask >> i & 1
+    }
     if cache_dir is not False:
         executor.enable_compilation_cache(cache_dir or None)
     jax_devices = jax.devices()
@@ -292,44 +327,70 @@ def run_experiment(
         versions=_versions(),
         devices=[str(d) for d in jax_devices],
         created=metadata.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+        status="incomplete",  # until every study is saved
+        processes=jax.process_count(),
     )
+    metadata.pop("stopped", None)
     metadata.setdefault("studies", {})
+    if write:
+        results.save_metadata(out_dir, metadata)
     timings = {"compile": build_seconds, "run": 0.0, "write": 0.0, "plot": 0.0}
     key = jax.random.key(config.seed)
     studies, rows, paths = {}, [], []
-    for study in config.studies:
-        values = study.values + tuple(study.references.values())
-        info = _study_info(config, study)
-        if study.name in finished:
-            say(f"  {study.name}: reusing saved results in {out_dir}")
-            result = results.load_study(out_dir, study.name)
-        else:
-            result, measured = _sweep_study(
-                config, runs[study.name], study, values, key, progress
+    with guard.StopSignals(say) as signals:
+        for study in config.studies:
+            values = study.values + tuple(study.references.values())
+            info = _study_info(config, study)
+            if study.name in finished_everywhere:
+                if not write:  # another process: process 0 has them
+                    continue
+                say(f"  {study.name}: reusing saved results in {out_dir}")
+                result = results.load_study(out_dir, study.name)
+            else:
+                checkpoint = None
+                if write:
+                    checkpoint = Checkpoint(
+                        out_dir / CHECKPOINTS_DIR / f"{study.name}.npz",
+                        tag=f"{config_hash} {study.name}", every=checkpoint_every,
+                    )  # fmt: skip
+                try:
+                    result, measured = _sweep_study(
+                        config, runs[study.name], study, values, key, progress,
+                        checkpoint=checkpoint, stop=lambda: bool(signals.received),
+                        say=say,
+                    )  # fmt: skip
+                except SweepInterrupted as stop:
+                    _stopped(out_dir if write else None, metadata, study, stop, signals)
+                measured["memory_estimate_bytes"] = estimates[study.name]
+                measured["peak_memory_bytes"] = guard.peak_memory()
+                for phase in ("compile", "run"):
+                    timings[phase] += measured[f"{phase}_seconds"]
+                info.update(measured)
+                if result is None:  # another process: process 0 has the result
+                    continue
+                say(
+                    f"  {study.name}: {len(values)} values x {config.num_seeds} "
+                    f"seeds, compile {measured['compile_seconds']:.1f} s, run "
+                    f"{measured['run_seconds']:.1f} s "
+                    f"({measured['agent_steps_per_second'] / 1e6:.1f}M agent-steps/s)"
+                )
+                if write:
+                    start = time.perf_counter()
+                    paths.append(results.save_study(out_dir, study.name, result))
+                    checkpoint.remove()
+                    timings["write"] += time.perf_counter() - start
+            metadata["studies"][study.name] = {
+                **metadata["studies"].get(study.name, {}),
+                **info,
+            }
+            studies[study.name] = result
+            rows += stats.summary_rows(
+                study.name, result, label=study.label, param=study.param
             )
-            for phase in ("compile", "run"):
-                timings[phase] += measured[f"{phase}_seconds"]
-            info.update(measured)
-            say(
-                f"  {study.name}: {len(values)} values x {config.num_seeds} seeds, "
-                f"compile {measured['compile_seconds']:.1f} s, run "
-                f"{measured['run_seconds']:.1f} s "
-                f"({measured['agent_steps_per_second'] / 1e6:.1f}M agent-steps/s)"
-            )
-            if write:
-                start = time.perf_counter()
-                paths.append(results.save_study(out_dir, study.name, result))
-                timings["write"] += time.perf_counter() - start
-        metadata["studies"][study.name] = {
-            **metadata["studies"].get(study.name, {}),
-            **info,
-        }
-        studies[study.name] = result
-        rows += stats.summary_rows(
-            study.name, result, label=study.label, param=study.param
-        )
     if write:
         start = time.perf_counter()
+        metadata["status"] = "complete"
+        _remove_if_empty(out_dir / CHECKPOINTS_DIR)
         metadata["timings"] = timings
         paths.append(results.save_metadata(out_dir, metadata))
         paths.append(results.save_summary(out_dir, rows))
@@ -346,6 +407,65 @@ def run_experiment(
     )
 
 
+def _checked_memory(config, runs) -> dict[str, int]:
+    """Each study's estimated peak memory (bytes); refuses one that cannot fit
+    (in any process) before anything is compiled."""
+    baseline = guard.current_memory() + guard.COMPILER_BYTES
+    estimates, error = {}, None
+    for study in config.studies:
+        run = runs[study.name]
+        if isinstance(run, HostStudy):
+            estimates[study.name] = baseline
+            continue
+        num_values = len(study.values) + len(study.references)
+        estimate = memory_estimate(
+            run, num_values, config.num_seeds,
+            max_block_runs=config.max_block_runs or None,
+        )  # fmt: skip
+        try:
+            needed = guard.check_memory(
+                study.name, estimate, num_seeds=config.num_seeds,
+                num_values=num_values, track_probs=study.track_probs,
+            )  # fmt: skip
+        except config_lib.ConfigError as err:
+            error = err
+            break
+        estimates[study.name] = baseline + needed
+        # the study's results and compiled program stay for the rest of the run
+        baseline += estimate.host_bytes + guard.PROGRAM_BYTES
+    if executor.any_process(error is not None):
+        raise error or config_lib.ConfigError(
+            "another process cannot fit a study in its memory (see its message)."
+        )
+    return estimates
+
+
+def _stopped(out_dir, metadata, study, stop: SweepInterrupted, signals) -> None:
+    """Records a stop in the metadata and raises :class:`guard.RunStopped`."""
+    metadata["status"] = "stopped"
+    metadata["stopped"] = {
+        "signal": signals.name,
+        "study": study.name,
+        "runs_done": stop.runs_done,
+        "num_runs": stop.num_runs,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    where = "nothing was saved (write=False)"
+    if out_dir is not None:
+        results.save_metadata(out_dir, metadata)
+        where = f"saved in {out_dir}; run the same command again to resume"
+    raise guard.RunStopped(
+        f"stopped by {signals.name} in study {study.name!r} after {stop.runs_done} "
+        f"of {stop.num_runs} runs; {where}.",
+        signals.received,
+    ) from None
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # missing, or holds another checkpoint
+        folder.rmdir()
+
+
 def _checked_run(config, index: int, study):
     """The study's run; what only building it can find wrong is a ConfigError."""
     try:
@@ -356,10 +476,13 @@ def _checked_run(config, index: int, study):
         ) from None
 
 
-def _sweep_study(config, run, study, values, key, progress: bool):
+def _sweep_study(
+    config, run, study, values, key, progress: bool, *, checkpoint=None,
+    stop=None, say=None,
+):  # fmt: skip
     """Compiles and sweeps one study; returns ``(result, timings)``."""
     if isinstance(run, HostStudy):
-        return _host_sweep_study(config, run, study, values, key, progress)
+        return _host_sweep_study(config, run, study, values, key, progress, stop)
     settings = {
         # config.final_steps counts environment steps, a run's steps may be updates
         "final_steps": max(1, config.final_steps // run.env_steps_per_step),
@@ -369,27 +492,48 @@ def _sweep_study(config, run, study, values, key, progress: bool):
     compile_sweep(run, len(values), config.num_seeds, **settings)
     compile_seconds = time.perf_counter() - start
     num_runs = len(values) * config.num_seeds
+    estimate = guard.TimeEstimate(num_runs)
     from tqdm import tqdm
 
     with tqdm(
         total=num_runs, unit="run", desc=f"  {study.name}", disable=not progress,
         leave=False, file=sys.stderr,
+        bar_format="{l_bar}{bar}| {n:.0f}/{total} runs [{elapsed}<{remaining}]",
     ) as bar:  # fmt: skip
+
+        def on_progress(done: float) -> None:
+            if estimate.first is None and done > 0 and say is not None:
+                say(f"  {study.name}: resuming after {done:.0f} of {num_runs} runs")
+            bar.update(done - bar.n)
+            left = estimate.update(done)
+            if left is not None and left > 30 and say is not None:
+                say(
+                    f"  {study.name}: about {guard.format_seconds(left)} left "
+                    f"(measured on the first {100 * done / num_runs:.2g}% of it)"
+                )
+
         start = time.perf_counter()
         result = sweep(
-            run, values, config.num_seeds, key=key, on_block=bar.update, **settings
-        )
+            run, values, config.num_seeds, key=key, on_progress=on_progress,
+            checkpoint=checkpoint, stop=stop, **settings,
+        )  # fmt: skip
         run_seconds = time.perf_counter() - start
     return result, {
         "compile_seconds": compile_seconds,
         "run_seconds": run_seconds,
+        "estimated_run_seconds": estimate.seconds,
         "agent_steps_per_second": num_runs * config.num_steps / run_seconds,
     }
 
 
-def _host_sweep_study(config, run: HostStudy, study, values, key, progress: bool):
-    """Steps one study's gymnasium environments on the host; progress in steps."""
+def _host_sweep_study(
+    config, run: HostStudy, study, values, key, progress: bool, stop=None
+):
+    """Steps one study's gymnasium environments on the host; progress in steps.
+    A stop request ends it at once (the host loop keeps no checkpoint)."""
     from tqdm import tqdm
+
+    num_runs = len(values) * config.num_seeds
 
     from rl_softmax.engine.host import host_sweep
 
@@ -404,7 +548,7 @@ def _host_sweep_study(config, run: HostStudy, study, values, key, progress: bool
             agent_params=run.agent_params, swept=run.swept,
             final_steps=max(1, config.final_steps // run.env_steps_per_step),
             rollout_shape=run.rollout_shape,
-            on_step=lambda done: bar.update(done - bar.n),
+            on_step=lambda done: _host_step(bar, done, num_runs, stop),
         )  # fmt: skip
         run_seconds = time.perf_counter() - start
     num_runs = len(values) * config.num_seeds
@@ -413,6 +557,12 @@ def _host_sweep_study(config, run: HostStudy, study, values, key, progress: bool
         "run_seconds": run_seconds,
         "agent_steps_per_second": num_runs * config.num_steps / run_seconds,
     }
+
+
+def _host_step(bar, done: int, num_runs: int, stop) -> None:
+    bar.update(done - bar.n)
+    if stop is not None and stop():
+        raise SweepInterrupted(0, num_runs)
 
 
 def _env_seed(seed: int, index: int) -> int:
