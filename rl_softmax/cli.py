@@ -180,10 +180,26 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other error of the command
+    (argparse prints the usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected an integer >= 1")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rl-softmax", description=__doc__.split("\n")[0]
-    )
+    parser = _Parser(prog="rl-softmax", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run", help="run an experiment config, save results and plots"
@@ -200,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip drawing the figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
-        "--devices", type=int, default=None,
+        "--devices", type=_positive_int, default=None,
         help="JAX CPU devices (default: one per core)",
     )  # fmt: skip
     run.add_argument(
@@ -250,6 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     args.start = start
     try:
         return args.handler(args)
+    except MemoryError as err:
+        print(
+            f"error: out of memory{f' ({err})' if str(err) else ''}; lower "
+            "num_seeds, num_steps or the number of values, or set max_block_runs.",
+            file=sys.stderr,
+        )
+        return 2
     except (Exception, KeyboardInterrupt) as err:
         from rl_softmax.experiment.config import ConfigError
         from rl_softmax.experiment.guard import RunStopped

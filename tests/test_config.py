@@ -925,7 +925,7 @@ def test_toy_text_env_options_default_to_gymnasiums_and_reach_it():
     [
         ({"is_slippery": "yes"}, ["env.is_slippery", "'yes'", "true or false"]),
         ({"map_name": 4}, ["env.map_name", "4", "a string"]),
-        ({"map_name": "5x5"}, ["env (FrozenLake-v1)", "5x5"]),
+        ({"map_name": "5x5"}, ["env.map_name", "'5x5'", "'4x4'", "'8x8'"]),
         ({"discount": 1.5}, ["env.discount", "1.5", "[0, 1]"]),
         ({"num_arms": 4}, ["env", "'num_arms'", "allowed", "'is_slippery'"]),
     ],

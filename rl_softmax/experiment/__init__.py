@@ -1,6 +1,7 @@
 """Experiments: configs (:mod:`.config`), the registry of names (:mod:`.registry`),
-``run_experiment`` (:mod:`.pipeline`), results on disk (:mod:`.results`) and
-statistics over seeds (:mod:`.stats`)."""
+``run_experiment`` (:mod:`.pipeline`), the results directory and its lock
+(:mod:`.outdir`), results on disk (:mod:`.results`) and statistics over seeds
+(:mod:`.stats`)."""
 
 from rl_softmax.experiment.config import ConfigError, ExperimentConfig, load
 from rl_softmax.experiment.pipeline import Results, build_run, run_experiment

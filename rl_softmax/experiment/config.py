@@ -155,6 +155,9 @@ class ExperimentConfig:
 
 _TOP_KEYS = {f.name for f in dataclasses.fields(ExperimentConfig)}
 _INF = math.inf
+# A log2_range is spaced in Python when the config loads; past this, a typo
+# (num_values = 1e9) would hang there instead of failing.
+_MAX_NUM_VALUES = 2**16
 
 
 def _fail(field: str, value: Any, allowed: str) -> ConfigError:
@@ -223,6 +226,23 @@ def _seed(raw: dict) -> int:
     return seed
 
 
+def _num_seeds(raw: dict) -> int:
+    num_seeds = _int(raw, "num_seeds", "", 100, 1)
+    if num_seeds > 2**32:  # run s folds s into the key as 32 bits
+        raise _fail("num_seeds", num_seeds, "an integer in [1, 2**32]")
+    return num_seeds
+
+
+def _name(raw: dict) -> str:
+    name = _str(raw, "name", "", None)
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise _fail(
+            "name", name,
+            "a name of letters, digits, _ and - (results go to results/<name>)",
+        )  # fmt: skip
+    return name
+
+
 def _values(table: dict, where: str, spec: registry.Param) -> tuple[float, ...]:
     has_values, has_range = "values" in table, "log2_range" in table
     if has_values == has_range:
@@ -239,6 +259,10 @@ def _values(table: dict, where: str, spec: registry.Param) -> tuple[float, ...]:
         if hi < lo:
             raise _fail(f"{where}log2_range", bounds, "increasing exponents")
         num = _int(table, "num_values", where, int(round(hi - lo)) + 1, 1)
+        if num > _MAX_NUM_VALUES:
+            raise _fail(
+                f"{where}num_values", num, f"an integer in [1, {_MAX_NUM_VALUES}]"
+            )
         step = (hi - lo) / max(num - 1, 1)
         raw = [2.0 ** (lo + i * step) for i in range(num)]
     else:
@@ -536,6 +560,8 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
     env = _env(raw)
     num_steps = _int(raw, "num_steps", "", 1000, 1)
     studies_raw = raw.get("studies")
+    if studies_raw is None:
+        raise ConfigError("studies: missing; add one or more [[studies]] tables.")
     if not isinstance(studies_raw, list) or not studies_raw:
         raise _fail("studies", studies_raw, "one or more [[studies]] tables")
     studies, names = [], set()
@@ -549,10 +575,10 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
             "final_steps", final_steps, f"an integer in [1, num_steps={num_steps}]"
         )
     return ExperimentConfig(
-        name=_str(raw, "name", "", None),
+        name=_name(raw),
         description=str(raw.get("description", "")),
         seed=_seed(raw),
-        num_seeds=_int(raw, "num_seeds", "", 100, 1),
+        num_seeds=_num_seeds(raw),
         num_steps=num_steps,
         final_steps=final_steps,
         max_block_runs=_int(raw, "max_block_runs", "", 0, 0),
@@ -616,8 +642,17 @@ def load(path: str | Path, overrides: list[str] | None = None) -> ExperimentConf
         raw = tomllib.loads(path.read_text(encoding="utf-8"))  # TOML is UTF-8
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file.") from None
-    except (OSError, UnicodeDecodeError) as err:  # a directory, unreadable, not UTF-8
-        raise ConfigError(f"{path}: cannot read the config: {err}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a directory, not a config file.") from None
+    except OSError as err:  # unreadable
+        raise ConfigError(
+            f"{path}: cannot read the config ({err.strerror or err})."
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+            f"{err.start}); a TOML config is UTF-8."
+        ) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
     try:

@@ -37,11 +37,9 @@ from rl_softmax.engine.sweep import (
     memory_estimate,
 )
 from rl_softmax.experiment import config as config_lib
-from rl_softmax.experiment import guard, registry, results, stats
+from rl_softmax.experiment import guard, outdir, registry, results, stats
 
-__all__ = ["CHECKPOINTS_DIR", "HostStudy", "Results", "build_run", "run_experiment"]
-
-CHECKPOINTS_DIR = "checkpoints"
+__all__ = ["HostStudy", "Results", "build_run", "run_experiment"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,30 +182,6 @@ def _config_hash(resolved: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _prepare_out(out: Path, config_hash: str, overwrite: bool) -> tuple[dict, set]:
-    """Creates ``out`` and returns ``(metadata to continue, finished studies)``."""
-    if out.exists() and not out.is_dir():
-        raise config_lib.ConfigError(f"--out {out}: exists and is not a directory.")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # a file in the way, no permission, ...
-        raise config_lib.ConfigError(
-            f"--out {out}: cannot be a results directory ({err.strerror or err})."
-        ) from None
-    if not (out / results.METADATA_FILE).exists():
-        return {}, set()
-    metadata = results.load_metadata(out)
-    if metadata.get("config_hash") == config_hash:
-        return metadata, results.existing_studies(out)
-    if not overwrite:
-        raise config_lib.ConfigError(
-            f"{out} holds results of a different config (hash "
-            f"{metadata.get('config_hash')} != {config_hash}); choose another --out "
-            "or pass --overwrite."
-        )
-    return {}, set()
-
-
 def _env_info(config) -> dict[str, Any]:
     """What the plots need to know of the environment: the backend that ran it
     (``jax`` or ``host``) and a grid world's layout (cells, exact values, an optimal
@@ -288,7 +262,7 @@ def run_experiment(
     config = _as_config(config, overrides)
     resolved = config_lib.to_dict(config)
     config_hash = _config_hash(resolved)
-    out_dir = Path(out) if out is not None else Path("results") / config.name
+    out_dir = outdir.results_dir(out, config.name)
     executor.use_cpu_cores(devices)  # before building runs starts JAX's backend
     if jax.process_index() != 0:  # process 0 writes, plots and talks
         write, progress, say = False, False, (lambda line: None)
@@ -301,9 +275,27 @@ def run_experiment(
         )
     estimates = _checked_memory(config, runs)
     build_seconds = time.perf_counter() - start
-    metadata, finished = {}, set()
-    if write:
-        metadata, finished = _prepare_out(out_dir, config_hash, overwrite)
+    opened = (
+        outdir.open_results(out_dir, config_hash, overwrite=overwrite, log=say)
+        if write
+        else contextlib.nullcontext(({}, set()))
+    )
+    with opened as (metadata, finished):  # locked until the last file is written
+        return _run_studies(
+            config, runs, out_dir, metadata, finished, resolved=resolved,
+            config_hash=config_hash, build_seconds=build_seconds, write=write,
+            progress=progress, plots=plots, cache_dir=cache_dir, say=say,
+            estimates=estimates, checkpoint_every=checkpoint_every,
+        )  # fmt: skip
+
+
+def _run_studies(
+    config, runs, out_dir, metadata, finished, *, resolved, config_hash,
+    build_seconds, write, progress, plots, cache_dir, say, estimates,
+    checkpoint_every,
+) -> Results:  # fmt: skip
+    """The rest of :func:`run_experiment`: sweeps (or reuses) every study, writes
+    arrays, metadata and summary, and draws the plots."""
     mask = executor.from_process_zero(
         sum(1 << i for i, s in enumerate(config.studies) if s.name in finished)
     )
@@ -311,7 +303,13 @@ def run_experiment(
         s.name for i, s in enumerate(config.studies) if mask >> i & 1
     }
     if cache_dir is not False:
-        executor.enable_compilation_cache(cache_dir or None)
+        try:
+            executor.enable_compilation_cache(cache_dir or None)
+        except OSError as err:  # a file in the way, no permission
+            raise config_lib.ConfigError(
+                f"--cache-dir {err.filename}: cannot hold the compilation cache "
+                f"({outdir.os_error_reason(err)}); choose another or pass --no-cache."
+            ) from None
     jax_devices = jax.devices()
     say(
         f"  env {config.env.name} ({config.env.num_actions} actions, "
@@ -350,7 +348,7 @@ def run_experiment(
                 checkpoint = None
                 if write:
                     checkpoint = Checkpoint(
-                        out_dir / CHECKPOINTS_DIR / f"{study.name}.npz",
+                        out_dir / results.CHECKPOINTS_DIR / f"{study.name}.npz",
                         tag=f"{config_hash} {study.name}", every=checkpoint_every,
                     )  # fmt: skip
                 try:
@@ -390,7 +388,7 @@ def run_experiment(
     if write:
         start = time.perf_counter()
         metadata["status"] = "complete"
-        _remove_if_empty(out_dir / CHECKPOINTS_DIR)
+        _remove_if_empty(out_dir / results.CHECKPOINTS_DIR)
         metadata["timings"] = timings
         paths.append(results.save_metadata(out_dir, metadata))
         paths.append(results.save_summary(out_dir, rows))

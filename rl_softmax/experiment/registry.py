@@ -266,6 +266,18 @@ def _discount_check(params: dict[str, Any]) -> str | None:
     return None
 
 
+def _frozen_lake_check(params: dict[str, Any]) -> str | None:
+    from gymnasium.envs.toy_text.frozen_lake import MAPS
+
+    map_name = params.get("map_name")
+    if params.get("desc") is None and map_name not in MAPS:
+        return (
+            f"env.map_name: got {map_name!r}; expected one of {list(MAPS)} (or a "
+            "desc, the map as a list of rows)."
+        )
+    return _discount_check(params)
+
+
 @functools.lru_cache(maxsize=16)
 def _cached_toy_text(env_id: str, options: tuple) -> Any:
     kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in options}
@@ -303,7 +315,8 @@ for _env_id, _description, _options in (
 ):  # fmt: skip
     register_env(EnvEntry(
         _env_id, _description, _toy_text(_env_id), (), sizes={},
-        check=_discount_check, options={**_options, **_DISCOUNT},
+        check=_frozen_lake_check if _env_id == "FrozenLake-v1" else _discount_check,
+        options={**_options, **_DISCOUNT},
     ))  # fmt: skip
 
 

@@ -7,6 +7,7 @@ A results directory holds one experiment made of named *studies*, each one
       metadata.json          config, config hash, versions, per-study label/param/...
       summary.csv            tidy rows: study x value x metric x window
       studies/<name>.npz     every array of one SweepResult
+      plots/*.png            the figures (rl_softmax.plotting)
 
 Every write is atomic: the bytes go to a temporary file in the target's directory,
 which is then renamed over the target with ``os.replace``. An interrupted save never
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 STUDIES_DIR = "studies"
+PLOTS_DIR = "plots"  # rl_softmax.plotting draws into it
+CHECKPOINTS_DIR = "checkpoints"
 METADATA_FILE = "metadata.json"
 SUMMARY_FILE = "summary.csv"
 _STUDY_SUFFIX = ".npz"

@@ -29,7 +29,7 @@ __all__ = ["DPI", "FIGSIZE", "PALETTE", "PLOTS_DIR", "save_figure"]
 
 FIGSIZE = (6.5, 4.0)
 DPI = 150
-PLOTS_DIR = "plots"
+PLOTS_DIR = results.PLOTS_DIR
 # Okabe & Ito (2008), colour-blind safe; yellow last (faint on white).
 PALETTE = (
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
