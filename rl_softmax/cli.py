@@ -105,8 +105,19 @@ def _plot(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    metadata = results.load_metadata(out)
-    studies = {name: results.load_study(out, name) for name in metadata["studies"]}
+    try:
+        metadata = results.load_metadata(out)
+        names = list(metadata["studies"])
+    except (ValueError, KeyError, TypeError) as err:  # not JSON, or not ours
+        print(f"error: {out / results.METADATA_FILE}: unreadable ({err}).",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if metadata.get("status", "complete") != "complete":
+        status = metadata["status"]
+        print(f"error: {out} holds a run that is {status}; run it again to "
+              "finish it, then plot.", file=sys.stderr)  # fmt: skip
+        return 2
+    studies = {name: results.load_study(out, name) for name in names}
     for path in plotting.draw_experiment(out, studies, metadata):
         print(f"wrote {path}")
     return 0

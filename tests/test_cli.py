@@ -326,6 +326,23 @@ def test_plot_redraws_the_figures(tau_sweep, tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: ")
 
 
+def test_plot_refuses_unreadable_or_unfinished_results(tau_sweep, tmp_path, capsys):
+    out = _copy(tau_sweep, tmp_path)
+    metadata = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    (out / "metadata.json").write_text(json.dumps({**metadata, "status": "stopped"}))
+    assert main(["plot", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"error: {out} holds a run that is stopped; run it again to finish it, "
+        "then plot.\n"
+    )
+    (out / "metadata.json").write_text("not JSON")
+    assert main(["plot", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {out / 'metadata.json'}: unreadable (")
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_runs_on_a_tiny_override(path, tiny_run):
     out, code, stdout, overrides = tiny_run(path)
