@@ -10,7 +10,9 @@ style of rlax/distrax::
 A policy sees one example (``values: [num_actions]``); batch with ``jax.vmap``. The
 factory arguments (``tau``, ``epsilon``) may be traced arrays, so a sweep over them
 is one compiled call. Sampling is exact for :meth:`Policy.probs` by inverse-CDF with a
-single uniform draw.
+single uniform draw. Values may be float16 or bfloat16: Boltzmann and greedy
+probabilities come back in that dtype (see :mod:`rl_softmax.softmax` for the precision
+rules), and draws use float32 uniforms and partial sums whatever the dtype.
 
 Count-based rules, which need more than the values, live beside them as functions:
 :func:`ucb_scores` (Sutton & Barto 2018, Sec. 2.7) and :func:`boltzmann_gumbel_sample`
@@ -62,6 +64,17 @@ class Policy(NamedTuple):
 _UNROLL_CUMSUM = 32
 
 
+def _at_least_float32(x: jax.Array) -> jax.Array:
+    """float16/bfloat16 widened to float32; other dtypes unchanged.
+
+    A uniform in half precision takes only 2**11 (bfloat16: 2**8) values, so
+    probabilities below that resolution would be drawn as if they were 2**-11 or 0.
+    """
+    if jnp.issubdtype(x.dtype, jnp.floating) and jnp.finfo(x.dtype).bits < 32:
+        return x.astype(jnp.float32)
+    return x
+
+
 def _partial_sums(probs: jax.Array) -> list[jax.Array] | jax.Array:
     """Running sums, left to right: unrolled adds for few actions, else a cumsum.
 
@@ -89,7 +102,7 @@ def sample_from_uniform(u: ArrayLike, probs: ArrayLike) -> jax.Array:
     Returns:
       int32 scalar action; zero-probability actions are never returned.
     """
-    sums = _partial_sums(jnp.asarray(probs))
+    sums = _partial_sums(_at_least_float32(jnp.asarray(probs)))
     total = sums[-1]
     threshold = u * total
     if isinstance(sums, list):
@@ -100,7 +113,7 @@ def sample_from_uniform(u: ArrayLike, probs: ArrayLike) -> jax.Array:
 
 def sample_categorical(key: jax.Array, probs: ArrayLike) -> jax.Array:
     """Draws an action from ``probs: [num_actions]`` with one uniform (inverse CDF)."""
-    probs = jnp.asarray(probs)
+    probs = _at_least_float32(jnp.asarray(probs))
     return sample_from_uniform(jax.random.uniform(key, dtype=probs.dtype), probs)
 
 
@@ -215,7 +228,9 @@ def boltzmann_gumbel_sample(
     Returns:
       int32 scalar action.
     """
-    values = jnp.asarray(values)
+    # Half-precision values are perturbed in float32: near the dtype's maximum their
+    # sum with the noise would overflow, and a half-precision Gumbel has a short tail.
+    values = _at_least_float32(jnp.asarray(values))
     counts = jnp.asarray(counts, values.dtype)
     gumbel = jax.random.gumbel(key, values.shape, values.dtype)
     beta = c / jnp.sqrt(jnp.where(counts > 0, counts, 1.0))

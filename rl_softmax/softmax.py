@@ -10,8 +10,20 @@ action axis, so one call can evaluate a whole grid of temperatures.
 
 Stability comes from subtracting the largest logit before dividing by ``tau``
 (softmax is invariant to ``logits + c``), which keeps logits of magnitude ``1e30`` and
-``-inf`` (masked) entries exact. At least one logit per distribution must be finite
-or ``+inf``; ``+inf`` entries (e.g. untried arms under UCB) share all the mass.
+``-inf`` (masked) entries exact. ``+inf`` entries (e.g. untried arms under UCB) share
+all the mass; a distribution whose logits are all ``-inf`` is uniform (every action
+equally impossible).
+
+Precision: every function returns the floating dtype of its first argument (integers
+become the default float). float16 and bfloat16 inputs are computed in float32 and
+rounded once at the end, so their limits are those of float32 rather than of their own
+narrow range: ``tau`` is never rounded to the half dtype (``tau = 1e-6`` would be a
+float16 subnormal and ``1e5`` would overflow it), differences of logits near the dtype
+maximum do not overflow, and only a result beyond the dtype's range saturates (to
+``+-inf`` or 0). float32 inputs compute in float32. float64 inputs compute in float64
+only when JAX's 64-bit mode is on (``jax.config.update("jax_enable_x64", True)`` at
+start-up, or ``JAX_ENABLE_X64=1`` in the environment); otherwise JAX stores them as
+float32 on entry and the results are float32.
 """
 
 from __future__ import annotations
@@ -46,6 +58,26 @@ def _as_float(x: ArrayLike) -> jax.Array:
     return x
 
 
+def _compute_dtype(x: jax.Array) -> np.dtype:
+    """float32 for floats narrower than it (float16, bfloat16), else ``x``'s dtype."""
+    return np.dtype(jnp.float32) if jnp.finfo(x.dtype).bits < 32 else x.dtype
+
+
+def _is_narrow(x: ArrayLike) -> bool:
+    return _compute_dtype(_as_float(x)) != _as_float(x).dtype
+
+
+def _widened(x: ArrayLike) -> jax.Array:
+    """``x`` as a float in its compute dtype: half precision widened to float32."""
+    x = _as_float(x)
+    return x.astype(_compute_dtype(x))
+
+
+def _like(x: ArrayLike, result: jax.Array) -> jax.Array:
+    """``result`` rounded to ``x``'s float dtype (a no-op unless ``x`` was narrow)."""
+    return result.astype(_as_float(x).dtype)
+
+
 def _tau_like(tau: ArrayLike, logits: jax.Array, axis: int) -> jax.Array:
     """Broadcasts ``tau`` to ``logits``' shape without ``axis``, then re-inserts it."""
     batch_shape = tuple(np.delete(np.array(logits.shape, dtype=int), axis))
@@ -73,15 +105,18 @@ def _divide_by_tau_jvp(primals, tangents):
 
 def _scaled_logits(
     logits: ArrayLike, tau: ArrayLike, axis: int
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Returns ``((z - max z) / tau, max z, tau)`` with the ``tau == 0`` limit built in.
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Returns ``((z - max z) / tau, max z, tau, z)``, the ``tau == 0`` limit built in.
 
     The shifted logits are ``<= 0`` with at least one exact ``0``, so exponentiating
     them never overflows and their sum is at least 1. At ``tau == 0`` the maximal
     entries map to 0 and all others to ``-inf``: the greedy limit, never ``0 / 0``.
     Both ``where``s guard the *inputs* of the division too, so gradients stay finite.
+    All four are in the compute dtype: half-precision logits are widened to float32
+    once, here, so that gradients from every use of ``z`` add up in float32.
     """
-    logits = _as_float(logits)
+    narrow = _is_narrow(logits)
+    logits = _widened(logits)
     tau = _tau_like(tau, logits, axis)
     top = jax.lax.stop_gradient(jnp.max(logits, axis=axis, keepdims=True))
     # Entries equal to the max shift to exactly 0 (also +inf ones, where inf - inf
@@ -96,9 +131,32 @@ def _scaled_logits(
     safe_shifted = jnp.where(finite, shifted, 0.0)
     safe_tau = jnp.where(positive_tau, tau, 1.0)
     greedy = jnp.where(shifted == 0, 0.0, -jnp.inf).astype(logits.dtype)
-    scaled = jnp.where(positive_tau, _divide_by_tau(safe_shifted, safe_tau), greedy)
+    quotient = _divide_by_tau(safe_shifted, safe_tau)
+    if narrow:
+        quotient, finite = _rescue_overflowed(logits, top, quotient, finite, safe_tau)
+    scaled = jnp.where(positive_tau, quotient, greedy)
     scaled = jnp.where(finite, scaled, -jnp.inf)
-    return scaled, top, tau
+    return scaled, top, tau, logits
+
+
+def _rescue_overflowed(
+    logits: jax.Array,
+    top: jax.Array,
+    quotient: jax.Array,
+    finite: jax.Array,
+    safe_tau: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    """``(z - max z) / tau`` where ``z - max z`` overflowed although both are finite.
+
+    bfloat16 reaches float32's maximum, so widening does not keep the difference of
+    two logits of opposite sign near ``3.4e38`` finite. Halving both is exact at that
+    magnitude and cannot overflow; the quotient is doubled after the division, so it
+    overflows only where ``exp`` of it is 0 anyway. Other entries are unchanged.
+    """
+    overflowed = ~finite & jnp.isfinite(logits) & jnp.isfinite(top)
+    halved = jnp.where(overflowed, 0.5 * logits - 0.5 * top, 0.0)
+    rescued = 2.0 * _divide_by_tau(halved, safe_tau)
+    return jnp.where(overflowed, rescued, quotient), finite | overflowed
 
 
 def softmax(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
@@ -118,8 +176,15 @@ def softmax(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Arra
     >>> [float(p) for p in softmax(jnp.array([1.0, 3.0, 3.0]), tau=0.0)]
     [0.0, 0.5, 0.5]
     """
-    scaled, _, _ = _scaled_logits(logits, tau, axis)
-    unnormalised = jnp.exp(scaled)
+    return _like(logits, _softmax(logits, tau, axis))
+
+
+def _softmax(logits: ArrayLike, tau: ArrayLike, axis: int) -> jax.Array:
+    scaled, _, _, _ = _scaled_logits(logits, tau, axis)
+    return _normalised(jnp.exp(scaled), axis)
+
+
+def _normalised(unnormalised: jax.Array, axis: int) -> jax.Array:
     return unnormalised / jnp.sum(unnormalised, axis=axis, keepdims=True)
 
 
@@ -134,7 +199,11 @@ def log_softmax(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.
     Returns:
       ``[..., num_actions]`` log-probabilities.
     """
-    scaled, _, _ = _scaled_logits(logits, tau, axis)
+    return _like(logits, _log_softmax(logits, tau, axis))
+
+
+def _log_softmax(logits: ArrayLike, tau: ArrayLike, axis: int) -> jax.Array:
+    scaled, _, _, _ = _scaled_logits(logits, tau, axis)
     # max(scaled) == 0, so the sum is in [1, num_actions]: its log needs no shift.
     return scaled - jnp.log(jnp.sum(jnp.exp(scaled), axis=axis, keepdims=True))
 
@@ -153,13 +222,20 @@ def log_partition(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> ja
     Returns:
       ``[...]`` log-partition values.
     """
-    scaled, top, tau = _scaled_logits(logits, tau, axis)
+    narrow = _is_narrow(logits)
+    scaled, top, tau, _ = _scaled_logits(logits, tau, axis)
     safe_tau = jnp.where(tau > 0, tau, 1.0)
-    top_over_tau = jnp.where(
-        tau > 0, top / safe_tau, jnp.where(top == 0, 0.0, top * jnp.inf)
-    )
+    # Half precision: the tau-gradient of top / tau without tau**-2, which underflows
+    # to 0 for tiny tau (NaN when top == 0) and overflows for huge tau.
+    quotient = _divide_by_tau(top, safe_tau) if narrow else top / safe_tau
+    top_over_tau = jnp.where(tau > 0, quotient, jnp.where(top == 0, 0.0, top * jnp.inf))
     log_sum = jnp.log(jnp.sum(jnp.exp(scaled), axis=axis, keepdims=True))
-    return jnp.squeeze(top_over_tau + log_sum, axis)
+    log_z = top_over_tau + log_sum
+    if narrow:
+        # +inf logits keep log Z at +inf, all -inf at -inf, even at tau = inf
+        # (where top / tau is inf / inf).
+        log_z = jnp.where(jnp.isinf(top), top, log_z)
+    return _like(logits, jnp.squeeze(log_z, axis))
 
 
 def free_energy(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
@@ -175,14 +251,21 @@ def free_energy(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.
     Returns:
       ``[...]`` free energies.
     """
-    scaled, top, tau = _scaled_logits(logits, tau, axis)
+    scaled, top, tau, wide = _scaled_logits(logits, tau, axis)
     log_sum = jnp.log(jnp.sum(jnp.exp(scaled), axis=axis, keepdims=True))
     # `top` has no gradient: for tau > 0 the softmax reaches the logits via `scaled`,
     # but at tau == 0 `scaled` is constant and the free energy is max(z) itself, whose
     # gradient is the argmax indicator with ties split evenly, i.e. softmax(z, 0).
-    max_with_gradient = jnp.max(_as_float(logits), axis=axis, keepdims=True)
+    max_with_gradient = jnp.max(wide, axis=axis, keepdims=True)
     top = jnp.where(tau > 0, top, max_with_gradient)
-    return jnp.squeeze(top + tau * log_sum, axis)
+    if _is_narrow(logits):
+        # At tau = inf, tau * log_sum is inf * 0 when one action holds all the mass
+        # (the free energy is then its logit); all -inf logits give -inf, also where
+        # tau * log_sum overflows to inf.
+        exact = (jnp.isinf(tau) & (log_sum == 0)) | (top == -jnp.inf)
+        top = jnp.where(exact, max_with_gradient, top)
+        tau = jnp.where(exact, 0.0, tau)
+    return _like(logits, jnp.squeeze(top + tau * log_sum, axis))
 
 
 def entropy(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
@@ -196,7 +279,11 @@ def entropy(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Arra
     Returns:
       ``[...]`` entropies.
     """
-    log_probs = log_softmax(logits, tau, axis)
+    return _like(logits, _entropy(logits, tau, axis))
+
+
+def _entropy(logits: ArrayLike, tau: ArrayLike, axis: int = -1) -> jax.Array:
+    log_probs = _log_softmax(logits, tau, axis)
     probs = jnp.exp(log_probs)
     # Zero the log where p == 0 before multiplying: 0 * -inf is NaN, in the value
     # and in the gradient.
@@ -219,10 +306,10 @@ def categorical_entropy(probs: ArrayLike, axis: int = -1) -> jax.Array:
     >>> float(categorical_entropy(jnp.array([0.5, 0.5, 0.0])))  # log 2
     0.6931471824645996
     """
-    probs = _as_float(probs)
+    wide = _widened(probs)
     # log of 1 where p == 0: finite, so neither the value nor the gradient sees -inf.
-    safe_log = jnp.log(jnp.where(probs > 0, probs, 1.0))
-    return -jnp.sum(jnp.where(probs > 0, probs * safe_log, 0.0), axis=axis)
+    safe_log = jnp.log(jnp.where(wide > 0, wide, 1.0))
+    return _like(probs, -jnp.sum(jnp.where(wide > 0, wide * safe_log, 0.0), axis=axis))
 
 
 def expected_value(
@@ -238,8 +325,12 @@ def expected_value(
     Returns:
       ``[...]`` expected values.
     """
-    values = _as_float(values)
-    probs = softmax(values, tau, axis)
+    return _like(values, _expected_value(values, tau, axis))
+
+
+def _expected_value(values: ArrayLike, tau: ArrayLike, axis: int = -1) -> jax.Array:
+    scaled, _, _, values = _scaled_logits(values, tau, axis)
+    probs = _normalised(jnp.exp(scaled), axis)
     safe_values = jnp.where(probs > 0, values, 0.0)
     return jnp.sum(probs * safe_values, axis=axis)
 
@@ -254,8 +345,9 @@ def softmax_jacobian(probs: ArrayLike, tau: ArrayLike = 1.0) -> jax.Array:
     Returns:
       ``[num_actions, num_actions]`` matrix, row ``i`` output, column ``k`` input.
     """
-    probs = _as_float(probs)
-    return (jnp.diag(probs) - jnp.outer(probs, probs)) / jnp.asarray(tau, probs.dtype)
+    wide = _widened(probs)
+    jacobian = (jnp.diag(wide) - jnp.outer(wide, wide)) / jnp.asarray(tau, wide.dtype)
+    return _like(probs, jacobian)
 
 
 def logits_from_probs(
@@ -274,8 +366,8 @@ def logits_from_probs(
     Returns:
       ``[..., num_actions]`` logits with ``softmax(z, tau) == probs``.
     """
-    probs = _as_float(probs)
-    return _tau_like(tau, probs, axis) * jnp.log(probs)
+    wide = _widened(probs)
+    return _like(probs, _tau_like(tau, wide, axis) * jnp.log(wide))
 
 
 def tau_from_base(base: ArrayLike) -> jax.Array:
@@ -283,7 +375,11 @@ def tau_from_base(base: ArrayLike) -> jax.Array:
 
     ``e`` is ``tau = 1``: choosing the base of the exponential chooses a temperature.
     """
-    return 1.0 / jnp.log(_as_float(base))
+    return _like(base, _tau_from_base(base))
+
+
+def _tau_from_base(base: ArrayLike) -> jax.Array:
+    return 1.0 / jnp.log(_widened(base))
 
 
 def base_softmax(logits: ArrayLike, base: ArrayLike, axis: int = -1) -> jax.Array:
@@ -299,7 +395,7 @@ def base_softmax(logits: ArrayLike, base: ArrayLike, axis: int = -1) -> jax.Arra
     Returns:
       ``[..., num_actions]`` probabilities.
     """
-    return softmax(logits, tau_from_base(base), axis)
+    return softmax(logits, _tau_from_base(base), axis)
 
 
 def linear_normalize(x: ArrayLike, axis: int = -1) -> jax.Array:
@@ -309,8 +405,8 @@ def linear_normalize(x: ArrayLike, axis: int = -1) -> jax.Array:
     temperature. For ``[2, 4, 2, 1]`` it gives ``[0.2222, 0.4444, 0.2222, 0.1111]``
     where the softmax gives ``[0.1025, 0.7573, 0.1025, 0.0377]``.
     """
-    x = _as_float(x)
-    return x / jnp.sum(x, axis=axis, keepdims=True)
+    wide = _widened(x)
+    return _like(x, wide / jnp.sum(wide, axis=axis, keepdims=True))
 
 
 # --- temperature solvers (maximum-entropy view) -----------------------------------
@@ -326,14 +422,21 @@ def _bisect_log_tau(measure, target, logits, num_iters: int, increasing: bool):
     on their scale: its greedy end below the smallest gap under the max (near-tied top
     values can sit far closer than the spread), its uniform end above the spread.
     Every iteration halves the bracket; 60 iterations reach float64 resolution over
-    a bracket ``45 + log(spread / smallest gap)`` nats wide.
+    a bracket ``45 + log(spread / smallest gap)`` nats wide. ``measure`` gets
+    ``logits`` as given; the bracket and the result are in their compute dtype.
     """
-    finite = jnp.isfinite(logits)
-    hi_val = jnp.max(jnp.where(finite, logits, -jnp.inf))
-    lo_val = jnp.min(jnp.where(finite, logits, jnp.inf))
-    spread = jnp.maximum(hi_val - lo_val, jnp.finfo(logits.dtype).tiny)
-    gaps = jnp.where(finite & (logits < hi_val), hi_val - logits, spread)
-    smallest_gap = jnp.maximum(jnp.min(gaps), jnp.finfo(logits.dtype).tiny)
+    narrow = _is_narrow(logits)
+    wide = _widened(logits)
+    finite = jnp.isfinite(wide)
+    hi_val = jnp.max(jnp.where(finite, wide, -jnp.inf))
+    lo_val = jnp.min(jnp.where(finite, wide, jnp.inf))
+    spread = jnp.maximum(hi_val - lo_val, jnp.finfo(wide.dtype).tiny)
+    if narrow:
+        # bfloat16 logits near +-3.4e38 overflow the spread in float32; the largest
+        # float is as good an upper end (exp of the bracket saturates there anyway).
+        spread = jnp.minimum(spread, jnp.finfo(wide.dtype).max)
+    gaps = jnp.where(finite & (wide < hi_val), hi_val - wide, spread)
+    smallest_gap = jnp.maximum(jnp.min(gaps), jnp.finfo(wide.dtype).tiny)
     lo = jnp.log(smallest_gap) - _LOG_TAU_BELOW_GAP
     hi = jnp.log(spread) + _LOG_TAU_ABOVE_SPREAD
 
@@ -385,21 +488,22 @@ def tau_for_entropy(
       scalar ``tau > 0``; ``inf`` when all finite logits are equal (every ``tau``
       gives the uniform policy).
     """
-    logits = _as_float(logits)
-    target = jnp.asarray(target_entropy, logits.dtype)
-    num_top = jnp.sum(logits == jnp.max(logits))
+    wide = _widened(logits)
+    target = jnp.asarray(target_entropy, wide.dtype)
+    num_top = jnp.sum(wide == jnp.max(wide))
     # +inf logits take all the mass at every tau: the entropy is then fixed
     num_support = jnp.where(
-        jnp.any(logits == jnp.inf), num_top, jnp.sum(jnp.isfinite(logits))
+        jnp.any(wide == jnp.inf), num_top, jnp.sum(jnp.isfinite(wide))
     )
     _check_reachable(
         "target_entropy",
         target,
-        jnp.log(num_top.astype(logits.dtype)),
-        jnp.log(num_support.astype(logits.dtype)),
+        jnp.log(num_top.astype(wide.dtype)),
+        jnp.log(num_support.astype(wide.dtype)),
         "entropies in",
     )
-    return _bisect_log_tau(entropy, target, logits, num_iters, increasing=True)
+    tau = _bisect_log_tau(_entropy, target, logits, num_iters, increasing=True)
+    return _like(logits, tau)
 
 
 def tau_for_expected_value(
@@ -421,9 +525,14 @@ def tau_for_expected_value(
     Returns:
       scalar ``tau > 0``; ``inf`` when all finite values are equal.
     """
-    values = _as_float(values)
-    target = jnp.asarray(target, values.dtype)
-    finite = jnp.isfinite(values)
-    mean = jnp.sum(jnp.where(finite, values, 0.0)) / jnp.sum(finite)
-    _check_reachable("target", target, mean, jnp.max(values), "expected values in")
-    return _bisect_log_tau(expected_value, target, values, num_iters, increasing=False)
+    wide = _widened(values)
+    target = jnp.asarray(target, wide.dtype)
+    finite = jnp.isfinite(wide)
+    if _is_narrow(values):
+        # bfloat16 values near +-3.4e38 would overflow a float32 sum before the mean
+        mean = jnp.sum(jnp.where(finite, wide / jnp.sum(finite), 0.0))
+    else:
+        mean = jnp.sum(jnp.where(finite, wide, 0.0)) / jnp.sum(finite)
+    _check_reachable("target", target, mean, jnp.max(wide), "expected values in")
+    tau = _bisect_log_tau(_expected_value, target, values, num_iters, increasing=False)
+    return _like(values, tau)
