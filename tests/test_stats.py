@@ -454,3 +454,55 @@ def test_best_setting_is_none_when_no_candidate_is_defined():
     reward[1] = np.nan
     reward[3] = 1.0
     assert stats.best_setting(partly).index == 3
+
+
+def _loop_best_values(result, references, picks):
+    """The best value on each resample of seeds, by a plain loop."""
+    x = result.metrics["reward"].run_mean.astype(np.float64)
+    values = np.asarray(result.values)
+    out = []
+    for idx in picks:
+        means = [x[v, idx].mean() for v in range(len(values))]
+        means = [
+            -np.inf if values[v] in references.values() else m
+            for v, m in enumerate(means)
+        ]
+        out.append(values[int(np.argmax(means))])
+    return np.array(out, np.float64)
+
+
+def test_best_value_interval_matches_a_resampling_loop():
+    result = make_result(seed=7, num_seeds=12)
+    reward = result.metrics["reward"].run_mean
+    rng = np.random.default_rng(1)
+    reward[...] = rng.normal(0.0, 1.0, reward.shape)
+    reward[1] += 0.6  # values 1 and 2 close, so the interval spans both
+    reward[2] += 0.7
+    references = {"uniform": math.inf}
+    low, high = stats.best_value_interval(
+        result, references=references, num_resamples=500, seed=3
+    )
+    picks = np.random.default_rng(3).integers(0, 12, size=(500, 12))
+    best = _loop_best_values(result, references, picks)
+    assert (low, high) == tuple(
+        np.quantile(best, [0.025, 0.975], method="inverted_cdf")
+    )
+    assert low < high
+    # a clear winner: a point interval at it
+    reward[3] += 100.0
+    assert stats.best_value_interval(result, references=references) == (
+        result.values[3],
+        result.values[3],
+    )
+
+
+def test_best_value_interval_weights_episodes_and_skips_undefined():
+    result = make_result(values=(0.5, 1.0, 2.0), num_seeds=2, names=EPISODIC)
+    ret = result.metrics["return"]
+    ret.run_mean[...] = [[10.0, 0.0], [3.0, 3.0], [np.nan, np.nan]]
+    ret.run_weight[...] = [[1.0, 9.0], [1.0, 1.0], [0.0, 0.0]]
+    low, high = stats.best_value_interval(result, num_resamples=400)
+    # resamples holding seed 0 twice pick 0.5 (mean 10), the others 1.0
+    assert (low, high) == (0.5, 1.0)
+    ret.run_mean[...] = np.nan
+    assert stats.best_value_interval(result) is None

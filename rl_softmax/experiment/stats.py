@@ -18,7 +18,15 @@ import numpy as np
 from rl_softmax.engine.metrics import METRICS
 from rl_softmax.engine.sweep import SweepResult
 
-__all__ = ["Z95", "Best", "best_setting", "mean_sem", "objective", "summary_rows"]
+__all__ = [
+    "Z95",
+    "Best",
+    "best_setting",
+    "best_value_interval",
+    "mean_sem",
+    "objective",
+    "summary_rows",
+]
 
 Z95 = 1.96
 """Two-sided 95% quantile of the standard normal."""
@@ -156,6 +164,53 @@ def best_setting(
         return None
     i = int(candidates[np.argmax(mean[candidates])])
     return Best(i, float(values[i]), metric, window, float(mean[i]), float(sem[i]))
+
+
+def best_value_interval(
+    result: SweepResult,
+    *,
+    metric: str | None = None,
+    window: str = "all",
+    references: Mapping[str, float] | None = None,
+    num_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """A 95% bootstrap interval of the best swept value itself.
+
+    Seeds are resampled with replacement, the same seeds for every value (each seed
+    ran every value with the same random numbers), the best value is found again on
+    each resample as in :func:`best_setting`, and the interval is the 2.5% and 97.5%
+    quantiles (lower and higher) of those best values.
+
+    Returns:
+      ``(low, high)`` swept values, or None if no candidate has a defined mean.
+    """
+    metric = objective(result) if metric is None else metric
+    samples, weights = _samples(result, metric, window)
+    x = np.asarray(samples, np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"metric={metric!r} is not a scalar per run.")
+    w = np.ones_like(x) if weights is None else np.asarray(weights, np.float64)
+    w = np.where(np.isnan(x), 0.0, w)
+    x = np.where(w > 0, x, 0.0)
+    values = np.asarray(result.values)
+    excluded = np.isin(
+        values, np.asarray(list((references or {}).values()), values.dtype)
+    )
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, x.shape[1], size=(num_resamples, x.shape[1]))
+    # counts[r, s]: how often seed s is in resample r
+    counts = np.zeros((num_resamples, x.shape[1]))
+    np.add.at(counts, (np.arange(num_resamples)[:, None], picks), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (counts @ (w * x).T) / (counts @ w.T)  # [resamples, V]
+    means[:, excluded] = np.nan
+    defined = ~np.isnan(means).all(axis=1)
+    if not defined.any():
+        return None
+    best = values[np.nanargmax(means[defined], axis=1)].astype(np.float64)
+    low, high = np.quantile(best, [0.025, 0.975], method="inverted_cdf")
+    return float(low), float(high)
 
 
 def summary_rows(
