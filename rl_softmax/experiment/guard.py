@@ -25,6 +25,7 @@ from rl_softmax.experiment.config import ConfigError
 __all__ = [
     "COMPILER_BYTES",
     "PROGRAM_BYTES",
+    "ROLLOUT_COMPILER_BYTES",
     "RunStopped",
     "StopSignals",
     "TimeEstimate",
@@ -36,10 +37,12 @@ __all__ = [
 ]
 
 
-# Measured on the shipped configs (experiments/estimates.py): XLA's compiler takes
-# about 150 MB while it compiles a sweep, and each compiled sweep program that stays
-# loaded about 40 MB.
+# Measured on the shipped configs (experiments/estimates.py): compiling a sweep of
+# a per-step agent grows the process by about 150 MB, of a rollout agent (networks,
+# minibatch epochs) by about 500 MB, and each compiled program that stays loaded
+# keeps about 40 MB.
 COMPILER_BYTES = 150_000_000
+ROLLOUT_COMPILER_BYTES = 500_000_000
 PROGRAM_BYTES = 40_000_000
 
 

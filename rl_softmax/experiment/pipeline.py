@@ -408,7 +408,11 @@ def _run_studies(
 def _checked_memory(config, runs) -> dict[str, int]:
     """Each study's estimated peak memory (bytes); refuses one that cannot fit
     (in any process) before anything is compiled."""
-    baseline = guard.current_memory() + guard.COMPILER_BYTES
+    baseline = guard.current_memory()
+    compiler = max(
+        guard.ROLLOUT_COMPILER_BYTES if study.rollout else guard.COMPILER_BYTES
+        for study in config.studies
+    )
     estimates, error = {}, None
     for study in config.studies:
         run = runs[study.name]
@@ -428,7 +432,7 @@ def _checked_memory(config, runs) -> dict[str, int]:
         except config_lib.ConfigError as err:
             error = err
             break
-        estimates[study.name] = baseline + needed
+        estimates[study.name] = baseline + compiler + needed
         # the study's results and compiled program stay for the rest of the run
         baseline += estimate.host_bytes + guard.PROGRAM_BYTES
     if executor.any_process(error is not None):
