@@ -41,7 +41,7 @@ from rl_softmax.experiment import results
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 START, END = "<!-- bad-inputs:start -->", "<!-- bad-inputs:end -->"
-LONG_SECONDS = 120
+LONG_SECONDS = 300
 # A long case must not take the memory of the other processes on the host.
 LONG_MEMORY = 4 * 2**30
 # Subprocesses import this checkout's package, whatever is installed.
@@ -234,7 +234,7 @@ CASES = [
     Case("num_seeds = 10**9", "set", ("num_seeds=1000000000",),
          ("study 'boltzmann' needs about", "lower num_seeds (1000000000)")),
     Case("num_steps = 10**9", "long", ("num_steps=1000000000",),
-         ("boltzmann: about ", " h left (measured on the first ")),
+         ("boltzmann: about ", " left (measured on the first ")),
     # ----------------------------------------------------------- the command line
     Case("no config", "argv", (), ("the following arguments are required: config",),
          "`rl-softmax run` (no config)"),
@@ -453,15 +453,14 @@ def normalise(message: str, tmp: Path) -> str:
 LIMITED = (
     "import os, resource, sys; "
     f"resource.setrlimit(resource.RLIMIT_AS, ({LONG_MEMORY}, {LONG_MEMORY})); "
-    "os.nice(10); os.execv(sys.argv[1], sys.argv[1:])"
+    "os.execv(sys.argv[1], sys.argv[1:])"
 )
 
 
 @pytest.fixture(scope="module")
 def long_runs(tmp_path_factory):
     """``{id: (process, deadline)}`` of the long cases, started first and together
-    (each takes a while to measure its first window), with bounded memory and a
-    low priority."""
+    (each takes a while to measure its first window), with bounded memory."""
     started = {}
     script = Path(sys.executable).with_name("rl-softmax")
     for case in (c for c in CASES if c.kind == "long"):

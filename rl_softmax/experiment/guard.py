@@ -140,7 +140,18 @@ def current_memory() -> int:
 
 
 def peak_memory() -> int:
-    """Peak resident memory of this process so far (bytes)."""
+    """Peak resident memory of this process so far (bytes).
+
+    Linux's ``VmHWM`` where it exists: ``ru_maxrss`` survives ``execve``, so a
+    process started from a large one would report its parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
