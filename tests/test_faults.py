@@ -254,18 +254,18 @@ def test_a_study_that_cannot_fit_is_refused_with_the_estimate(bandit_run):
     estimate = sweep_lib.memory_estimate(bandit_run, 21, 10**9)
     with pytest.raises(ConfigError) as err:
         guard.check_memory(
-            "boltzmann", estimate, num_seeds=10**9, num_values=21, track_probs=True,
-            available=8 * 10**9,
+            "boltzmann", estimate, num_seeds=10**9, num_values=21,
+            track_probs="studies.0.track_probs", available=8 * 10**9,
         )  # fmt: skip
     message = str(err.value)
     assert (
         "study 'boltzmann' needs about" in message and "8.0 GB is available" in message
     )
-    assert "num_seeds (1000000000)" in message and "track_probs=false" in message
+    assert "num_seeds (1000000000)" in message
+    assert "--set studies.0.track_probs=false" in message
     small = sweep_lib.memory_estimate(bandit_run, 21, 100)
     assert guard.check_memory(
-        "b", small, num_seeds=100, num_values=21, track_probs=False,
-        available=8 * 10**9,
+        "b", small, num_seeds=100, num_values=21, available=8 * 10**9,
     ) == small.block_bytes + small.host_bytes  # fmt: skip
     # the host part holds a mean and a final value of every metric per run (at
     # least reward and entropy), the block part is bounded

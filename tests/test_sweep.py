@@ -213,6 +213,31 @@ def test_prob_by_rank_puts_the_best_arm_first():
     assert probs[1, -1, 0] > probs[1, -1, -1]
 
 
+def test_prob_by_rank_keeps_its_mean_curve_summed_by_seed_groups_on_device():
+    """Only the mean curve is kept (it is summed over groups of 8 seeds in the
+    block): equal to the NumPy mean of the per-step values, padded seeds left out,
+    the same bits for any block size."""
+    tracked = make_run(
+        GaussianBandit(10), make_action_value_agent(10), NUM_STEPS, track_probs=True
+    )
+    taus, seeds = np.array([0.1, 1.0]), np.arange(11)  # 8 + 3 seeds: padding
+    results = [
+        _sweep(tracked, taus, seeds, curve_stride=5, keep_runs=True, max_block_runs=m)
+        for m in (8, None)
+    ]
+    _assert_identical(results[0], results[1])
+    probs = results[0].metrics["prob_by_rank"]
+    assert probs.curves is None and np.isnan(probs.curve_sem).all()
+    assert results[0].metrics["reward"].curves is not None  # others keep theirs
+    keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(3), seeds)
+    for i, tau in enumerate(taus):
+        per_step = jax.vmap(tracked, (0, None))(keys, jnp.float32(tau)).values
+        x = np.asarray(per_step["prob_by_rank"], np.float64)  # [S, T, K]
+        windows = x.reshape(len(seeds), -1, 5, 10).mean(2)
+        np.testing.assert_allclose(probs.curve_mean[i], windows.mean(0), rtol=1e-5)
+        np.testing.assert_allclose(probs.run_mean[i], x.mean(1), rtol=1e-5)
+
+
 def test_metrics_a_rule_cannot_define_are_absent():
     gumbel = make_action_value_agent(10, action_value.boltzmann_gumbel())
     names = [m.name for m in make_run(GaussianBandit(10), gumbel, 5).metrics]

@@ -63,7 +63,7 @@ _MAX_BLOCK_BYTES = 1 << 30
 # vector loops of a wide one when a block holds several values. So each device gets
 # whole vectors of seeds, and blocks share values only with at least 64 seeds per
 # device: then every block shape gives the same bits (tested).
-_SEED_ALIGN = 8
+SEED_ALIGN = 8
 _MIN_SEEDS_TO_SHARE = 64
 
 
@@ -224,7 +224,7 @@ def block_shape(
     budget = min(_MAX_RUNS_PER_BLOCK, _MAX_BLOCK_BYTES // max(bytes_per_run, 1))
     if max_runs is not None:
         budget = min(budget, max_runs)
-    multiple = num_devices * _SEED_ALIGN
+    multiple = num_devices * SEED_ALIGN
     most_seeds = max(multiple, min(_MAX_SEEDS_PER_BLOCK, budget) // multiple * multiple)
     seeds = _balanced(num_seeds, most_seeds, multiple)
     if seeds // num_devices < _MIN_SEEDS_TO_SHARE:

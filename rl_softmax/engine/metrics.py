@@ -40,7 +40,8 @@ environment with ``evaluate``; "visits" an agent whose ``summary`` has them;
 latter where the environment has gymnasium's ``reward_threshold``.)
 Per-step metrics are averaged over steps. Per-episode metrics are averaged over the
 episodes that ended, weighted by their count: their reductions carry a count beside
-the sum. ``prob_by_rank`` is a vector, recorded only when asked (``track_probs``).
+the sum. ``prob_by_rank`` is a vector, recorded only when asked (``track_probs``),
+and only its mean curve over seeds is kept (:attr:`Metric.mean_curve_only`).
 Per-run metrics (``at_end``) are computed once, from the run's final state.
 """
 
@@ -73,6 +74,10 @@ class Metric:
       vector: an array per step or run (``[num_actions]``, ``[num_states]``,
         ``[num_episodes]``) rather than a scalar.
       at_end: computed once from the run's final state rather than every step.
+      mean_curve_only: only its mean curve over seeds is kept (no standard error,
+        no per-run curves): on device, each window is summed over consecutive
+        groups of :data:`SEED_GROUP` seeds, so a vector metric ships and stores a
+        small fraction of its per-run windows.
     """
 
     name: str
@@ -82,6 +87,7 @@ class Metric:
     scale: float = 1.0
     vector: bool = False
     at_end: bool = False
+    mean_curve_only: bool = False
 
 
 METRICS: dict[str, Metric] = {
@@ -96,7 +102,12 @@ METRICS: dict[str, Metric] = {
         Metric("return", "episode return", per_episode=True),
         Metric("length", "episode length (steps)", "steps", per_episode=True),
         Metric("success", "% successful episodes", "%", True, 100.0),
-        Metric("prob_by_rank", "mean action probability", vector=True),
+        Metric(
+            "prob_by_rank",
+            "mean action probability",
+            vector=True,
+            mean_curve_only=True,
+        ),  # fmt: skip
         Metric(
             "greedy_success",
             "% success of the final greedy policy",

@@ -12,6 +12,12 @@ blocks: ``sum x`` and ``sum x**2`` of a step metric's window means; ``sum s``,
 sums ``s`` and counts ``w`` (the pooled mean and its ratio-estimator standard error).
 Per-run metrics (``at_end``) are kept run by run; their mean over seeds (ignoring
 NaN, e.g. episodes a run did not reach) is taken once the grid is complete.
+
+A metric that keeps only its mean curve (:attr:`Metric.mean_curve_only`, e.g.
+``prob_by_rank``) leaves a block already summed over consecutive groups of
+:data:`SEED_GROUP` seeds (:func:`group_seeds`): every block starts at a multiple of
+it, so the groups, and the float64 sums of the groups on the host, do not depend on
+the blocks either.
 """
 
 from __future__ import annotations
@@ -25,7 +31,18 @@ import numpy as np
 
 from rl_softmax.engine.run import Run, StepOutput
 
-__all__ = ["Accumulator", "MetricResult", "reduced_run", "step_shape"]
+__all__ = [
+    "SEED_GROUP",
+    "Accumulator",
+    "MetricResult",
+    "group_seeds",
+    "reduced_run",
+    "step_shape",
+]
+
+SEED_GROUP = 8
+"""Seeds summed together on device for a metric that keeps only its mean curve
+(blocks hold whole groups: :data:`rl_softmax.engine.executor.SEED_ALIGN`)."""
 
 
 class MetricResult(NamedTuple):
@@ -39,11 +56,13 @@ class MetricResult(NamedTuple):
       curve_mean: ``[V, W, ...]`` mean over seeds of each window (per-episode
         metrics: over all seeds' episodes that ended in the window; per-run
         metrics: ``W = 1``, the run's end).
-      curve_sem: ``[V, W, ...]`` standard error of ``curve_mean`` over seeds.
+      curve_sem: ``[V, W, ...]`` standard error of ``curve_mean`` over seeds (NaN
+        for a metric that keeps only its mean curve).
       run_weight: ``[V, S]`` episodes behind ``run_mean`` (per-episode metrics),
         else None.
       final_weight: ``[V, S]`` episodes behind ``run_final``, else None.
-      curves: ``[V, S, W, ...]`` per-run window means, or None unless ``keep_runs``.
+      curves: ``[V, S, W, ...]`` per-run window means, or None unless ``keep_runs``
+        (and for a metric that keeps only its mean curve).
     """
 
     run_mean: np.ndarray
@@ -137,6 +156,23 @@ def reduced_run(
     return reduced
 
 
+def group_seeds(windows: dict, names, num_real: jax.Array) -> dict:
+    """Sums each named ``[values, seeds, W, ...]`` window array over consecutive
+    groups of :data:`SEED_GROUP` seeds (``[values, seeds / SEED_GROUP, W, ...]``),
+    in seed order; seeds from ``num_real`` on (a block's padding) count as zero."""
+    out = dict(windows)
+    for name in names:
+        x = windows[name]
+        real = jnp.arange(x.shape[1]) < num_real
+        x = jnp.where(real.reshape((1, -1) + (1,) * (x.ndim - 2)), x, 0.0)
+        x = x.reshape(x.shape[0], x.shape[1] // SEED_GROUP, SEED_GROUP, *x.shape[2:])
+        total = x[:, :, 0]
+        for i in range(1, SEED_GROUP):  # explicit adds: a fixed order
+            total = total + x[:, :, i]
+        out[name] = total
+    return out
+
+
 def _fold(total: np.ndarray, index: int, rows: np.ndarray) -> None:
     """``total[index] += rows[0] + rows[1] + ...``, added strictly in seed order.
 
@@ -161,6 +197,7 @@ class Accumulator:
     def __init__(self, run: Run, num_values, num_seeds, num_windows, keep_runs):
         self.order = [m.name for m in run.metrics]
         self.per_episode = {m.name for m in run.metrics if m.per_episode}
+        self.grouped = {m.name for m in run.metrics if m.mean_curve_only}
         self.at_end: dict[str, np.ndarray] = {}
         shape = (num_values, num_seeds)
         self.grid = shape
@@ -185,13 +222,15 @@ class Accumulator:
                 "mean": np.empty((*self.grid, *trailing), np.float32),
                 "final": np.empty((*self.grid, *trailing), np.float32),
             }
-            if self.keep_runs:
+            if self.keep_runs and name not in self.grouped:
                 runs["curves"] = np.empty(
                     (*self.grid, self.num_windows, *trailing), np.float32
                 )
             self.runs[name] = runs
             window_shape = (self.grid[0], self.num_windows, *trailing)
             keys = ("s", "ss", "ws") if name in self.per_episode else ("x", "xx")
+            if name in self.grouped:
+                keys = ("x",)
             self.sums[name] = {k: np.zeros(window_shape) for k in keys}
         return self.runs[name], self.sums[name]
 
@@ -207,7 +246,9 @@ class Accumulator:
             setattr(self, name, state[name])
 
     def add(self, values: slice, seeds: slice, mean, final, windows, counts, end):
-        """Adds a block: outputs ``[values, seeds, ...]`` for those grid slices."""
+        """Adds a block: outputs ``[values, seeds, ...]`` for those grid slices
+        (``[values, seed groups, ...]`` for a metric that keeps only its mean
+        curve)."""
         for name, x in end.items():
             if name not in self.at_end:
                 shape = (*self.grid, *np.shape(x)[2:])
@@ -224,7 +265,7 @@ class Accumulator:
             runs, sums = self._arrays(name, trailing)
             runs["mean"][values, seeds] = mean[name]
             runs["final"][values, seeds] = final[name]
-            if self.keep_runs:
+            if self.keep_runs and name not in self.grouped:
                 window = windows[name]
                 if name in self.per_episode:
                     with np.errstate(invalid="ignore", divide="ignore"):
@@ -239,7 +280,9 @@ class Accumulator:
             for name, window in windows.items():
                 sums = self.sums[name]
                 x = window[row].astype(np.float64)
-                if name in self.per_episode:
+                if name in self.grouped:
+                    _fold(sums["x"], value, x)
+                elif name in self.per_episode:
                     _fold(sums["ws"], value, _times(w, x))
                     _fold(sums["ss"], value, x**2)
                     _fold(sums["s"], value, x)
@@ -265,6 +308,9 @@ class Accumulator:
                     "run_weight": self.counts["all"],
                     "final_weight": self.counts["final"],
                 }
+            elif name in self.grouped:
+                mean = sums["x"] / num_seeds
+                sem = np.full_like(mean, np.nan)
             else:
                 mean, sem = _mean_stats(sums, num_seeds)
             out[name] = MetricResult(

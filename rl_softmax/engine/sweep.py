@@ -132,12 +132,18 @@ def _bytes_per_run(run: Run, num_windows: int) -> int:
     """Device memory of one run's outputs (all float32) and carry."""
     metrics = run.step_metrics
     values = sum(math.prod(reductions.step_shape(run, m)) for m in metrics)
+    # a metric that keeps only its mean curve ships one window per seed group
+    grouped = sum(
+        math.prod(reductions.step_shape(run, m)) for m in metrics if m.mean_curve_only
+    )
     counts = 1 if any(m.per_episode for m in metrics) else 0
     carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
     carry_bytes = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(carry))
     end = jax.eval_shape(run.end, carry)
     end_bytes = sum(x.size * 4 for x in jax.tree.leaves(end))
-    return 4 * (values + counts) * (num_windows + 2) + 2 * carry_bytes + end_bytes
+    shipped = values - grouped + grouped / reductions.SEED_GROUP + counts
+    windows = shipped * num_windows
+    return int(4 * (windows + 2 * (values + counts))) + 2 * carry_bytes + end_bytes
 
 
 class MemoryEstimate(NamedTuple):
@@ -176,17 +182,25 @@ def memory_estimate(
     sizes = [math.prod(reductions.step_shape(run, m)) for m in run.step_metrics]
     episodic = any(m.per_episode for m in run.step_metrics)
     floats = sum(sizes) + (1 if episodic else 0)
+    grouped = sum(
+        math.prod(reductions.step_shape(run, m))
+        for m in run.step_metrics
+        if m.mean_curve_only
+    )
+    # a block's windows per run: a seed group's share of a grouped metric's
+    shipped = floats - grouped + grouped / reductions.SEED_GROUP
     carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
     end = jax.eval_shape(run.end, carry)
     end_floats = sum(x.size for x in jax.tree.leaves(end))
     # per run: mean and final (float32), curves if kept, per-run end metrics
-    host_per_run = 4 * (floats * (2 + (num_windows if keep_runs else 0)) + end_floats)
+    curves = (floats - grouped) * num_windows if keep_runs else 0
+    host_per_run = 4 * (2 * floats + curves + end_floats)
     # per value: float64 sums over seeds of each window (up to 3 per metric)
     host_per_value = 8 * 3 * floats * num_windows
-    host = (
+    host = int(
         num_values * num_seeds * host_per_run
         + num_values * host_per_value
-        + block_runs * 4 * (floats * (num_windows + 2) + end_floats)
+        + block_runs * 4 * (shipped * num_windows + 2 * floats + end_floats)
     )
     return MemoryEstimate(block_runs, block_runs * per_run, host)
 
@@ -247,17 +261,23 @@ def compile_sweep(
     )  # fmt: skip
     cache = _COMPILED.setdefault(run, {})
     if settings not in cache:
+        grouped = [m.name for m in run.step_metrics if m.mean_curve_only]
 
-        def block(key, seeds, values):
+        def block(key, seeds, values, num_real):
             keys = jax.vmap(jax.random.fold_in, (None, 0))(key, seeds)
             over_seeds = jax.vmap(reduced, (0, None))
-            return jax.vmap(over_seeds, (None, 0))(keys, values)
+            mean, final, windows, counts, end = jax.vmap(over_seeds, (None, 0))(
+                keys, values
+            )
+            windows = reductions.group_seeds(windows, grouped, num_real)
+            return mean, final, windows, counts, end
 
         sharding = executor.seed_sharding()
         args = (
             jax.ShapeDtypeStruct((), key_dtype),
             jax.ShapeDtypeStruct((block_seeds,), jnp.uint32, sharding=sharding),
             jax.ShapeDtypeStruct((block_values,), jnp.float32),
+            jax.ShapeDtypeStruct((), jnp.int32),
         )
         # Several processes: every process gets the whole block's outputs.
         gather = {"out_shardings": executor.replicated()} if _processes() > 1 else {}
@@ -267,6 +287,22 @@ def compile_sweep(
             compiled, block_values, block_seeds, stride, reports
         )
     return cache[settings]
+
+
+def _unpadded(run: Run, out, nv: int, ns: int):
+    """A block's outputs on the host without its padding: ``nv`` values and ``ns``
+    seeds (their seed groups, for a metric that keeps only its mean curve)."""
+    grouped = {m.name for m in run.step_metrics if m.mean_curve_only}
+    groups = -(-ns // reductions.SEED_GROUP)
+    mean, final, windows, counts, end = jax.tree.map(np.asarray, out)
+    windows = {
+        name: x[:nv, :groups] if name in grouped else x[:nv, :ns]
+        for name, x in windows.items()
+    }
+    mean, final, counts, end = jax.tree.map(
+        lambda x: x[:nv, :ns], (mean, final, counts, end)
+    )
+    return mean, final, windows, counts, end
 
 
 def _processes() -> int:
@@ -423,9 +459,11 @@ def sweep(
 
             _window_listener[0] = listener
         try:
-            out = program.compiled(key, _seed_array(seeds[s], sharding), values[v])
+            out = program.compiled(
+                key, _seed_array(seeds[s], sharding), values[v], np.int32(ns)
+            )
             _wait(out)
-            out = jax.tree.map(lambda x, nv=nv, ns=ns: np.asarray(x)[:nv, :ns], out)
+            out = _unpadded(run, out, nv, ns)
         finally:
             _window_listener[0] = None
         acc.add(slice(v0, v0 + nv), slice(s0, s0 + ns), *out)

@@ -162,7 +162,7 @@ def check_memory(
     *,
     num_seeds: int,
     num_values: int,
-    track_probs: bool,
+    track_probs: str | None = None,
     available: int | None = None,
 ) -> int:
     """Refuses a study whose estimated memory exceeds what is available.
@@ -170,7 +170,9 @@ def check_memory(
     Args:
       study: the study's name (for the message).
       estimate: its :class:`~rl_softmax.engine.sweep.MemoryEstimate`.
-      num_seeds, num_values, track_probs: the config's knobs, quoted back.
+      num_seeds, num_values: the config's knobs, quoted back.
+      track_probs: the ``--set`` key of the study's ``track_probs`` if it is on
+        (``"studies.0.track_probs"``), else None.
       available: bytes available (default :func:`available_memory`).
 
     Returns:
@@ -187,7 +189,7 @@ def check_memory(
     if estimate.block_bytes > estimate.host_bytes:
         knobs.insert(0, f"max_block_runs (now {estimate.block_runs} runs per block)")
     if track_probs:
-        knobs.append("--set track_probs=false")
+        knobs.append(f"--set {track_probs}=false")
     raise ConfigError(
         f"study {study!r} needs about {format_bytes(needed)} of memory "
         f"({format_bytes(estimate.block_bytes)} per block of {estimate.block_runs} "

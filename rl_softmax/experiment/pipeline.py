@@ -414,7 +414,7 @@ def _checked_memory(config, runs) -> dict[str, int]:
         for study in config.studies
     )
     estimates, error = {}, None
-    for study in config.studies:
+    for index, study in enumerate(config.studies):
         run = runs[study.name]
         if isinstance(run, HostStudy):
             estimates[study.name] = baseline
@@ -424,10 +424,11 @@ def _checked_memory(config, runs) -> dict[str, int]:
             run, num_values, config.num_seeds,
             max_block_runs=config.max_block_runs or None,
         )  # fmt: skip
+        knob = f"studies.{index}.track_probs" if study.track_probs else None
         try:
             needed = guard.check_memory(
                 study.name, estimate, num_seeds=config.num_seeds,
-                num_values=num_values, track_probs=study.track_probs,
+                num_values=num_values, track_probs=knob,
             )  # fmt: skip
         except config_lib.ConfigError as err:
             error = err
