@@ -128,14 +128,21 @@ def _check_int(name: str, value, low: int, high: int | None) -> None:
         raise ValueError(f"{name}={value!r}: expected an integer {allowed}.")
 
 
+def _grouped_floats(run: Run) -> int:
+    """Floats per step of the metrics that keep only their mean curve."""
+    return sum(
+        math.prod(reductions.step_shape(run, m))
+        for m in run.step_metrics
+        if m.mean_curve_only
+    )
+
+
 def _bytes_per_run(run: Run, num_windows: int) -> int:
     """Device memory of one run's outputs (all float32) and carry."""
     metrics = run.step_metrics
     values = sum(math.prod(reductions.step_shape(run, m)) for m in metrics)
     # a metric that keeps only its mean curve ships one window per seed group
-    grouped = sum(
-        math.prod(reductions.step_shape(run, m)) for m in metrics if m.mean_curve_only
-    )
+    grouped = _grouped_floats(run)
     counts = 1 if any(m.per_episode for m in metrics) else 0
     carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
     carry_bytes = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(carry))
@@ -182,11 +189,7 @@ def memory_estimate(
     sizes = [math.prod(reductions.step_shape(run, m)) for m in run.step_metrics]
     episodic = any(m.per_episode for m in run.step_metrics)
     floats = sum(sizes) + (1 if episodic else 0)
-    grouped = sum(
-        math.prod(reductions.step_shape(run, m))
-        for m in run.step_metrics
-        if m.mean_curve_only
-    )
+    grouped = _grouped_floats(run)
     # a block's windows per run: a seed group's share of a grouped metric's
     shipped = floats - grouped + grouped / reductions.SEED_GROUP
     carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
