@@ -78,9 +78,9 @@ class DQNParams(NamedTuple):
     """
 
     explore: ArrayLike = 0.125
-    learning_rate: ArrayLike = 5e-4
+    learning_rate: ArrayLike = 1e-3
     discount: ArrayLike = 0.99
-    target_rate: ArrayLike = 0.005
+    target_rate: ArrayLike = 0.01
     max_grad_norm: ArrayLike = 10.0
 
 
@@ -184,7 +184,7 @@ def make_dqn_agent(
     optimizer: Callable[..., optax.GradientTransformation] = optax.adam,
     hidden: Sequence[int] = (64, 64),
     buffer_size: int = 50_000,
-    batch_size: int = 128,
+    batch_size: int = 64,
     learning_starts: int = 1000,
     train_every: int = 1,
     target_update: int = 1,

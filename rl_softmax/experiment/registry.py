@@ -592,11 +592,11 @@ for _name, _description, _loss, _params, _options, _defaults in (
 
 
 REPLAY: dict[str, tuple[Any, str]] = {
-    "num_envs": (16, "environments stepped together"),
+    "num_envs": (4, "environments stepped together"),
     "rollout_steps": (1, "steps of each environment per learn"),
     "hidden": ([64, 64], "hidden-layer widths of the Q-network (ReLU)"),
     "buffer_size": (50_000, "replay slots, in transitions"),
-    "batch_size": (128, "transitions per optimizer step"),
+    "batch_size": (64, "transitions per optimizer step"),
     "learning_starts": (1000, "environment steps stored before the first step"),
     "train_every": (1, "learns per optimizer step"),
     "target_update": (1, "optimizer steps per target update (by target_rate)"),
