@@ -90,7 +90,8 @@ def test_soft_backup_tends_to_the_max_and_equals_it_at_tau_zero():
     gaps = []
     for tau in (1.0, 0.1, 0.01, 1e-3):
         soft = np.asarray(jax.vmap(dqn.soft_backup, (0, None))(q, tau), np.float64)
-        reference = tau * np.log(np.sum(np.exp(np.asarray(q) / tau - exact_max[:, None] / tau), 1)) + exact_max  # fmt: skip
+        shifted = (np.asarray(q, np.float64) - exact_max[:, None]) / tau
+        reference = tau * np.log(np.sum(np.exp(shifted), 1)) + exact_max
         np.testing.assert_allclose(soft, reference, rtol=1e-5, atol=1e-5)
         assert np.all(soft >= exact_max - 1e-5)  # max <= soft max <= max + tau log K
         assert np.all(soft <= exact_max + tau * np.log(NUM_ACTIONS) + 1e-5)
@@ -157,9 +158,7 @@ def test_one_learn_is_one_sgd_step_on_the_huber_loss_of_numpy_targets(target):
     )  # fmt: skip
     state = agent.init(jax.random.key(0), params)
     # a target network unlike the online one, so the backups differ
-    state = state._replace(
-        target=jax.tree.map(lambda x: x * 1.5 + 0.1, state.online)
-    )
+    state = state._replace(target=jax.tree.map(lambda x: x * 1.5 + 0.1, state.online))
     rollout = jax.tree.map(
         lambda x: x.reshape(2, 3, *x.shape[1:]), _transitions(jax.random.key(1), 6)
     )

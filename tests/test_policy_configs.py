@@ -52,7 +52,9 @@ def test_shipped_config_runs_on_a_tiny_override(path, tmp_path):
         for name in names:
             assert result.metrics[name].run_mean.shape == (num_values, 2)
         entropy = result.metrics["entropy"].run_mean
-        assert np.all(entropy > 0) and np.all(entropy <= np.log(config.env.num_actions))
+        # a greedy behaviour (a DQN study's) has no entropy, every other some
+        low = entropy >= 0 if study.rule == "greedy" else entropy > 0
+        assert np.all(low) and np.all(entropy <= np.log(config.env.num_actions) + 1e-6)
     plots = {p.name for p in (out / "plots").glob("*.png")}
     for name in plots:
         assert (out / "plots" / name).read_bytes()[:8] == PNG_MAGIC

@@ -108,7 +108,8 @@ def q_values(params: MLPParams, obs: ArrayLike) -> jax.Array:
     """``Q(s, .)``: ReLU hidden layers and a linear output.
 
     Args:
-      params: ``[(W, b), ...]`` from :func:`~rl_softmax.agents.policy_gradient.init_mlp`.
+      params: ``[(W, b), ...]`` from
+        :func:`~rl_softmax.agents.policy_gradient.init_mlp`.
       obs: ``[obs_size]`` one observation.
 
     Returns:

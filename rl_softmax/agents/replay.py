@@ -1,4 +1,6 @@
-"""A ring replay buffer of transitions held in JAX arrays (Lin, 1992; Mnih et al., 2015).
+"""A ring replay buffer of transitions held in JAX arrays.
+
+Lin (1992); Mnih et al. (2015).
 
 The buffer is a pytree: a :class:`~rl_softmax.agents.base.Transition` whose arrays
 have a leading ``[capacity]`` axis, the slot the next transition goes to and how
