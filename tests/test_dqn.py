@@ -328,7 +328,7 @@ def test_a_tau_sweep_compiles_once_and_repeats_bit_for_bit(compile_events):
     [
         ({"buffer_size": 0}, "buffer_size", "0"),
         ({"batch_size": 300}, "buffer_size", "256"),
-        ({"learning_starts": 512}, "learning_starts", "512"),
+        ({"learning_starts": -5}, "learning_starts", "-5"),
         ({"train_every": -1}, "train_every", "-1"),
         ({"num_envs": 3}, "num_steps", "512"),
         ({"target_rate": 1.5}, "target_rate", "1.5"),

@@ -475,7 +475,7 @@ def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
 
 def _replay(table: dict, where: str, num_steps: int) -> dict:
     """A replay agent's settings: a batch that divides the run and fits the buffer,
-    a minibatch no larger than the buffer, learning that starts within the run."""
+    a minibatch no larger than the buffer."""
     out = {}
     for key, (default, _) in registry.REPLAY.items():
         if key == "hidden":
@@ -501,11 +501,6 @@ def _replay(table: dict, where: str, num_steps: int) -> dict:
             f"{where}buffer_size", out["buffer_size"],
             f"an integer >= num_envs x rollout_steps = {batch} and >= batch_size = "
             f"{out['batch_size']} (the buffer holds a rollout and a minibatch)",
-        )  # fmt: skip
-    if out["learning_starts"] >= num_steps:
-        raise _fail(
-            f"{where}learning_starts", out["learning_starts"],
-            f"an integer in [0, num_steps={num_steps}) (else nothing is learned)",
         )  # fmt: skip
     return out
 
