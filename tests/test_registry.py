@@ -300,7 +300,7 @@ def _cases():
 def _num_actions(agent: str, num_actions: int) -> int:
     """A TD agent runs on FrozenLake (4 actions), a rollout agent on CartPole (2),
     the others on a bandit."""
-    if agent in ROLLOUT_AGENTS:
+    if agent in ROLLOUT_AGENTS | REPLAY_AGENTS:
         return 2
     return 4 if agent in TD_AGENTS else num_actions
 
@@ -315,7 +315,7 @@ def test_param_defaults_are_the_agent_params_defaults(agent, rule, num_actions):
         raw = {registry.RULES[rule].param.name: registry.RULES[rule].param, **raw}
     specs = registry.agent_params(agent, rule, num_actions)
     assert list(specs) == list(raw)  # the rule's own parameter first
-    if agent in ROLLOUT_AGENTS:
+    if agent in ROLLOUT_AGENTS | REPLAY_AGENTS:
         env, num_steps = {"name": "CartPole-v1"}, ROLLOUT_STEPS
     else:
         env = LAKE if agent in TD_AGENTS else {"num_arms": num_actions}
