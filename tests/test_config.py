@@ -34,7 +34,7 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"
 # The design's defaults and study keys (API brief), written out independently.
 OPTIMIZER_DEFAULT = {
     "gradient_bandit": "sgd", "auto_temperature": "adam", "ppo": "adam", "a2c": "adam",
-    "ppo_auto": "adam",
+    "ppo_auto": "adam", "dqn": "adam", "double_dqn": "adam", "soft_dqn": "adam",
 }  # fmt: skip
 COMMON_KEYS = {
     "name", "label", "agent", "rule", "param", "values", "log2_range", "num_values",

@@ -44,7 +44,10 @@ def test_shipped_config_runs_on_a_tiny_override(path, tmp_path):
         num_values = len(study.values) + len(study.references)
         batch = study.rollout["num_envs"] * study.rollout["rollout_steps"]
         # 1024 steps: 1024 / batch updates, a curve point after each
-        np.testing.assert_array_equal(result.steps, np.arange(batch, 1025, batch))
+        # (a long curve is kept at evenly spaced points, multiples of the batch)
+        steps = np.asarray(result.steps)
+        assert steps[-1] == 1024 and np.all(steps % batch == 0)
+        assert np.all(np.diff(steps) == steps[0])
         assert result.final_steps == max(512, batch)
         names = ["return", "entropy"]
         if not on_host:
@@ -52,7 +55,9 @@ def test_shipped_config_runs_on_a_tiny_override(path, tmp_path):
         for name in names:
             assert result.metrics[name].run_mean.shape == (num_values, 2)
         entropy = result.metrics["entropy"].run_mean
-        assert np.all(entropy > 0) and np.all(entropy <= np.log(config.env.num_actions))
+        # a greedy behaviour (a DQN study's) has no entropy, every other some
+        low = entropy >= 0 if study.rule == "greedy" else entropy > 0
+        assert np.all(low) and np.all(entropy <= np.log(config.env.num_actions) + 1e-6)
     plots = {p.name for p in (out / "plots").glob("*.png")}
     for name in plots:
         assert (out / "plots" / name).read_bytes()[:8] == PNG_MAGIC

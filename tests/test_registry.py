@@ -56,6 +56,7 @@ TD_AGENTS = {"q_learning", "sarsa", "expected_sarsa", "soft_q"}
 TOY_TEXT = {"FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4"}
 # Softmax policy networks that learn from rollouts, and the classic-control envs.
 ROLLOUT_AGENTS = {"ppo", "a2c", "ppo_auto"}
+REPLAY_AGENTS = {"dqn", "double_dqn", "soft_dqn"}
 CLASSIC = {"CartPole-v1": 2, "Acrobot-v1": 3, "MountainCar-v0": 3}
 ROLLOUT_STEPS = 512  # one update of the default 4 environments x 128 steps
 OPTIMIZER_NAMES = {"sgd", "momentum", "adam", "rmsprop"}
@@ -139,6 +140,7 @@ def test_registry_holds_the_designed_names():
         *AGENT_METRICS,
         *TD_AGENTS,
         *ROLLOUT_AGENTS,
+        *REPLAY_AGENTS,
     }
     assert set(registry.ENVS) == set(ENV_CASES) | TOY_TEXT | set(CLASSIC)
     assert set(registry.OPTIMIZERS) == OPTIMIZER_NAMES
@@ -152,6 +154,7 @@ def test_registry_holds_the_designed_names():
     assert all(registry.AGENTS[a].takes_rule for a in TD_AGENTS)
     assert not any(registry.AGENTS[a].takes_rule for a in AGENT_METRICS)
     assert not any(registry.AGENTS[a].takes_rule for a in ROLLOUT_AGENTS)
+    assert all(registry.AGENTS[a].takes_rule for a in REPLAY_AGENTS)
 
 
 # ------------------------------------------------------------- every entry builds
@@ -196,7 +199,7 @@ def test_every_rollout_agent_runs_on_every_classic_env(agent, env):
 
 
 @pytest.mark.parametrize(
-    "agent", sorted(set(registry.AGENTS) - TD_AGENTS - ROLLOUT_AGENTS)
+    "agent", sorted(set(registry.AGENTS) - TD_AGENTS - ROLLOUT_AGENTS - REPLAY_AGENTS)
 )
 def test_every_agent_builds_a_run_reporting_its_metrics(agent):
     entry = registry.AGENTS[agent]
@@ -297,7 +300,7 @@ def _cases():
 def _num_actions(agent: str, num_actions: int) -> int:
     """A TD agent runs on FrozenLake (4 actions), a rollout agent on CartPole (2),
     the others on a bandit."""
-    if agent in ROLLOUT_AGENTS:
+    if agent in ROLLOUT_AGENTS | REPLAY_AGENTS:
         return 2
     return 4 if agent in TD_AGENTS else num_actions
 
@@ -312,7 +315,7 @@ def test_param_defaults_are_the_agent_params_defaults(agent, rule, num_actions):
         raw = {registry.RULES[rule].param.name: registry.RULES[rule].param, **raw}
     specs = registry.agent_params(agent, rule, num_actions)
     assert list(specs) == list(raw)  # the rule's own parameter first
-    if agent in ROLLOUT_AGENTS:
+    if agent in ROLLOUT_AGENTS | REPLAY_AGENTS:
         env, num_steps = {"name": "CartPole-v1"}, ROLLOUT_STEPS
     else:
         env = LAKE if agent in TD_AGENTS else {"num_arms": num_actions}

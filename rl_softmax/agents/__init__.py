@@ -4,10 +4,18 @@ The contract (:class:`Agent`, :class:`Transition`) is in :mod:`rl_softmax.agents
 :mod:`.policy_gradient` holds the pieces of the softmax policy-gradient learner
 (networks as plain pytrees, GAE, the A2C and clipped-surrogate losses with the entropy
 temperature); :mod:`.actor_critic` puts them together into an agent that learns from
-rollouts (:class:`RolloutAgent`).
+rollouts (:class:`RolloutAgent`); :mod:`.dqn` is the deep Q-network that learns from
+a replay buffer (:mod:`.replay`), also a :class:`RolloutAgent`.
 """
 
-from rl_softmax.agents import action_value, actor_critic, policy_gradient, td
+from rl_softmax.agents import (
+    action_value,
+    actor_critic,
+    dqn,
+    policy_gradient,
+    replay,
+    td,
+)
 from rl_softmax.agents.action_value import (
     ActionValueParams,
     ActionValueState,
@@ -21,6 +29,7 @@ from rl_softmax.agents.auto_temperature import (
     make_auto_temperature_agent,
 )
 from rl_softmax.agents.base import Agent, RolloutAgent, Transition
+from rl_softmax.agents.dqn import DQNParams, DQNState, make_dqn_agent
 from rl_softmax.agents.gradient_bandit import (
     GradientBanditParams,
     GradientBanditState,
@@ -34,6 +43,8 @@ __all__ = [
     "Agent",
     "AutoTemperatureParams",
     "AutoTemperatureState",
+    "DQNParams",
+    "DQNState",
     "GradientBanditParams",
     "GradientBanditState",
     "PGParams",
@@ -44,11 +55,14 @@ __all__ = [
     "Transition",
     "action_value",
     "actor_critic",
+    "dqn",
     "policy_gradient",
+    "replay",
     "constant_temperature",
     "make_action_value_agent",
     "make_actor_critic_agent",
     "make_auto_temperature_agent",
+    "make_dqn_agent",
     "make_gradient_bandit",
     "make_td_agent",
     "td",

@@ -11,9 +11,11 @@ case) and on a Markov decision process::
 
 ``policy_info`` is a dict with what the policy can say about the action it drew:
 ``"probs"`` (``[num_actions]``, the distribution it was drawn from) when the policy
-has closed-form probabilities, and ``"tau"`` (scalar) when it has a temperature.
-The engine computes entropy and P(optimal action) from ``"probs"`` and reports
-``"tau"``; a key that is absent means the metric is not defined for the agent.
+has closed-form probabilities, ``"tau"`` (scalar) when it has a temperature, and
+``"values"`` (``[num_actions]``) when it acts on value estimates (a DQN's Q-values).
+The engine computes entropy and P(optimal action) from ``"probs"``, reports
+``"tau"`` and the spread of ``"values"``; a key that is absent means the metric is
+not defined for the agent.
 
 An agent may also say what its final state holds (``summary``): a tabular agent
 reports ``"greedy_policy"`` (``[num_states, num_actions]``, the probabilities of

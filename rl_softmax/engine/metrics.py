@@ -15,6 +15,8 @@ name                per       value                                         need
 ``entropy``         step      entropy (nats) of the action distribution     probs
 ``prob_optimal``    step      probability the policy gave optimal actions   both
 ``tau``             step      the policy's temperature                      tau
+``value_spread``    step      std over actions of the agent's values in     agent
+                              the state acted in                            values
 ``return``          episode   undiscounted sum of rewards of the episode    episodic
 ``length``          episode   steps in the episode                          episodic
 ``success``         episode   1 if the episode succeeded                    success
@@ -33,7 +35,8 @@ name                per       value                                         need
                               episodes (NaN past the last)
 ==================  ========  ============================================  =========
 
-("values" is ``info["action_values"]``, "probs" is ``policy_info["probs"]``;
+("values" is ``info["action_values"]``, "probs" is ``policy_info["probs"]``,
+"agent values" is ``policy_info["values"]``, the estimates the agent acted on;
 "evaluate" needs an agent whose ``summary`` has a ``"greedy_policy"`` and an
 environment with ``evaluate``; "visits" an agent whose ``summary`` has them;
 "rollout" and "threshold" are what :mod:`rl_softmax.engine.rollout` reports, the
@@ -99,6 +102,7 @@ METRICS: dict[str, Metric] = {
         Metric("entropy", "policy entropy (nats)", "nats"),
         Metric("prob_optimal", "P(optimal action) (%)", "%", scale=100.0),
         Metric("tau", "temperature τ"),
+        Metric("value_spread", "spread of the action values (std over actions)"),
         Metric("return", "episode return", per_episode=True),
         Metric("length", "episode length (steps)", "steps", per_episode=True),
         Metric("success", "% successful episodes", "%", True, 100.0),
@@ -156,6 +160,7 @@ def available(
         "entropy": probs,
         "prob_optimal": values and probs,
         "tau": "tau" in policy_info,
+        "value_spread": "values" in policy_info,
         "return": episodic,
         "length": episodic,
         "success": episodic and "success" in info,
@@ -196,6 +201,8 @@ def step_values(
         out["prob_optimal"] = jnp.sum(jnp.where(is_best, policy_info["probs"], 0.0))
     if "tau" in names:
         out["tau"] = policy_info["tau"]
+    if "value_spread" in names:
+        out["value_spread"] = jnp.std(policy_info["values"])
     if "prob_by_rank" in names:
         ranks = jnp.argsort(-info["action_values"])
         out["prob_by_rank"] = policy_info["probs"][ranks]

@@ -100,7 +100,8 @@ class StudyConfig:
       baseline: whether the gradient bandit subtracts the average reward.
       track_probs: record mean action probabilities by rank (stacked-area plot).
       rollout: a rollout agent's batch and network settings
-        (:data:`~rl_softmax.experiment.registry.ROLLOUT`), defaults filled in;
+        (:data:`~rl_softmax.experiment.registry.ROLLOUT`; for a replay agent
+        :data:`~rl_softmax.experiment.registry.REPLAY`), defaults filled in;
         empty for the other agents.
     """
 
@@ -330,6 +331,7 @@ _OPTION_KEYS = {
     "baseline": {"baseline"},
     "step_size": set(),  # a param; the option is its "sample_average" value
     "rollout": set(registry.ROLLOUT),
+    "replay": set(registry.REPLAY),
 }
 
 
@@ -431,6 +433,8 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
         rollout=(
             _rollout(table, where, entry.defaults, num_steps)
             if "rollout" in options
+            else _replay(table, where, num_steps)
+            if "replay" in options
             else {}
         ),
     )
@@ -465,6 +469,38 @@ def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
         raise _fail(
             f"{where}num_minibatches", out["num_minibatches"],
             f"a divisor of num_envs x rollout_steps = {batch}",
+        )  # fmt: skip
+    return out
+
+
+def _replay(table: dict, where: str, num_steps: int) -> dict:
+    """A replay agent's settings: a batch that divides the run and fits the buffer,
+    a minibatch no larger than the buffer."""
+    out = {}
+    for key, (default, _) in registry.REPLAY.items():
+        if key == "hidden":
+            value = table.get(key, default)
+            if not isinstance(value, list) or not all(
+                isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in value
+            ):
+                raise _fail(
+                    f"{where}{key}", value, "a list of integers >= 1, e.g. [64, 64]"
+                )
+            out[key] = list(value)
+        else:
+            out[key] = _int(table, key, where, default, int(key != "learning_starts"))
+    batch = out["num_envs"] * out["rollout_steps"]
+    if num_steps % batch:
+        raise _fail(
+            "num_steps", num_steps,
+            f"a multiple of {where}num_envs x rollout_steps = {batch} (a learn "
+            "takes that many environment steps)",
+        )  # fmt: skip
+    if out["buffer_size"] < max(batch, out["batch_size"]):
+        raise _fail(
+            f"{where}buffer_size", out["buffer_size"],
+            f"an integer >= num_envs x rollout_steps = {batch} and >= batch_size = "
+            f"{out['batch_size']} (the buffer holds a rollout and a minibatch)",
         )  # fmt: skip
     return out
 

@@ -23,6 +23,7 @@ from rl_softmax.agents import (
     action_value,
     actor_critic,
     auto_temperature,
+    dqn,
     gradient_bandit,
     td,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ENVS",
     "GYMNASIUM_OPTIONS",
     "OPTIMIZERS",
+    "REPLAY",
     "ROLLOUT",
     "RULES",
     "SCHEDULES",
@@ -586,6 +588,61 @@ for _name, _description, _loss, _params, _options, _defaults in (
         _name, _description, actor_critic.PGParams, _params,
         _actor_critic_maker(_loss, _name == "ppo_auto"), options=_options,
         defaults={"optimizer": "adam", **_defaults},
+    ))  # fmt: skip
+
+
+REPLAY: dict[str, tuple[Any, str]] = {
+    "num_envs": (4, "environments stepped together"),
+    "rollout_steps": (1, "steps of each environment per learn"),
+    "hidden": ([64, 64], "hidden-layer widths of the Q-network (ReLU)"),
+    "buffer_size": (50_000, "replay slots, in transitions"),
+    "batch_size": (64, "transitions per optimizer step"),
+    "learning_starts": (1000, "environment steps stored before the first step"),
+    "train_every": (1, "learns per optimizer step"),
+    "target_update": (1, "optimizer steps per target update (by target_rate)"),
+}
+"""The study keys of a replay agent, ``{name: (default, meaning)}``; the run takes
+``num_steps / (num_envs * rollout_steps)`` learns."""
+
+
+def _dqn_maker(target: str) -> Callable:
+    def make(study, env, num_steps):
+        rule = RULES[study.rule].make(study, env.num_actions, num_steps)
+        settings = study.rollout
+        return dqn.make_dqn_agent(
+            _obs_size(env, study.agent), env.num_actions, rule, target=target,
+            optimizer=OPTIMIZERS[study.optimizer], hidden=tuple(settings["hidden"]),
+            **{k: settings[k] for k in ("buffer_size", "batch_size",
+                                        "learning_starts", "train_every",
+                                        "target_update")},
+        )  # fmt: skip
+
+    return make
+
+
+_DQN_PARAMS = (
+    Param("learning_rate", "learning_rate", None, 1e-12, _INF, False, "lr",
+          "learning rate"),
+    Param("discount", "discount", None, 0.0, 1.0, False, "γ", "discount γ"),
+    Param("target_rate", "target_rate", None, 1e-12, 1.0, False, "ρ",
+          "target-network Polyak step ρ"),
+    Param("max_grad_norm", "max_grad_norm", None, 1e-12, _INF, False, "max norm",
+          "gradient-norm clip"),
+)  # fmt: skip
+# The rules that need no visit counts; soft DQN's backup needs a temperature.
+_DQN_RULES = ("boltzmann", "epsilon_greedy", "greedy", "target_entropy")
+for _name, _description, _rules in (
+    ("dqn", "deep Q-network (replay, target network): bootstrap from max Q'",
+     _DQN_RULES),
+    ("double_dqn", "double DQN: Q' of the online network's argmax at S'",
+     _DQN_RULES),
+    ("soft_dqn", "soft DQN: bootstrap from tau logsumexp(Q'(S', .) / tau)",
+     _WITH_TAU),
+):  # fmt: skip
+    register_agent(AgentEntry(
+        _name, _description, dqn.DQNParams, _DQN_PARAMS, _dqn_maker(_name),
+        options=("optimizer", "replay"), defaults={"optimizer": "adam"},
+        takes_rule=True, rules=_rules,
     ))  # fmt: skip
 
 
