@@ -199,6 +199,35 @@ def test_one_learn_is_one_sgd_step_on_the_huber_loss_of_numpy_targets(target):
     assert int(learned.step) == 6 and int(learned.updates) == 1
 
 
+def test_annealed_learning_rate_falls_linearly_to_zero():
+    """With SGD the parameter change is proportional to the learning rate: after 6
+    of 24 annealing steps it is 3/4 of the constant rate's change; past the end,
+    nothing moves."""
+    params = dqn.DQNParams(learning_rate=0.05, max_grad_norm=1e9)
+    rollout = jax.tree.map(
+        lambda x: x.reshape(2, 3, *x.shape[1:]), _transitions(jax.random.key(1), 6)
+    )
+
+    def change(anneal_steps, step=0):
+        agent = dqn.make_dqn_agent(
+            OBS_SIZE, NUM_ACTIONS, optimizer=optax.sgd, hidden=(5,),
+            buffer_size=16, batch_size=8, learning_starts=0,
+            anneal_steps=anneal_steps,
+        )  # fmt: skip
+        state = agent.init(jax.random.key(0), params)
+        state = state._replace(step=jnp.int32(step))
+        learned = agent.learn(jax.random.key(2), state, rollout, params)
+        return [
+            np.asarray(a) - np.asarray(b)
+            for a, b in zip(jax.tree.leaves(learned.online),
+                            jax.tree.leaves(state.online), strict=True)
+        ]  # fmt: skip
+
+    for constant, annealed in zip(change(None), change(24), strict=True):
+        np.testing.assert_allclose(annealed, 0.75 * constant, rtol=1e-4, atol=1e-8)
+    assert all((d == 0).all() for d in change(24, step=30))
+
+
 def test_no_step_before_learning_starts_and_every_train_every_learns():
     agent = dqn.make_dqn_agent(
         OBS_SIZE, NUM_ACTIONS, hidden=(4,), buffer_size=32, batch_size=4,

@@ -189,6 +189,7 @@ def make_dqn_agent(
     learning_starts: int = 1000,
     train_every: int = 1,
     target_update: int = 1,
+    anneal_steps: int | None = None,
 ) -> RolloutAgent:
     """Builds a DQN agent (see the module docstring).
 
@@ -207,6 +208,8 @@ def make_dqn_agent(
       learning_starts: environment steps stored before the first optimizer step.
       train_every: learns per optimizer step (1: every learn takes one).
       target_update: optimizer steps per target-network update.
+      anneal_steps: the learning rate falls linearly to 0 over this many
+        environment steps (None: constant).
 
     Returns:
       a :class:`~rl_softmax.agents.base.RolloutAgent` with :class:`DQNParams`.
@@ -218,6 +221,7 @@ def make_dqn_agent(
         ("buffer_size", buffer_size, 1), ("batch_size", batch_size, 1),
         ("learning_starts", learning_starts, 0), ("train_every", train_every, 1),
         ("target_update", target_update, 1),
+        ("anneal_steps", 1 if anneal_steps is None else anneal_steps, 1),
     ):  # fmt: skip
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name}={value!r}: expected an integer >= {low}.")
@@ -235,11 +239,15 @@ def make_dqn_agent(
     no_counts = jnp.zeros((num_actions,), jnp.float32)
     over_batch = jax.vmap(q_values, (None, 0))
 
-    def network_optimizer(params):
+    def network_optimizer(params, step=0):
         # Built per call: the swept numbers are traced arrays.
+        learning_rate = jnp.asarray(params.learning_rate, jnp.float32)
+        if anneal_steps is not None:
+            done = jnp.minimum(step / anneal_steps, 1.0)
+            learning_rate = learning_rate * (1.0 - done)
         return optax.chain(
             optax.clip_by_global_norm(params.max_grad_norm),
-            optimizer(params.learning_rate),
+            optimizer(learning_rate),
         )
 
     def init(key, params):
@@ -299,7 +307,7 @@ def make_dqn_agent(
             td_target(batch.reward, batch.terminated, params.discount, next_value)
         )
         grads = jax.grad(loss)(state.online, batch, targets)
-        updates, opt_state = network_optimizer(params).update(
+        updates, opt_state = network_optimizer(params, step).update(
             grads, state.opt_state, state.online
         )
         online = optax.apply_updates(state.online, updates)

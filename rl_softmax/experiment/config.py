@@ -440,20 +440,23 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     )
 
 
+def _widths(table: dict, key: str, where: str, default: list[int]) -> list[int]:
+    """An MLP's hidden-layer widths: a list of integers >= 1."""
+    value = table.get(key, default)
+    if not isinstance(value, list) or not all(
+        isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in value
+    ):
+        raise _fail(f"{where}{key}", value, "a list of integers >= 1, e.g. [64, 64]")
+    return list(value)
+
+
 def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
     """A rollout agent's settings: batch sizes that divide the run, MLP widths."""
     out = {}
     for key, (default, _) in registry.ROLLOUT.items():
         default = defaults.get(key, default)
         if key == "hidden":
-            value = table.get(key, default)
-            if not isinstance(value, list) or not all(
-                isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in value
-            ):
-                raise _fail(
-                    f"{where}{key}", value, "a list of integers >= 1, e.g. [64, 64]"
-                )
-            out[key] = list(value)
+            out[key] = _widths(table, key, where, default)
         elif key == "anneal_lr":
             out[key] = _bool(table, key, where, default)
         else:
@@ -479,14 +482,9 @@ def _replay(table: dict, where: str, num_steps: int) -> dict:
     out = {}
     for key, (default, _) in registry.REPLAY.items():
         if key == "hidden":
-            value = table.get(key, default)
-            if not isinstance(value, list) or not all(
-                isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in value
-            ):
-                raise _fail(
-                    f"{where}{key}", value, "a list of integers >= 1, e.g. [64, 64]"
-                )
-            out[key] = list(value)
+            out[key] = _widths(table, key, where, default)
+        elif key == "anneal_lr":
+            out[key] = _bool(table, key, where, default)
         else:
             out[key] = _int(table, key, where, default, int(key != "learning_starts"))
     batch = out["num_envs"] * out["rollout_steps"]

@@ -600,6 +600,7 @@ REPLAY: dict[str, tuple[Any, str]] = {
     "learning_starts": (1000, "environment steps stored before the first step"),
     "train_every": (1, "learns per optimizer step"),
     "target_update": (1, "optimizer steps per target update (by target_rate)"),
+    "anneal_lr": (False, "learning rate falls linearly to 0 over the run"),
 }
 """The study keys of a replay agent, ``{name: (default, meaning)}``; the run takes
 ``num_steps / (num_envs * rollout_steps)`` learns."""
@@ -615,6 +616,7 @@ def _dqn_maker(target: str) -> Callable:
             **{k: settings[k] for k in ("buffer_size", "batch_size",
                                         "learning_starts", "train_every",
                                         "target_update")},
+            anneal_steps=num_steps if settings["anneal_lr"] else None,
         )  # fmt: skip
 
     return make
