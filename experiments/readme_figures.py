@@ -1,7 +1,8 @@
 """Every figure in the README, regenerated: runs (or reuses) the shipped configs
 through ``run_experiment`` and copies the figures it drew into
 ``experiments/figures/``, plus the softmax demo, Sutton & Barto's Figure 2.5, the
-cliff-walking step-size study (Figure 6.3's shape) and the host-vs-JAX comparison.
+cliff-walking step-size study (Figure 6.3's shape), the host-vs-JAX comparison and
+the temperature atlas.
 The bandit configs run at ``--num-seeds`` x ``--num-steps``; the gymnasium configs at
 their own sizes unless those are changed from the defaults (a quick look; the
 classic-control ones then run two updates).
@@ -147,6 +148,21 @@ def main(argv: list[str] | None = None) -> list[Path]:
     written.append(
         Path(shutil.copyfile(results_dir / "host_vs_jax.png", out / "host_vs_jax.png"))
     )
+    spec = importlib.util.spec_from_file_location(
+        "temperature_atlas", _HERE / "temperature_atlas.py"
+    )
+    atlas = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(atlas)
+    quick = [] if full_size else [
+        "--families", "bandit_tau_sweep", "frozenlake_tau_sweep",
+        "--set", f"num_seeds={args.num_seeds}", "--set", "num_steps=400",
+        "--set", "final_steps=100",
+    ]  # fmt: skip
+    atlas.main([
+        *quick, "--out", str(Path(args.results) / f"temperature_atlas{suffix}"),
+        "--figure", str(out / "temperature_atlas.png"),
+    ])  # fmt: skip
+    written.append(out / "temperature_atlas.png")
     for path in written:
         print(f"wrote {path}")
     return written

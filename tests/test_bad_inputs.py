@@ -459,8 +459,9 @@ LIMITED = (
 
 @pytest.fixture(scope="module")
 def long_runs(tmp_path_factory):
-    """``{id: (process, deadline)}`` of the long cases, started first and together
-    (each takes a while to measure its first window), with bounded memory."""
+    """``{id: (process, deadline, stdout lines so far)}`` of the long cases, started
+    first and together (each takes a while to measure its first window), with
+    bounded memory."""
     started = {}
     script = Path(sys.executable).with_name("rl-softmax")
     for case in (c for c in CASES if c.kind == "long"):
@@ -473,9 +474,13 @@ def long_runs(tmp_path_factory):
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             cwd=tmp, env=ENV,
         )  # fmt: skip
-        started[case.id] = (proc, time.monotonic() + LONG_SECONDS)
+        # read from the start: the other cases may keep the test waiting
+        lines: list[str] = []
+        threading.Thread(target=lambda p=proc, o=lines: o.extend(p.stdout),
+                         daemon=True).start()  # fmt: skip
+        started[case.id] = (proc, time.monotonic() + LONG_SECONDS, lines)
     yield started
-    for proc, _ in started.values():
+    for proc, _, _ in started.values():
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
@@ -581,10 +586,7 @@ def test_installed_script_prints_the_same_line(case_id, outcomes, tmp_path):
     "case", [c for c in CASES if c.kind == "long"], ids=lambda c: c.id
 )
 def test_a_run_of_days_says_so_and_stops_on_ctrl_c(case, long_runs):
-    proc, deadline = long_runs[case.id]
-    lines = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
+    proc, deadline, lines = long_runs[case.id]
     while not any(case.expected[1] in line for line in lines):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, f"no estimate in {LONG_SECONDS} s"
