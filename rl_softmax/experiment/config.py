@@ -450,6 +450,18 @@ def _widths(table: dict, key: str, where: str, default: list[int]) -> list[int]:
     return list(value)
 
 
+def _batch(out: dict, where: str, num_steps: int, step: str) -> int:
+    """``num_envs x rollout_steps``, which must divide the run's ``num_steps``."""
+    batch = out["num_envs"] * out["rollout_steps"]
+    if num_steps % batch:
+        raise _fail(
+            "num_steps", num_steps,
+            f"a multiple of {where}num_envs x rollout_steps = {batch} ({step} "
+            "takes that many environment steps)",
+        )  # fmt: skip
+    return batch
+
+
 def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
     """A rollout agent's settings: batch sizes that divide the run, MLP widths."""
     out = {}
@@ -461,13 +473,7 @@ def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
             out[key] = _bool(table, key, where, default)
         else:
             out[key] = _int(table, key, where, default, 1)
-    batch = out["num_envs"] * out["rollout_steps"]
-    if num_steps % batch:
-        raise _fail(
-            "num_steps", num_steps,
-            f"a multiple of {where}num_envs x rollout_steps = {batch} (an update "
-            "takes that many environment steps)",
-        )  # fmt: skip
+    batch = _batch(out, where, num_steps, "an update")
     if batch % out["num_minibatches"]:
         raise _fail(
             f"{where}num_minibatches", out["num_minibatches"],
@@ -487,13 +493,7 @@ def _replay(table: dict, where: str, num_steps: int) -> dict:
             out[key] = _bool(table, key, where, default)
         else:
             out[key] = _int(table, key, where, default, int(key != "learning_starts"))
-    batch = out["num_envs"] * out["rollout_steps"]
-    if num_steps % batch:
-        raise _fail(
-            "num_steps", num_steps,
-            f"a multiple of {where}num_envs x rollout_steps = {batch} (a learn "
-            "takes that many environment steps)",
-        )  # fmt: skip
+    batch = _batch(out, where, num_steps, "a learn")
     if out["buffer_size"] < max(batch, out["batch_size"]):
         raise _fail(
             f"{where}buffer_size", out["buffer_size"],
