@@ -1,6 +1,6 @@
 """Every figure in the README, regenerated: runs (or reuses) the shipped configs
 through ``run_experiment`` and copies the figures it drew into
-``experiments/figures/``, plus the softmax demo, Sutton & Barto's Figure 2.5, the
+``docs/figures/``, plus the softmax demo, Sutton & Barto's Figure 2.5, the
 cliff-walking step-size study (Figure 6.3's shape), the host-vs-JAX comparison and
 the temperature atlas.
 The bandit configs run at ``--num-seeds`` x ``--num-steps``; the gymnasium configs at
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--num-seeds", type=int, default=2000)
     parser.add_argument("--num-steps", type=int, default=1000)
     parser.add_argument("--results", default="results", help="parent of results dirs")
-    parser.add_argument("--out", default=str(_HERE / "figures"))
+    parser.add_argument("--out", default=str(_HERE.parent / "docs" / "figures"))
     args = parser.parse_args(argv)
     full_size = args.num_seeds == 2000 and args.num_steps == 1000
     overrides = [

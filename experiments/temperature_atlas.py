@@ -25,7 +25,7 @@ scale: how far apart the families' best taus are, raw and relative.
     python experiments/temperature_atlas.py --quick    # fewer seeds and steps
 
 Results go to ``results/temperature_atlas/<family>`` (a rerun reuses them) and the
-figure to ``experiments/figures/temperature_atlas.png``.
+figure to ``docs/figures/temperature_atlas.png``.
 """
 
 from __future__ import annotations
@@ -248,7 +248,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
     )  # fmt: skip
     parser.add_argument("--out", default="results/temperature_atlas")
     parser.add_argument(
-        "--figure", default=str(_HERE / "figures" / "temperature_atlas.png")
+        "--figure",
+        default=str(_HERE.parent / "docs" / "figures" / "temperature_atlas.png"),
     )
     args = parser.parse_args(argv)
     families = [f for f in FAMILIES if not args.families or f.config in args.families]

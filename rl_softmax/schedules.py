@@ -38,6 +38,7 @@ import inspect
 import math
 import operator
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -334,11 +335,12 @@ def inverse_log(c: ArrayLike, *, offset: ArrayLike = 2.0) -> Schedule:
     Returns:
       a schedule.
 
-    >>> schedule = inverse_log(1.0)
-    >>> schedule(0)  # 1 / log(2)
-    Array(1.442695, dtype=float32)
-    >>> schedule(jnp.arange(3))  # [1 / log 2, 1 / log 3, 1 / log 4]
-    Array([1.442695 , 0.9102392, 0.7213475], dtype=float32)
+    Examples:
+      >>> schedule = inverse_log(1.0)
+      >>> schedule(0)  # 1 / log(2)
+      Array(1.442695, dtype=float32)
+      >>> schedule(jnp.arange(3))  # [1 / log 2, 1 / log 3, 1 / log 4]
+      Array([1.442695 , 0.9102392, 0.7213475], dtype=float32)
     """
     _check("c", c, lambda v: v > 0, "c > 0")
     _check("offset", offset, lambda v: v > 1, "offset > 1 (log(t + offset) > 0)")
@@ -498,7 +500,7 @@ def target_entropy_temperature(
 # --- a swept schedule scale ---------------------------------------------------------
 
 
-def make_temperature(factory: Callable[..., Schedule], **kwargs) -> Temperature:
+def make_temperature(factory: Callable[..., Schedule], **kwargs: Any) -> Temperature:
     """``(step, explore) -> tau``: ``factory(explore, **kwargs)`` evaluated at ``step``.
 
     So the swept ``explore`` is the schedule's first argument (its initial temperature

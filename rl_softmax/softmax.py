@@ -171,10 +171,11 @@ def softmax(logits: ArrayLike, tau: ArrayLike = 1.0, axis: int = -1) -> jax.Arra
     Returns:
       ``[..., num_actions]`` probabilities: non-negative, summing to one.
 
-    >>> [round(float(p), 4) for p in softmax(jnp.array([2.0, 4.0, 2.0, 1.0]))]
-    [0.1025, 0.7573, 0.1025, 0.0377]
-    >>> [float(p) for p in softmax(jnp.array([1.0, 3.0, 3.0]), tau=0.0)]
-    [0.0, 0.5, 0.5]
+    Examples:
+      >>> [round(float(p), 4) for p in softmax(jnp.array([2.0, 4.0, 2.0, 1.0]))]
+      [0.1025, 0.7573, 0.1025, 0.0377]
+      >>> [float(p) for p in softmax(jnp.array([1.0, 3.0, 3.0]), tau=0.0)]
+      [0.0, 0.5, 0.5]
     """
     return _like(logits, _softmax(logits, tau, axis))
 
@@ -303,8 +304,9 @@ def categorical_entropy(probs: ArrayLike, axis: int = -1) -> jax.Array:
     Returns:
       ``[...]`` entropies.
 
-    >>> float(categorical_entropy(jnp.array([0.5, 0.5, 0.0])))  # log 2
-    0.6931471824645996
+    Examples:
+      >>> float(categorical_entropy(jnp.array([0.5, 0.5, 0.0])))  # log 2
+      0.6931471824645996
     """
     wide = _widened(probs)
     # log of 1 where p == 0: finite, so neither the value nor the gradient sees -inf.

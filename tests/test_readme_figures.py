@@ -14,11 +14,11 @@ def test_readme_figures_are_the_plots_the_configs_draw(tmp_path):
     names = sorted(path.name for path in written)
     assert names == sorted(p.name for p in (tmp_path / "figs").iterdir())
     for name in names:  # every figure the README shows is made here, and only those
-        assert f"experiments/figures/{name}" in readme, name
+        assert f"docs/figures/{name}" in readme, name
     shown = {
-        line.split("experiments/figures/")[1].split(")")[0]
+        line.split("docs/figures/")[1].split(")")[0]
         for line in readme.splitlines()
-        if "](experiments/figures/" in line
+        if "](docs/figures/" in line
     }
     assert shown == set(names)
     sweep = tmp_path / "results" / "bandit_tau_sweep_4x20" / "plots"

@@ -213,10 +213,11 @@ def gae(
     Returns:
       ``(advantages, returns)``, both ``[T]``, ``returns = advantages + values``.
 
-    >>> adv, ret = gae(jnp.ones(3), jnp.zeros(3), jnp.zeros(3),
-    ...                jnp.array([False, False, True]), jnp.zeros(3, bool), 1.0, 1.0)
-    >>> [float(g) for g in ret]
-    [3.0, 2.0, 1.0]
+    Examples:
+      >>> adv, ret = gae(jnp.ones(3), jnp.zeros(3), jnp.zeros(3),
+      ...                jnp.array([False, False, True]), jnp.zeros(3, bool), 1.0, 1.0)
+      >>> [float(g) for g in ret]
+      [3.0, 2.0, 1.0]
     """
     values = jnp.asarray(values)
     dtype = jnp.result_type(rewards, values, next_values, jnp.float32)

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rl_softmax.agents.base import Transition
+from rl_softmax.agents.base import RolloutAgent, Transition
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine.run import (
     Run,
@@ -39,6 +39,7 @@ from rl_softmax.engine.run import (
     autoreset,
     checked_agent_params,
 )
+from rl_softmax.envs.base import Environment
 
 __all__ = ["SOLVE_WINDOW", "make_rollout_run"]
 
@@ -77,8 +78,8 @@ def _record(recent: _Recent, returns: jax.Array, ended: jax.Array) -> _Recent:
 
 
 def make_rollout_run(
-    env,
-    agent,
+    env: Environment,
+    agent: RolloutAgent,
     num_updates: int,
     *,
     num_envs: int,

@@ -31,9 +31,10 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rl_softmax.agents.base import Transition
+from rl_softmax.agents.base import Agent, Transition
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine.executor import computed_once
+from rl_softmax.envs.base import Environment
 
 __all__ = ["Run", "StepOutput", "make_run"]
 
@@ -189,8 +190,8 @@ def checked_agent_params(env, agent, agent_params: Any, swept: str) -> Any:
 
 
 def make_run(
-    env,
-    agent,
+    env: Environment,
+    agent: Agent,
     num_steps: int,
     *,
     env_params: Any = None,

@@ -77,7 +77,10 @@ def value_iteration(
     episodes (as on FrozenLake, CliffWalking and Taxi).
 
     Args:
-      probs, next_states, rewards, terminated: ``[S, A, K]`` outcome tables.
+      probs: ``[S, A, K]`` probability of each outcome.
+      next_states: ``[S, A, K]`` the outcome's next state.
+      rewards: ``[S, A, K]`` the outcome's reward.
+      terminated: ``[S, A, K]`` whether the outcome ends the episode.
       discount: in ``[0, 1]``.
       tol: largest change of any ``Q(s, a)`` in the last sweep.
       max_iters: sweeps before giving up.
@@ -285,7 +288,7 @@ class TabularEnv(Environment):
         return next_position, next_state, reward, terminated, truncated, info
 
     def evaluate(
-        self, policy: ArrayLike, params, *, horizon: int | None = None
+        self, policy: ArrayLike, params: TabularParams, *, horizon: int | None = None
     ) -> dict[str, jax.Array]:
         """Exact success probability and expected return of a tabular policy.
 
