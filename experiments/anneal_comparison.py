@@ -25,7 +25,7 @@ CONFIGS = (
     "anneal_target_entropy",
     "anneal_gradient_bandit",
 )
-_CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+_CONFIG_DIR = Path(__file__).resolve().parents[1] / "rl_softmax" / "configs"
 
 
 def _format(mean: float, sem: float, scale: float = 1.0, digits: int = 3) -> str:

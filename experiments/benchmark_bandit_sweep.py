@@ -45,7 +45,7 @@ from rl_softmax.engine import executor, sweep  # noqa: E402
 from rl_softmax.experiment import build_run, config, run_experiment  # noqa: E402
 
 _REPO = Path(__file__).resolve().parents[1]
-_FLAGSHIP = _REPO / "configs" / "bandit_tau_sweep.toml"
+_FLAGSHIP = _REPO / "rl_softmax" / "configs" / "bandit_tau_sweep.toml"
 
 
 def _best_of(repeats: int, fn) -> float:

@@ -54,8 +54,9 @@ from rl_softmax.engine import executor, make_run
 from rl_softmax.engine.sweep import SweepResult, compile_sweep, sweep
 from rl_softmax.envs.base import Environment
 from rl_softmax.experiment import build_run, config, registry
+from rl_softmax.experiment.config import SHIPPED_DIR
 
-_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "frozenlake_tau_sweep.toml"
+_CONFIG = SHIPPED_DIR / "frozenlake_tau_sweep.toml"
 _TARGETS = {"x Python loop": 300.0, "x NumPy": 4.0, "x gymnax": 1.0}
 
 

@@ -15,15 +15,15 @@ from __future__ import annotations
 import argparse
 import time
 import tomllib
-from pathlib import Path
 
 import numpy as np
 
 from rl_softmax.engine import executor
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import run_experiment
+from rl_softmax.experiment.config import SHIPPED_DIR
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cartpole_softmax_pg.toml"
+CONFIG = SHIPPED_DIR / "cartpole_softmax_pg.toml"
 SOLVED = 475.0
 
 

@@ -29,8 +29,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rl_softmax.experiment import run_experiment, stats
+from rl_softmax.experiment.config import SHIPPED_DIR
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cliff_step_size.toml"
+CONFIG = SHIPPED_DIR / "cliff_step_size.toml"
 
 
 def interim(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

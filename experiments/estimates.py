@@ -55,9 +55,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--configs", nargs="*", help="config names (default: all)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
-    configs = sorted((_REPO / "configs").glob("*.toml"))
+    configs = sorted((_REPO / "rl_softmax" / "configs").glob("*.toml"))
     if args.configs:
-        configs = [_REPO / "configs" / f"{name}.toml" for name in args.configs]
+        configs = [
+            _REPO / "rl_softmax" / "configs" / f"{name}.toml" for name in args.configs
+        ]
     rows = []
     print("| config | study | memory estimate | peak memory | ratio | time estimate "
           "| run time | ratio |")  # fmt: skip

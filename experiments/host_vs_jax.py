@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from rl_softmax.experiment import run_experiment, stats
 
 _HERE = Path(__file__).resolve().parent
-_CONFIGS = _HERE.parent / "configs"
+_CONFIGS = _HERE.parent / "rl_softmax" / "configs"
 Z95 = 1.959963984540054
 
 

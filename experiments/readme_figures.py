@@ -22,7 +22,7 @@ from rl_softmax import plotting
 from rl_softmax.experiment import run_experiment
 
 _HERE = Path(__file__).resolve().parent
-_CONFIGS = _HERE.parent / "configs"
+_CONFIGS = _HERE.parent / "rl_softmax" / "configs"
 
 # config -> {plot it draws: README figure}
 FIGURES = {

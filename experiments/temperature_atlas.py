@@ -42,7 +42,7 @@ import numpy as np
 from rl_softmax.experiment import run_experiment, stats
 
 _HERE = Path(__file__).resolve().parent
-_CONFIGS = _HERE.parent / "configs"
+_CONFIGS = _HERE.parent / "rl_softmax" / "configs"
 
 
 class Family(NamedTuple):

@@ -1,6 +1,6 @@
 """The ``rl-softmax`` command: run | plot | list | demo. Argument parsing only.
 
-``rl-softmax run configs/bandit_tau_sweep.toml`` calls
+``rl-softmax run bandit_tau_sweep`` (a shipped config by name, or a path) calls
 :func:`rl_softmax.experiment.run_experiment`, which validates the config, compiles
 each study once, sweeps it with a progress bar, and writes arrays, metadata, a tidy
 CSV summary and plots to ``results/<name>``. An interrupted run resumes: studies
@@ -18,8 +18,6 @@ import time
 from pathlib import Path
 
 __all__ = ["console", "main"]
-
-_REPO = Path(__file__).resolve().parents[1]
 
 
 def _best_line(results, study) -> str:
@@ -123,13 +121,6 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shipped_configs() -> list[Path]:
-    folders = {Path("configs").resolve(), (_REPO / "configs").resolve()}
-    return sorted(
-        {p for folder in folders if folder.is_dir() for p in folder.glob("*.toml")}
-    )
-
-
 def _list(args: argparse.Namespace) -> int:
     from rl_softmax.experiment import config as config_lib
     from rl_softmax.experiment import registry
@@ -164,13 +155,13 @@ def _list(args: argparse.Namespace) -> int:
     print(f"optimizers: {', '.join(registry.OPTIMIZERS)}")
     print(f"temperature schedules: {', '.join(registry.SCHEDULES)}")
     print(f"target-entropy shapes: {', '.join(registry.ENTROPY_SHAPES)}")
-    print("configs:")
-    for path in _shipped_configs():
+    print("configs (rl-softmax run NAME, or a path to your own TOML file):")
+    for name, path in config_lib.shipped_configs().items():
         try:
             description = config_lib.load(path).description.strip().split("\n")[0]
         except config_lib.ConfigError as err:
             description = f"(invalid: {err})"
-        print(f"  {path}  {description}")
+        print(f"  {name:<28} {description}")
     return 0
 
 
@@ -220,7 +211,9 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run an experiment config, save results and plots"
     )
-    run.add_argument("config", help="a TOML config, e.g. configs/bandit_tau_sweep.toml")
+    run.add_argument(
+        "config", help="a TOML file, or a shipped config's name (rl-softmax list)"
+    )
     run.add_argument("--out", help="results directory (default results/<config name>)")
     run.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",

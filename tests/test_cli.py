@@ -34,10 +34,10 @@ REPO = Path(__file__).resolve().parents[1]
 # The configs of the rollout agents need other tiny sizes: test_policy_configs.py.
 CONFIGS = [
     path
-    for path in sorted((REPO / "configs").glob("*.toml"))
+    for path in sorted((REPO / "rl_softmax" / "configs").glob("*.toml"))
     if not any(s.rollout for s in config_lib.load(path).studies)
 ]
-TAU_SWEEP = REPO / "configs" / "bandit_tau_sweep.toml"
+TAU_SWEEP = REPO / "rl_softmax" / "configs" / "bandit_tau_sweep.toml"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # The shipped config asks for final_steps = 100, so a 50-step run must shrink it.
@@ -491,8 +491,29 @@ def test_list_shows_registry_names_and_configs(capsys, monkeypatch, tmp_path):
             assert f"  {name} " in out and entry.description in out, name
     for names in (registry.OPTIMIZERS, registry.SCHEDULES, registry.ENTROPY_SHAPES):
         assert ", ".join(names) in out
+    for path in CONFIGS:  # by the name that `rl-softmax run NAME` takes
+        assert f"  {path.stem} " in out and "invalid" not in out
+
+
+def test_a_shipped_config_runs_by_name_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    out = tmp_path / "by name"
+    argv = ["run", "bandit_tau_sweep", "--out", str(out), *_sets(TINY), "--no-plots"]
+    assert main(argv) == 0
+    by_path = tmp_path / "by path"
+    argv[1:4] = [str(TAU_SWEEP), "--out", str(by_path)]
+    assert main(argv) == 0
+    assert (out / "summary.csv").read_bytes() == (by_path / "summary.csv").read_bytes()
+
+
+def test_an_unknown_config_name_lists_the_shipped_ones(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "bandit_tau_swep", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "bandit_tau_swep: no such config file" in err
     for path in CONFIGS:
-        assert path.name in out and "invalid" not in out
+        assert path.stem in err
 
 
 def test_bench_command_is_gone(capsys):

@@ -29,7 +29,9 @@ from rl_softmax.experiment.config import (
     load,
 )
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+CONFIGS = sorted(
+    (Path(__file__).resolve().parents[1] / "rl_softmax" / "configs").glob("*.toml")
+)
 
 # The design's defaults and study keys (API brief), written out independently.
 OPTIMIZER_DEFAULT = {

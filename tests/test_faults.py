@@ -27,7 +27,7 @@ from rl_softmax.experiment import ConfigError, guard
 
 sweep_lib = importlib.import_module("rl_softmax.engine.sweep")  # not the function
 REPO = Path(__file__).resolve().parents[1]
-FLAGSHIP = str(REPO / "configs" / "bandit_tau_sweep.toml")
+FLAGSHIP = str(REPO / "rl_softmax" / "configs" / "bandit_tau_sweep.toml")
 # 21 values x 64 seeds in blocks of 16 runs: 84 blocks of 20,000 steps each
 SMALL = ["--set", "num_seeds=64", "--set", "num_steps=20000", "--set",
          "max_block_runs=16", "--no-plots", "--quiet"]  # fmt: skip

@@ -19,7 +19,11 @@ def _is_rollout(path: Path) -> bool:
     return any(s.rollout for s in config_lib.load(path).studies)
 
 
-CONFIGS = [p for p in sorted((REPO / "configs").glob("*.toml")) if _is_rollout(p)]
+CONFIGS = [
+    p
+    for p in sorted((REPO / "rl_softmax" / "configs").glob("*.toml"))
+    if _is_rollout(p)
+]
 TINY = ["num_seeds=2", "num_steps=1024", "final_steps=512"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from rl_softmax.experiment import run_experiment
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "rl_softmax" / "configs"
 
 
 def _episode_means(result, first: int, last: int) -> np.ndarray:

@@ -43,8 +43,13 @@ __all__ = [
     "apply_overrides",
     "from_dict",
     "load",
+    "resolve",
+    "shipped_configs",
     "to_dict",
 ]
+
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "configs"
+"""The configs shipped with the package (package data, so a wheel has them too)."""
 
 
 class ConfigError(ValueError):
@@ -669,13 +674,37 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+def shipped_configs() -> dict[str, Path]:
+    """The shipped configs, ``{name: path}`` in name order (``rl-softmax list``)."""
+    return {path.stem: path for path in sorted(SHIPPED_DIR.glob("*.toml"))}
+
+
+def resolve(config: str | Path) -> Path:
+    """The file a config argument names: a path that exists, else a shipped config
+    named without a folder (``"bandit_tau_sweep"`` or ``"bandit_tau_sweep.toml"``);
+    anything else is returned as given, for :func:`load` to report."""
+    path = Path(config)
+    if path.exists() or path.parent != Path("."):
+        return path
+    return shipped_configs().get(path.name.removesuffix(".toml"), path)
+
+
 def load(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Reads, overrides and validates a TOML config; errors name the file and field."""
-    path = Path(path)
+    """Reads, overrides and validates a TOML config; errors name the file and field.
+
+    Args:
+      path: a TOML file, or the name of a shipped config (see :func:`resolve`).
+      overrides: ``"key=value"`` changes, as ``rl-softmax run --set`` takes them.
+    """
+    path = resolve(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))  # TOML is UTF-8
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file.") from None
+        names = ", ".join(shipped_configs())
+        raise ConfigError(
+            f"{path}: no such config file; give a path, or a shipped config's name "
+            f"({names})."
+        ) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: a directory, not a config file.") from None
     except OSError as err:  # unreadable
