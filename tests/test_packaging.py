@@ -46,7 +46,7 @@ def installed(wheel, tmp_path_factory) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    code = "import sys; from rl_softmax.cli import console; sys.argv[0] = 'rl-softmax'; console()"
+    code = "import sys; from rl_softmax.cli import console; console()"
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
