@@ -9,9 +9,9 @@ cases go through the installed script as well, and the huge sizes run as
 subprocesses with a deadline (their refusal with a memory and time estimate is
 another change; until it lands they may xfail).
 
-README.md's "Bad inputs and what they get" is the table of these cases and their
+docs/reference/bad-inputs.md ("Bad inputs and what they get") is the table of these cases and their
 actual messages (temporary paths, pids, hosts, times and hashes replaced by
-placeholders); ``RL_SOFTMAX_UPDATE_README=1 pytest tests/test_bad_inputs.py``
+placeholders); ``RL_SOFTMAX_UPDATE_DOCS=1 pytest tests/test_bad_inputs.py``
 rewrites it.
 """
 
@@ -39,7 +39,7 @@ from rl_softmax.cli import main
 from rl_softmax.experiment import results
 
 REPO = Path(__file__).resolve().parents[1]
-README = REPO / "README.md"
+PAGE = REPO / "docs" / "reference" / "bad-inputs.md"
 START, END = "<!-- bad-inputs:start -->", "<!-- bad-inputs:end -->"
 LONG_SECONDS = 300
 # A long case must not take the memory of the other processes on the host.
@@ -70,7 +70,7 @@ class Case(NamedTuple):
         days: it must say so, then stop cleanly on Ctrl-C).
       input: see ``kind``.
       expected: what the message must contain (``<tmp>`` for the temporary folder).
-      shown: the README's "input" cell when it is not derived from ``input``.
+      shown: the table's "input" cell when it is not derived from ``input``.
     """
 
     id: str
@@ -605,7 +605,7 @@ def test_a_run_of_days_says_so_and_stops_on_ctrl_c(case, long_runs):
     )
 
 
-# ------------------------------------------------------------------------ README
+# ------------------------------------------------------------ the docs page
 
 
 def _cell(text: str) -> str:
@@ -647,20 +647,20 @@ def bad_inputs_table(outcomes: dict[str, Outcome]) -> str:
     return "\n".join(rows)
 
 
-def test_readme_lists_every_case_with_its_message(outcomes):
+def test_docs_list_every_case_with_its_message(outcomes):
     if any(o.code == "skipped" for o in outcomes.values()):
         pytest.skip("a case was skipped here, so its row cannot be checked")
     table = bad_inputs_table(outcomes)
-    text = README.read_text(encoding="utf-8")
+    text = PAGE.read_text(encoding="utf-8")
     assert text.count(START) == 1 and text.count(END) == 1, (
-        f"README.md needs one {START} ... {END} block"
+        f"{PAGE} needs one {START} ... {END} block"
     )
     head, rest = text.split(START)
     block, tail = rest.split(END)
     wanted = f"\n{table}\n"
-    if os.environ.get("RL_SOFTMAX_UPDATE_README") == "1":
-        README.write_text(head + START + wanted + END + tail, encoding="utf-8")
-    assert block == wanted or os.environ.get("RL_SOFTMAX_UPDATE_README") == "1", (
-        "README.md's bad-inputs table is out of date; rerun with "
-        "RL_SOFTMAX_UPDATE_README=1 to rewrite it"
+    if os.environ.get("RL_SOFTMAX_UPDATE_DOCS") == "1":
+        PAGE.write_text(head + START + wanted + END + tail, encoding="utf-8")
+    assert block == wanted or os.environ.get("RL_SOFTMAX_UPDATE_DOCS") == "1", (
+        f"{PAGE}'s bad-inputs table is out of date; rerun with "
+        "RL_SOFTMAX_UPDATE_DOCS=1 to rewrite it"
     )
