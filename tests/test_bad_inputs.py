@@ -9,9 +9,9 @@ cases go through the installed script as well, and the huge sizes run as
 subprocesses with a deadline (their refusal with a memory and time estimate is
 another change; until it lands they may xfail).
 
-docs/reference/bad-inputs.md ("Bad inputs and what they get") is the table of these cases and their
-actual messages (temporary paths, pids, hosts, times and hashes replaced by
-placeholders); ``RL_SOFTMAX_UPDATE_DOCS=1 pytest tests/test_bad_inputs.py``
+docs/reference/bad-inputs.md ("Bad inputs and what they get") is the table of these
+cases and their actual messages (temporary paths, pids, hosts, times and hashes
+replaced by placeholders); ``RL_SOFTMAX_UPDATE_DOCS=1 pytest tests/test_bad_inputs.py``
 rewrites it.
 """
 

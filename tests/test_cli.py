@@ -511,7 +511,7 @@ def test_an_unknown_config_name_lists_the_shipped_ones(tmp_path, monkeypatch, ca
     assert main(["run", "bandit_tau_swep", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert "bandit_tau_swep: no such config file" in err
+    assert "bandit_tau_swep: no such config file, nor a shipped config" in err
     for path in CONFIGS:
         assert path.stem in err
 

@@ -700,10 +700,11 @@ def load(path: str | Path, overrides: list[str] | None = None) -> ExperimentConf
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))  # TOML is UTF-8
     except FileNotFoundError:
+        if path.parent != Path("."):
+            raise ConfigError(f"{path}: no such config file.") from None
         names = ", ".join(shipped_configs())
         raise ConfigError(
-            f"{path}: no such config file; give a path, or a shipped config's name "
-            f"({names})."
+            f"{path}: no such config file, nor a shipped config (one of {names})."
         ) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: a directory, not a config file.") from None
