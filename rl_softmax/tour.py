@@ -275,7 +275,7 @@ def _max_entropy_lines(key, logits) -> list[str]:
 
 
 def _limits_lines(logits) -> list[str]:
-    ties = jnp.array([1.0, 3.0, 3.0])
+    ties = jnp.array([3.0, 1.0, 3.0, 2.0])
     lines = [
         f"softmax({_fmt(ties)}) at tau = {tau:g}: {_fmt(sm.softmax(ties, tau))}"
         for tau in (1.0, 0.1, 0.01, 0.0)
