@@ -242,7 +242,9 @@ def naive_softmax(logits: ArrayLike) -> jax.Array:
 
     The counter-example of :func:`rl_softmax.softmax.softmax`: in float32,
     ``exp(z)`` is ``inf`` from ``z = 89`` on and ``0`` below about ``-104``, so the
-    quotient is ``inf / inf`` or ``0 / 0``, NaN.
+    quotient is ``inf / inf`` or ``0 / 0``, NaN. (Already at ``[88, 0]`` XLA on CPU
+    returns zeros: it divides by multiplying with ``1 / sum``, a float32 subnormal
+    that it flushes to 0.)
     """
     unnormalised = jnp.exp(jnp.asarray(logits, jnp.float32))
     return unnormalised / jnp.sum(unnormalised, axis=-1, keepdims=True)

@@ -163,11 +163,14 @@ def plot_linear_vs_softmax(
     if shifts is None:
         shifts = np.linspace(min(pole, 0.0) - 5.0, max(pole, 0.0) + 5.0, 801)
     shifts = np.sort(np.asarray(shifts, np.float32))
+    pole = np.float32(pole)
+    if shifts[0] < pole < shifts[-1]:  # a point at the pole, to break the lines
+        shifts = np.insert(shifts, np.searchsorted(shifts, pole), pole)
     batch = jnp.asarray(logits)[None, :] + jnp.asarray(shifts)[:, None]
     linear = np.asarray(sm.linear_normalize(batch), np.float64)
+    linear[shifts == pole] = np.nan  # no line from +inf to -inf through the pole
     soft = np.asarray(sm.softmax(batch), np.float64)
     limit = 2.5
-    linear[np.abs(linear) > 4 * limit] = np.nan  # no line through the pole
 
     fig, (ax,) = _new_figure()
     ax.axhspan(-limit, 0, color="0.92", lw=0)
@@ -175,6 +178,7 @@ def plot_linear_vs_softmax(
         shifts[-1], -0.08 * limit, "negative “probabilities”", ha="right",
         va="top", fontsize=9, color="0.35",
     )  # fmt: skip
+    pole = float(pole)
     ax.axvline(pole, color="0.35", lw=1, ls=":")
     ax.annotate(
         "Σ(z + c) = 0:\ndivision by zero", xy=(pole, 0.75 * limit),
