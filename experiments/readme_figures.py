@@ -1,8 +1,8 @@
-"""Every figure in the README, regenerated: runs (or reuses) the shipped configs
-through ``run_experiment`` and copies the figures it drew into
-``docs/figures/``, plus the softmax demo, Sutton & Barto's Figure 2.5, the
-cliff-walking step-size study (Figure 6.3's shape), the host-vs-JAX comparison and
-the temperature atlas.
+"""Every figure in the README and the docs, regenerated: runs (or reuses) the shipped
+configs through ``run_experiment`` and copies the figures it drew into
+``docs/figures/``, plus the figures of the "Why softmax?" page (the ones
+``rl-softmax demo`` draws), Sutton & Barto's Figure 2.5, the cliff-walking step-size
+study (Figure 6.3's shape), the host-vs-JAX comparison and the temperature atlas.
 The bandit configs run at ``--num-seeds`` x ``--num-steps``; the gymnasium configs at
 their own sizes unless those are changed from the defaults (a quick look; the
 classic-control ones then run two updates).
@@ -17,6 +17,8 @@ import argparse
 import importlib.util
 import shutil
 from pathlib import Path
+
+import jax
 
 from rl_softmax import plotting
 from rl_softmax.experiment import run_experiment
@@ -102,9 +104,10 @@ def main(argv: list[str] | None = None) -> list[Path]:
                     )
                 )
             )
-    written.append(
-        plotting.save_figure(plotting.plot_probs_vs_tau(), out / "probs_vs_tau.png")
-    )
+    # The tour's figures with the key `rl-softmax demo` draws them with (seed 0).
+    _, key_figures = jax.random.split(jax.random.key(0))
+    for name, figure in plotting.tour_figures(key_figures):
+        written.append(plotting.save_figure(figure, out / name))
     spec = importlib.util.spec_from_file_location("figure_2_5", _HERE / "figure_2_5.py")
     figure_2_5 = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(figure_2_5)

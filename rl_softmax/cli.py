@@ -167,16 +167,14 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import jax
     import numpy as np
 
-    from rl_softmax import plotting
+    from rl_softmax import plotting, tour
     from rl_softmax import softmax as sm
 
     logits = np.array(args.logits, dtype=np.float32)
-    out = Path(args.out)
-    path = plotting.save_figure(
-        plotting.plot_probs_vs_tau(logits), out / "probs_vs_tau.png"
-    )
+    key_report, key_figures = jax.random.split(jax.random.key(args.seed))
     print(f"logits {logits.tolist()}")
     for tau in (0.0, 0.5, 1.0, 2.0, float("inf")):
         # float64 before rounding: a rounded float32 prints as 0.10249999910593033.
@@ -184,7 +182,14 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  softmax at tau = {tau:<4}: {probs.tolist()}")
     linear = np.asarray(sm.linear_normalize(logits), np.float64).round(4).tolist()
     print(f"  linear x / sum(x)    : {linear}")
-    print(f"wrote {path}")
+    print("the claims of docs/why-softmax.md:")
+    for title, lines in tour.report(key_report, logits):
+        print(title)
+        for line in lines:
+            print(f"  {line}")
+    out = Path(args.out)
+    for name, figure in plotting.tour_figures(key_figures, logits):
+        print(f"wrote {plotting.save_figure(figure, out / name)}")
     return 0
 
 
@@ -262,9 +267,16 @@ def _parser() -> argparse.ArgumentParser:
         "list", help="show environments, agents, rules and configs"
     )
     listing.set_defaults(handler=_list)
-    demo = commands.add_parser("demo", help="draw softmax probabilities against tau")
+    demo = commands.add_parser(
+        "demo",
+        help="print the numbers of the 'Why softmax?' page and draw its figures",
+    )
     demo.add_argument("--logits", type=float, nargs="+", default=[2.0, 4.0, 2.0, 1.0])
-    demo.add_argument("--out", default="results/demo")
+    demo.add_argument("--out", default="results/demo", help="where the figures go")
+    demo.add_argument(
+        "--seed", type=int, default=0,
+        help="seed of the random distributions and draws (default 0)",
+    )  # fmt: skip
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -3,7 +3,8 @@
 ``rl_softmax.cli.main([...])`` is called directly (two tests also run the installed
 console script in a subprocess). Results on disk are checked against NumPy
 statistics recomputed from the saved arrays, and the ``demo`` output against the
-softmax of ``[2, 4, 2, 1]`` published in DESIGN.md. In-process runs pass
+softmax of ``[2, 4, 2, 1]`` published in DESIGN.md and each claim of
+docs/why-softmax.md recomputed with NumPy. In-process runs pass
 ``--no-cache`` (the persistent compilation cache is process-wide JAX state and must
 not leak into other tests or write to ~/.cache); the subprocess test of the cache
 points it at a temporary directory.
@@ -523,14 +524,112 @@ def test_bench_command_is_gone(capsys):
     assert "invalid choice: 'bench'" in capsys.readouterr().err
 
 
-def test_demo_prints_published_softmax_and_writes_figure(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """``(out_dir, exit_code, stdout)`` of ``rl-softmax demo`` (run once: it compiles
+    every claim's computation and draws four figures)."""
+    out = tmp_path_factory.mktemp("demo")
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = main(["demo", "--out", str(out)])
+    return out, code, stdout.getvalue()
+
+
+def _section(stdout: str, title: str) -> str:
+    """The lines of one numbered claim of the demo, up to the next claim."""
+    start = stdout.index(f"\n{title}\n")
+    end = re.search(r"\n(\d\. |wrote )", stdout[start + 1 :])
+    return stdout[start : start + 1 + end.start()]
+
+
+def _rounded(x) -> str:
+    return str(np.round(np.asarray(x, np.float64), 4).tolist())
+
+
+def test_demo_prints_published_softmax_and_writes_figure(demo):
+    out, code, stdout = demo
+    assert code == 0
     # DESIGN.md: softmax of [2, 4, 2, 1] and its linear normalisation.
-    assert "[0.1025, 0.7573, 0.1025, 0.0377]" in out
-    assert "[0.2222, 0.4444, 0.2222, 0.1111]" in out
+    assert "[0.1025, 0.7573, 0.1025, 0.0377]" in stdout
+    assert "[0.2222, 0.4444, 0.2222, 0.1111]" in stdout
     logits = np.array([2.0, 4.0, 2.0, 1.0])
     for tau, line in ((0.5, "0.5 "), (2.0, "2.0 ")):
         probs = np.exp(logits / tau) / np.exp(logits / tau).sum()
-        assert f"tau = {line}: {probs.round(4).tolist()}" in out
-    _assert_png(tmp_path / "probs_vs_tau.png")
+        assert f"tau = {line}: {probs.round(4).tolist()}" in stdout
+    _assert_png(out / "probs_vs_tau.png")
+
+
+TOUR_FIGURES = (
+    "probs_vs_tau.png", "max_entropy.png", "linear_vs_softmax.png",
+    "cross_entropy_gradients.png",
+)  # fmt: skip
+
+
+def test_demo_writes_every_figure_of_the_tour(demo):
+    out, _, stdout = demo
+    assert sorted(p.name for p in out.iterdir()) == sorted(TOUR_FIGURES)
+    for name in TOUR_FIGURES:
+        _assert_png(out / name)
+        assert f"wrote {out / name}" in stdout
+    page = (REPO / "docs" / "why-softmax.md").read_text(encoding="utf-8")
+    for name in TOUR_FIGURES:  # the page shows each of them
+        assert f"](figures/{name})" in page, name
+
+
+def test_demo_prints_the_numbers_of_each_claim(demo):
+    """Each claim's section against NumPy, computed here from the formulas."""
+    _, _, stdout = demo
+    z = np.array([2.0, 4.0, 2.0, 1.0])
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    mean, entropy = p @ z, -(p * np.log(p)).sum()
+
+    text = _section(stdout, "1. maximum entropy")
+    assert f"p = {_rounded(p)}" in text and f"E = {mean:.4f}" in text
+    assert f"entropy H = {entropy:.5f}" in text
+    (best,) = re.findall(r"largest H = (\d\.\d+)", text)
+    assert entropy - 1e-4 < float(best) <= entropy + 1e-6
+    assert "dH/dE along the Boltzmann family at tau = 1: -1.0 " in text
+
+    text = _section(stdout, "2. limits and the base")
+    assert "at tau = 0: [0.5, 0.0, 0.5, 0.0]" in text
+    assert "at tau = 0.01: [0.5, 0.0, 0.5, 0.0]" in text
+    uniform_ish = np.exp(z / 1e3) / np.exp(z / 1e3).sum()
+    assert f"at tau = 1000: {_rounded(uniform_ish)}" in text
+    base_two = 2.0**z / (2.0**z).sum()
+    assert f"2**z / sum 2**z = {_rounded(base_two)}" in text
+    assert f"tau = 1/ln 2 = {1 / math.log(2):.4f}: {_rounded(base_two)}" in text
+
+    text = _section(stdout, "3. shift invariance, not linear normalisation")
+    assert (
+        f"softmax {_rounded(p)}, linear {_rounded((z + 10) / (z + 10).sum())}" in text
+    )
+    assert "[1.0, -0.5, 0.5] (a negative 'probability')" in text
+    assert "[inf, -inf] (sum 0: division by zero)" in text
+
+    text = _section(stdout, "4. the Jacobian")
+    jacobian = np.diag(p) - np.outer(p, p)
+    for row in jacobian:
+        assert f"  {_rounded(row)}" in text
+    assert "diagonal > 0: True; off-diagonal < 0: True" in text
+
+    text = _section(stdout, "5. the inverse")
+    log_z = np.log(np.exp(z).sum())
+    assert f"tau log p = {_rounded(z - log_z)}" in text
+    assert f"= -(tau log Z) = {round(-log_z, 4)}" in text
+
+    text = _section(stdout, "6. the exponential family")
+    assert f"grad of log Z = logsumexp(z): {_rounded(p)}" in text
+    (draws,) = re.findall(r"mean one-hot of 20000 draws: (\[[^]]*\])", text)
+    assert np.all(np.abs(np.array(json.loads(draws)) - p) < 4 * np.sqrt(p / 20_000))
+    sigmoid = 1 / (1 + math.exp(-1.5))
+    assert f"sigmoid(1.5) = {sigmoid:.4f}, softmax([1.5, 0])_0 = {sigmoid:.4f}" in text
+
+    text = _section(stdout, "7. cross-entropy against squared error")
+    s = 1 / (1 + math.exp(10.0))  # p of the correct class at margin -10
+    assert f"p_0 = {s:.2e}, |grad| cross-entropy {math.sqrt(2) * (1 - s):.2e}" in text
+    assert f"squared error {2 * math.sqrt(2) * s * (1 - s) ** 2:.2e}" in text
+
+    text = _section(stdout, "8. overflow")
+    assert f"exp(88) = {math.exp(88):.4e}, exp(89) = inf" in text
+    assert "z = [1000.0, 999.0]: naive [nan, nan], softmax [0.7311, 0.2689]" in text
+    assert "z = [-1000.0, -999.0]: naive [nan, nan], softmax [0.2689, 0.7311]" in text

@@ -1,27 +1,51 @@
-"""Every README figure is drawn by experiments/readme_figures.py (its own file so
-that pytest-xdist runs it beside the other experiment tests)."""
+"""Every figure of the README and the docs is drawn by experiments/readme_figures.py
+(its own file so that pytest-xdist runs it beside the other experiment tests)."""
 
 from __future__ import annotations
 
+import re
+
 from experiment_scripts import EXPERIMENTS, script_main
+
+REPO = EXPERIMENTS.parent
+FIGURES = REPO / "docs" / "figures"
+# ![alt](path): the alt text may hold brackets ("z = [2, 4, 2, 1]")
+IMAGE = re.compile(r"!\[.*?\]\(([^)\s]+)\)")
+
+
+def _shown_figures() -> dict[str, list[str]]:
+    """``{figure name: pages showing it}`` over README.md and docs/**/*.md, for
+    images whose path resolves into docs/figures/."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    shown: dict[str, list[str]] = {}
+    for page in pages:
+        for target in IMAGE.findall(page.read_text(encoding="utf-8")):
+            path = (page.parent / target).resolve()
+            if path.parent == FIGURES.resolve():
+                shown.setdefault(path.name, []).append(str(page.relative_to(REPO)))
+    return shown
 
 
 def test_readme_figures_are_the_plots_the_configs_draw(tmp_path):
     argv = ["--num-seeds", "4", "--num-steps", "20"]
     argv += ["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figs")]
     written = script_main("readme_figures")(argv)
-    readme = (EXPERIMENTS.parent / "README.md").read_text()
     names = sorted(path.name for path in written)
     assert names == sorted(p.name for p in (tmp_path / "figs").iterdir())
-    for name in names:  # every figure the README shows is made here, and only those
-        assert f"docs/figures/{name}" in readme, name
-    shown = {
-        line.split("docs/figures/")[1].split(")")[0]
-        for line in readme.splitlines()
-        if "](docs/figures/" in line
-    }
-    assert shown == set(names)
+    shown = _shown_figures()
+    # Every figure drawn is shown on a page, and every figure shown is drawn here.
+    assert set(names) == set(shown), set(names) ^ set(shown)
+    for name in shown:  # and is committed
+        assert (FIGURES / name).is_file(), name
+    assert "README.md" in shown["boltzmann_sweep.png"]
+    assert "docs/why-softmax.md" in shown["max_entropy.png"]
     sweep = tmp_path / "results" / "bandit_tau_sweep_4x20" / "plots"
     assert (tmp_path / "figs" / "boltzmann_sweep.png").read_bytes() == (
         sweep / "boltzmann_sweep.png"
     ).read_bytes()
+
+
+def test_shown_figures_reads_relative_paths_and_bracketed_alt_text():
+    shown = _shown_figures()
+    assert "README.md" in shown["probs_vs_tau.png"]  # alt text "z = [2, 4, 2, 1]"
+    assert "docs/why-softmax.md" in shown["probs_vs_tau.png"]  # figures/...

@@ -7,6 +7,8 @@ uniform-to-greedy figures (entropy, action probabilities and temperature over ti
 with a greedy policy, state visits); :mod:`~rl_softmax.plotting.policy`: softmax
 policy networks (evaluation return, steps to solve and entropy against the entropy
 temperature, softmax against greedy evaluation);
+:mod:`~rl_softmax.plotting.tour`: the figures of the "Why softmax?" page
+(maximum entropy, linear normalisation under a shift, cross-entropy gradients);
 :mod:`~rl_softmax.plotting.style`: the conventions they share.
 :func:`draw_experiment` draws every figure of a results directory. Figures are
 built from :class:`matplotlib.figure.Figure` directly, never through ``pyplot``: no
@@ -48,6 +50,12 @@ from rl_softmax.plotting.tabular import (
     plot_visits,
     tabular_figures,
 )
+from rl_softmax.plotting.tour import (
+    plot_cross_entropy_gradients,
+    plot_linear_vs_softmax,
+    plot_max_entropy,
+    tour_figures,
+)
 
 __all__ = [
     "DPI",
@@ -58,11 +66,14 @@ __all__ = [
     "draw_experiment",
     "has_temperature_curve",
     "plot_action_probs",
+    "plot_cross_entropy_gradients",
     "plot_entropy_curves",
     "plot_episode_returns",
     "plot_evaluation",
     "default_metrics",
     "plot_learning_curves",
+    "plot_linear_vs_softmax",
+    "plot_max_entropy",
     "plot_parameter_study",
     "plot_policy_sweep",
     "plot_prob_optimal_curves",
@@ -74,4 +85,5 @@ __all__ = [
     "plot_visits",
     "save_figure",
     "tabular_figures",
+    "tour_figures",
 ]
