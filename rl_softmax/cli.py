@@ -154,13 +154,13 @@ def _list(args: argparse.Namespace) -> int:
     rollout = [name for name, entry in registry.AGENTS.items()
                if "rollout" in entry.options]  # fmt: skip
     print(f"rollout settings (agents {', '.join(rollout)}):")
-    for name, (default, meaning) in registry.ROLLOUT.items():
-        print(f"  {name:<16} {meaning} (default {default})")
+    for name, key in registry.ROLLOUT.items():
+        print(f"  {name:<16} {key.meaning} (default {key.default})")
     replay = [name for name, entry in registry.AGENTS.items()
               if "replay" in entry.options]  # fmt: skip
     print(f"replay settings (agents {', '.join(replay)}):")
-    for name, (default, meaning) in registry.REPLAY.items():
-        print(f"  {name:<16} {meaning} (default {default})")
+    for name, key in registry.REPLAY.items():
+        print(f"  {name:<16} {key.meaning} (default {key.default})")
     print(f"optimizers: {', '.join(registry.OPTIMIZERS)}")
     print(f"temperature schedules: {', '.join(registry.SCHEDULES)}")
     print(f"target-entropy shapes: {', '.join(registry.ENTROPY_SHAPES)}")
