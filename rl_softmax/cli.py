@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["console", "main"]
+__all__ = ["build_parser", "console", "main"]
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -214,7 +214,9 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``rl-softmax`` argument parser: its commands, their arguments and help
+    (the command-line reference of the documentation is written from it)."""
     parser = _Parser(prog="rl-softmax", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
@@ -269,8 +271,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.set_defaults(handler=_list)
     demo = commands.add_parser("demo", help="draw softmax probabilities against tau")
-    demo.add_argument("--logits", type=float, nargs="+", default=[2.0, 4.0, 2.0, 1.0])
-    demo.add_argument("--out", default="results/demo")
+    demo.add_argument(
+        "--logits", type=float, nargs="+", default=[2.0, 4.0, 2.0, 1.0],
+        help="the logits to turn into probabilities at several temperatures",
+    )  # fmt: skip
+    demo.add_argument(
+        "--out", default="results/demo",
+        help="directory the figure probs_vs_tau.png goes to",
+    )  # fmt: skip
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -278,7 +286,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rl-softmax`` console script."""
     start = time.perf_counter()  # the "import" phase starts here
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     args.start = start
     try:
         return args.handler(args)
