@@ -64,15 +64,15 @@ class Metric:
     needs: str = ""
 
 
-_VALUES = 'the environment reports true action values (info["action_values"])'
-_PROBS = 'the agent reports action probabilities (policy_info["probs"])'
+_VALUES = 'the environment reports true action values (``info["action_values"]``)'
+_PROBS = 'the agent reports action probabilities (``policy_info["probs"]``)'
 _EPISODIC = "the environment's episodes end"
 _EVALUATE = (
-    'the agent\'s summary has a "greedy_policy" and the environment can evaluate '
+    'the agent\'s summary has a ``"greedy_policy"`` and the environment can evaluate '
     "it exactly (toy text)"
 )
 _ROLLOUT = "a rollout or replay agent (PPO, A2C, DQN, ...)"
-_THRESHOLD = f"{_ROLLOUT}, on an environment with gymnasium's reward_threshold"
+_THRESHOLD = f"{_ROLLOUT}, on an environment with gymnasium's ``reward_threshold``"
 
 METRICS: dict[str, Metric] = {
     m.name: m
@@ -85,7 +85,7 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             "regret", "regret per step",
-            meaning="max q - q[A], the expected reward the action lost",
+            meaning="``max q - q[A]``, the expected reward the action lost",
             needs=_VALUES,
         ),
         Metric(
@@ -99,13 +99,14 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             "tau", "temperature τ", meaning="the policy's temperature",
-            needs='the agent reports its temperature (policy_info["tau"])',
+            needs='the agent reports its temperature (``policy_info["tau"]``)',
         ),
         Metric(
             "value_spread", "spread of the action values (std over actions)",
             meaning="standard deviation over actions of the agent's values in the "
             "state it acted in",
-            needs='the agent reports the values it acted on (policy_info["values"])',
+            needs="the agent reports the values it acted on "
+            '(``policy_info["values"]``)',
         ),
         Metric(
             "return", "episode return", per_episode=True,
@@ -119,13 +120,13 @@ METRICS: dict[str, Metric] = {
         Metric(
             "success", "% successful episodes", "%", True, 100.0,
             meaning="1 if the episode succeeded, else 0",
-            needs=f'{_EPISODIC} and it reports info["success"]',
+            needs=f'{_EPISODIC} and it reports ``info["success"]``',
         ),
         Metric(
             "prob_by_rank", "mean action probability", vector=True,
             mean_curve_only=True,
             meaning="[K] the action probabilities, actions sorted by true value",
-            needs=f"asked (track_probs), {_VALUES} and {_PROBS}",
+            needs=f"asked (``track_probs``), {_VALUES} and {_PROBS}",
         ),
         Metric(
             "greedy_success", "% success of the final greedy policy", "%",
@@ -159,12 +160,12 @@ METRICS: dict[str, Metric] = {
         Metric(
             "visits", "steps spent in each state", "steps", vector=True,
             at_end=True, meaning="[S] steps acted in each state",
-            needs='the agent\'s summary has "visits" (the TD agents)',
+            needs='the agent\'s summary has ``"visits"`` (the TD agents)',
         ),
         Metric(
             "episode_returns", "episode return", vector=True, at_end=True,
             meaning="[N] return of each of the first N episodes (NaN past the last)",
-            needs="asked (num_episodes > 0)",
+            needs="asked (``num_episodes > 0``)",
         ),
     )
 }  # fmt: skip

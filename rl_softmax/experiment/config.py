@@ -253,8 +253,8 @@ def _values(table: dict, where: str, spec: registry.Param) -> tuple[float, ...]:
         bounds = table["log2_range"]
         if not isinstance(bounds, list) or len(bounds) != 2:
             raise _fail(f"{where}log2_range", bounds, "[first_exponent, last_exponent]")
-        # 2.0 ** x overflows (OverflowError) past x = 1023.
-        lo, hi = (_float(b, f"{where}log2_range", high=1023.0) for b in bounds)
+        high = float(_STUDY["log2_range"].high)  # 2.0 ** 1024 overflows
+        lo, hi = (_float(b, f"{where}log2_range", high=high) for b in bounds)
         if hi < lo:
             raise _fail(f"{where}log2_range", bounds, "increasing exponents")
         num = _int_key(table, _STUDY["num_values"], where, int(round(hi - lo)) + 1)

@@ -105,7 +105,7 @@ class EnvEntry:
         set shapes (fixed at construction, never swept).
       nonnegative: the params that must be ``>= 0``.
       check: ``params dict -> error message or None`` for cross-field rules (it
-        also sees the options).
+        also sees the options); its docstring's first line states the rule.
       options: ``{name: (default, type, meaning)}`` of the other keywords
         ``make`` takes (gymnasium's ``map_name``, ``is_slippery``, ``desc``; our
         ``discount``); a None default is passed only when a config gives the
@@ -218,6 +218,7 @@ def _entropy_schedule(study, num_actions: int) -> Callable:
 
 
 def _bernoulli_check(params: dict[str, float]) -> str | None:
+    """``0 <= low <= high <= 1``."""
     low, high = params.get("low", 0.0), params.get("high", 1.0)
     if not 0.0 <= low <= high <= 1.0:
         return (
@@ -267,6 +268,7 @@ register_env(EnvEntry(
 
 
 def _discount_check(params: dict[str, Any]) -> str | None:
+    """``discount`` in ``[0, 1]``."""
     discount = params.get("discount", 0.99)
     if not 0.0 <= discount <= 1.0:
         return f"env.discount: got {discount!r}; expected a number in [0, 1]."
@@ -274,6 +276,8 @@ def _discount_check(params: dict[str, Any]) -> str | None:
 
 
 def _frozen_lake_check(params: dict[str, Any]) -> str | None:
+    """``map_name`` a built-in map unless ``desc`` is given; ``discount`` in
+    ``[0, 1]``."""
     from gymnasium.envs.toy_text.frozen_lake import MAPS
 
     map_name = params.get("map_name")

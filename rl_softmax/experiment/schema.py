@@ -70,7 +70,8 @@ class Key:
         None with ``required`` unset: see ``default_note``.
       required: whether a config must give it.
       default_note: a default that depends on other keys, in words.
-      low, high: an integer's allowed closed range (None: unbounded).
+      low, high: the allowed closed range of an integer, or of each number of a
+        list (None: unbounded).
       choices: the allowed strings, where they are fixed.
       note: what else a value must be, in words (names, rules across keys).
     """
@@ -94,12 +95,12 @@ def _table(*keys: Key) -> dict[str, Key]:
 _NAME_NOTE = "letters, digits, _ and -"
 
 TOP_LEVEL = _table(
-    Key("name", "string", "identifier; results go to results/<name> by default",
+    Key("name", "string", "identifier; results go to ``results/<name>`` by default",
         required=True, note=_NAME_NOTE),
     Key("description", "string", "one paragraph for people", ""),
     # jax.random.key keeps a seed's low 32 bits: 2**32 + 5 would be 5.
-    Key("seed", "integer", "base seed; run s of every value uses the key "
-        "fold_in(seed, s)", 0, low=0, high=2**32 - 1),
+    Key("seed", "integer", "base seed; run ``s`` of every value uses the key "
+        "``fold_in(seed, s)``", 0, low=0, high=2**32 - 1),
     # Run s folds s into the key as 32 bits.
     Key("num_seeds", "integer", "independent runs (tasks) per value", 100, low=1,
         high=2**32),
@@ -145,17 +146,17 @@ STUDY = _table(
         note="a parameter of the agent or its rule"),
     Key("values", "list of numbers", "the swept values, in order",
         note="in the parameter's range; give values or log2_range, not both"),
-    Key("log2_range", "list of 2 numbers", "[first, last]: the swept values are "
-        "2**first ... 2**last, exponents evenly spaced",
-        note="increasing exponents, at most 1023"),
+    Key("log2_range", "list of 2 numbers", "``[first, last]``: the swept values are "
+        "``2**first ... 2**last``, exponents evenly spaced",
+        high=1023, note="increasing exponents"),  # 2.0 ** 1024 overflows
     # log2_range is spaced in Python when the config loads; past 2**16, a typo
     # (num_values = 1e9) would hang there instead of failing.
     Key("num_values", "integer", "how many values log2_range spaces",
         default_note="last - first + 1", low=1, high=2**16,
         note="only with log2_range"),
     Key("references", "table", "labelled extra values drawn as horizontal lines, "
-        "e.g. the greedy (tau = 0) and uniform (tau = inf) limits", {},
-        note="{label = value}, values in the parameter's range"),
+        "e.g. the greedy (``tau = 0``) and uniform (``tau = inf``) limits", {},
+        note="``{label = value}``, values in the parameter's range"),
     Key("track_probs", "boolean", "record mean action probabilities by rank "
         "(stacked-area plot); needs an agent's probabilities and the environment's "
         "true action values", False),
@@ -227,7 +228,7 @@ OPTIONS: dict[str, tuple[Key, ...]] = {
     ),
     "schedule_args": (
         Key("schedule_args", "table", "the schedule's other arguments, e.g. "
-            "{ end_value = 0.0, transition_steps = 1000 }", {}),
+            "``{ end_value = 0.0, transition_steps = 1000 }``", {}),
     ),
     "entropy": (
         Key("entropy", "table", "the target-entropy schedule (its keys: shape, "
