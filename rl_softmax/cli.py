@@ -18,7 +18,7 @@ import time
 import tomllib
 from pathlib import Path
 
-__all__ = ["console", "main"]
+__all__ = ["build_parser", "console", "main"]
 
 
 def _best_line(results, study) -> str:
@@ -146,13 +146,13 @@ def _list(args: argparse.Namespace) -> int:
     rollout = [name for name, entry in registry.AGENTS.items()
                if "rollout" in entry.options]  # fmt: skip
     print(f"rollout settings (agents {', '.join(rollout)}):")
-    for name, (default, meaning) in registry.ROLLOUT.items():
-        print(f"  {name:<16} {meaning} (default {default})")
+    for name, key in registry.ROLLOUT.items():
+        print(f"  {name:<16} {key.meaning} (default {key.default})")
     replay = [name for name, entry in registry.AGENTS.items()
               if "replay" in entry.options]  # fmt: skip
     print(f"replay settings (agents {', '.join(replay)}):")
-    for name, (default, meaning) in registry.REPLAY.items():
-        print(f"  {name:<16} {meaning} (default {default})")
+    for name, key in registry.REPLAY.items():
+        print(f"  {name:<16} {key.meaning} (default {key.default})")
     print(f"optimizers: {', '.join(registry.OPTIMIZERS)}")
     print(f"temperature schedules: {', '.join(registry.SCHEDULES)}")
     print(f"target-entropy shapes: {', '.join(registry.ENTROPY_SHAPES)}")
@@ -211,7 +211,9 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``rl-softmax`` argument parser: its commands, their arguments and help
+    (the command-line reference of the documentation is written from it)."""
     parser = _Parser(prog="rl-softmax", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
@@ -271,8 +273,13 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="print the numbers of the 'Why softmax?' page and draw its figures",
     )
-    demo.add_argument("--logits", type=float, nargs="+", default=[2.0, 4.0, 2.0, 1.0])
-    demo.add_argument("--out", default="results/demo", help="where the figures go")
+    demo.add_argument(
+        "--logits", type=float, nargs="+", default=[2.0, 4.0, 2.0, 1.0],
+        help="the logits to turn into probabilities at several temperatures",
+    )  # fmt: skip
+    demo.add_argument(
+        "--out", default="results/demo", help="directory the page's figures go to"
+    )
     demo.add_argument(
         "--seed", type=int, default=0,
         help="seed of the random distributions and draws (default 0)",
@@ -284,7 +291,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rl-softmax`` console script."""
     start = time.perf_counter()  # the "import" phase starts here
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     args.start = start
     try:
         return args.handler(args)

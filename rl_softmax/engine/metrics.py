@@ -4,43 +4,10 @@ Every metric is computed here, once, from what the agent and the environment rep
 at a step: the reward, the action, the agent's ``policy_info`` (``"probs"``,
 ``"tau"``) and the environment's ``info`` (``"action_values"``, ``"success"``). A
 metric exists for a run when what it needs exists (:func:`available`), so a run
-reports exactly what it can define:
+reports exactly what it can define. :data:`METRICS` holds every metric with its
+label, unit, meaning and when it is defined (``Metric.meaning``, ``Metric.needs``),
+in reporting order.
 
-==================  ========  ============================================  =========
-name                per       value                                         needs
-==================  ========  ============================================  =========
-``reward``          step      reward received                               always
-``optimal``         step      1 if the action's true value is maximal       values
-``regret``          step      ``max q - q[A]``, expected reward lost        values
-``entropy``         step      entropy (nats) of the action distribution     probs
-``prob_optimal``    step      probability the policy gave optimal actions   both
-``tau``             step      the policy's temperature                      tau
-``value_spread``    step      std over actions of the agent's values in     agent
-                              the state acted in                            values
-``return``          episode   undiscounted sum of rewards of the episode    episodic
-``length``          episode   steps in the episode                          episodic
-``success``         episode   1 if the episode succeeded                    success
-``prob_by_rank``    step      ``[K]`` probabilities, arms by true value     asked
-``greedy_success``  run       success probability of the final greedy       evaluate
-                              policy, exact
-``greedy_return``   run       its expected return, exact; or the mean       evaluate
-                              return of evaluation episodes (rollout runs)
-``eval_return``     run       mean return of the final softmax policy on    rollout
-                              evaluation episodes
-``solved``          run       1 if the mean return of 100 training          threshold
-                              episodes reached the env's reward threshold
-``steps_to_solve``  run       environment steps until it did (NaN: never)   threshold
-``visits``          run       ``[S]`` steps acted in each state             visits
-``episode_returns`` run       ``[N]`` return of each of the first ``N``     asked
-                              episodes (NaN past the last)
-==================  ========  ============================================  =========
-
-("values" is ``info["action_values"]``, "probs" is ``policy_info["probs"]``,
-"agent values" is ``policy_info["values"]``, the estimates the agent acted on;
-"evaluate" needs an agent whose ``summary`` has a ``"greedy_policy"`` and an
-environment with ``evaluate``; "visits" an agent whose ``summary`` has them;
-"rollout" and "threshold" are what :mod:`rl_softmax.engine.rollout` reports, the
-latter where the environment has gymnasium's ``reward_threshold``.)
 Per-step metrics are averaged over steps. Per-episode metrics are averaged over the
 episodes that ended, weighted by their count: their reductions carry a count beside
 the sum. ``prob_by_rank`` is a vector, recorded only when asked (``track_probs``),
@@ -81,6 +48,8 @@ class Metric:
         no per-run curves): on device, each window is summed over consecutive
         groups of :data:`SEED_GROUP` seeds, so a vector metric ships and stores a
         small fraction of its per-run windows.
+      meaning: what its value is, in words.
+      needs: when a run defines it (:func:`available`), in words.
     """
 
     name: str
@@ -91,44 +60,115 @@ class Metric:
     vector: bool = False
     at_end: bool = False
     mean_curve_only: bool = False
+    meaning: str = ""
+    needs: str = ""
 
+
+_VALUES = 'the environment reports true action values (``info["action_values"]``)'
+_PROBS = 'the agent reports action probabilities (``policy_info["probs"]``)'
+_EPISODIC = "the environment's episodes end"
+_EVALUATE = (
+    'the agent\'s summary has a ``"greedy_policy"`` and the environment can evaluate '
+    "it exactly (toy text)"
+)
+_ROLLOUT = "a rollout or replay agent (PPO, A2C, DQN, ...)"
+_THRESHOLD = f"{_ROLLOUT}, on an environment with gymnasium's ``reward_threshold``"
 
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("reward", "average reward"),
-        Metric("optimal", "% optimal action", "%", scale=100.0),
-        Metric("regret", "regret per step"),
-        Metric("entropy", "policy entropy (nats)", "nats"),
-        Metric("prob_optimal", "P(optimal action) (%)", "%", scale=100.0),
-        Metric("tau", "temperature τ"),
-        Metric("value_spread", "spread of the action values (std over actions)"),
-        Metric("return", "episode return", per_episode=True),
-        Metric("length", "episode length (steps)", "steps", per_episode=True),
-        Metric("success", "% successful episodes", "%", True, 100.0),
+        Metric("reward", "average reward", meaning="reward received", needs="always"),
         Metric(
-            "prob_by_rank",
-            "mean action probability",
-            vector=True,
+            "optimal", "% optimal action", "%", scale=100.0,
+            meaning="1 if the action's true value is maximal (ties count), else 0",
+            needs=_VALUES,
+        ),
+        Metric(
+            "regret", "regret per step",
+            meaning="``max q - q[A]``, the expected reward the action lost",
+            needs=_VALUES,
+        ),
+        Metric(
+            "entropy", "policy entropy (nats)", "nats",
+            meaning="entropy (nats) of the action distribution", needs=_PROBS,
+        ),
+        Metric(
+            "prob_optimal", "P(optimal action) (%)", "%", scale=100.0,
+            meaning="probability the policy gave the optimal actions",
+            needs=f"{_VALUES} and {_PROBS}",
+        ),
+        Metric(
+            "tau", "temperature τ", meaning="the policy's temperature",
+            needs='the agent reports its temperature (``policy_info["tau"]``)',
+        ),
+        Metric(
+            "value_spread", "spread of the action values (std over actions)",
+            meaning="standard deviation over actions of the agent's values in the "
+            "state it acted in",
+            needs="the agent reports the values it acted on "
+            '(``policy_info["values"]``)',
+        ),
+        Metric(
+            "return", "episode return", per_episode=True,
+            meaning="undiscounted sum of the rewards of an episode",
+            needs=_EPISODIC,
+        ),
+        Metric(
+            "length", "episode length (steps)", "steps", per_episode=True,
+            meaning="steps in an episode", needs=_EPISODIC,
+        ),
+        Metric(
+            "success", "% successful episodes", "%", True, 100.0,
+            meaning="1 if the episode succeeded, else 0",
+            needs=f'{_EPISODIC} and it reports ``info["success"]``',
+        ),
+        Metric(
+            "prob_by_rank", "mean action probability", vector=True,
             mean_curve_only=True,
-        ),  # fmt: skip
-        Metric(
-            "greedy_success",
-            "% success of the final greedy policy",
-            "%",
-            scale=100.0,
-            at_end=True,
+            meaning="[K] the action probabilities, actions sorted by true value",
+            needs=f"asked (``track_probs``), {_VALUES} and {_PROBS}",
         ),
-        Metric("greedy_return", "return of the final greedy policy", at_end=True),
-        Metric("eval_return", "return of the final softmax policy", at_end=True),
-        Metric("solved", "% runs that solved the task", "%", scale=100.0, at_end=True),
-        Metric("steps_to_solve", "environment steps to solve", "steps", at_end=True),
         Metric(
-            "visits", "steps spent in each state", "steps", vector=True, at_end=True
+            "greedy_success", "% success of the final greedy policy", "%",
+            scale=100.0, at_end=True,
+            meaning="success probability of the final greedy policy, exact",
+            needs=_EVALUATE,
         ),
-        Metric("episode_returns", "episode return", vector=True, at_end=True),
+        Metric(
+            "greedy_return", "return of the final greedy policy", at_end=True,
+            meaning="expected return of the final greedy policy, exact; for "
+            "rollout and replay agents the mean return of evaluation episodes "
+            "taking the most probable action",
+            needs=f"{_EVALUATE}; or {_ROLLOUT}",
+        ),
+        Metric(
+            "eval_return", "return of the final softmax policy", at_end=True,
+            meaning="mean return of the final softmax policy on evaluation episodes",
+            needs=_ROLLOUT,
+        ),
+        Metric(
+            "solved", "% runs that solved the task", "%", scale=100.0, at_end=True,
+            meaning="1 if the mean return of the last 100 training episodes "
+            "reached the environment's reward threshold at some step, else 0",
+            needs=_THRESHOLD,
+        ),
+        Metric(
+            "steps_to_solve", "environment steps to solve", "steps", at_end=True,
+            meaning="environment steps until the run solved the task (NaN: never)",
+            needs=_THRESHOLD,
+        ),
+        Metric(
+            "visits", "steps spent in each state", "steps", vector=True,
+            at_end=True, meaning="[S] steps acted in each state",
+            needs='the agent\'s summary has ``"visits"`` (the TD agents)',
+        ),
+        Metric(
+            "episode_returns", "episode return", vector=True, at_end=True,
+            meaning="[N] return of each of the first N episodes (NaN past the last)",
+            needs="asked (``num_episodes > 0``)",
+        ),
     )
-}
+}  # fmt: skip
 """Every metric the engine can report, by name, in reporting order."""
 
 

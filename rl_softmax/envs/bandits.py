@@ -40,8 +40,12 @@ class BanditState(NamedTuple):
 class GaussianParams(NamedTuple):
     """Sutton & Barto's testbed: ``q*(a) ~ N(mean, std)``, ``R ~ N(q*(A), noise_std)``.
 
-    ``walk_std`` is the per-step standard deviation of the random walk of every
-    ``q*(a)``; it is used only by a bandit built with ``random_walk=True``.
+    Attributes:
+      mean: mean of the true action values ``q*(a)``, drawn at reset.
+      std: their standard deviation.
+      noise_std: standard deviation of a reward around ``q*(A)``.
+      walk_std: per-step standard deviation of the random walk of every
+        ``q*(a)``; used only by a bandit built with ``random_walk=True``.
     """
 
     mean: ArrayLike = 0.0
@@ -51,7 +55,12 @@ class GaussianParams(NamedTuple):
 
 
 class BernoulliParams(NamedTuple):
-    """Arm ``a`` pays 1 with probability ``p_a ~ U(low, high)`` drawn at reset."""
+    """Arm ``a`` pays 1 with probability ``p_a ~ U(low, high)`` drawn at reset.
+
+    Attributes:
+      low: lower end of the arms' payout probabilities.
+      high: upper end of the arms' payout probabilities.
+    """
 
     low: ArrayLike = 0.0
     high: ArrayLike = 1.0
@@ -59,7 +68,11 @@ class BernoulliParams(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class _Bandit(Environment):
-    """What every bandit shares: ``num_arms`` (static) is its action space."""
+    """What every bandit shares: ``num_arms`` (static) is its action space.
+
+    Attributes:
+      num_arms: the number of arms (actions) ``K``, fixed when it is built.
+    """
 
     num_arms: int = 10
     episodic = False  # a class constant, not a field

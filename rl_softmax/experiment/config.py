@@ -19,7 +19,8 @@ sweeping one parameter over a list of values, every value run with the same seed
     references = { "greedy (τ = 0)" = 0.0, "uniform (τ = ∞)" = inf }
 
 Names and parameters (environments, agents, rules, optimizers, schedules, their
-defaults and ranges) come from :mod:`rl_softmax.experiment.registry`. Every error
+defaults and ranges) come from :mod:`rl_softmax.experiment.registry`, the other keys'
+types, defaults and ranges from :mod:`rl_softmax.experiment.schema`. Every error
 names the field, the value and what is allowed, and is raised as a
 :class:`ConfigError` before anything is compiled.
 """
@@ -33,7 +34,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from rl_softmax.experiment import registry
+from rl_softmax.experiment import registry, schema
 
 __all__ = [
     "ConfigError",
@@ -105,8 +106,8 @@ class StudyConfig:
       baseline: whether the gradient bandit subtracts the average reward.
       track_probs: record mean action probabilities by rank (stacked-area plot).
       rollout: a rollout agent's batch and network settings
-        (:data:`~rl_softmax.experiment.registry.ROLLOUT`; for a replay agent
-        :data:`~rl_softmax.experiment.registry.REPLAY`), defaults filled in;
+        (:data:`~rl_softmax.experiment.schema.ROLLOUT`; for a replay agent
+        :data:`~rl_softmax.experiment.schema.REPLAY`), defaults filled in;
         empty for the other agents.
     """
 
@@ -159,22 +160,33 @@ class ExperimentConfig:
     num_episodes: int = 0
 
 
-_TOP_KEYS = {f.name for f in dataclasses.fields(ExperimentConfig)}
+_TOP = schema.TOP_LEVEL
+_STUDY = schema.STUDY
+_ENTROPY = schema.ENTROPY
+(_SAMPLE_AVERAGE,) = schema.OPTIONS["step_size"]
+(_SCHEDULE,) = schema.OPTIONS["schedule"]
+(_BASELINE,) = schema.OPTIONS["baseline"]
 _INF = math.inf
-# A log2_range is spaced in Python when the config loads; past this, a typo
-# (num_values = 1e9) would hang there instead of failing.
-_MAX_NUM_VALUES = 2**16
 
 
 def _fail(field: str, value: Any, allowed: str) -> ConfigError:
     return ConfigError(f"{field}: got {value!r}; expected {allowed}.")
 
 
-def _int(table: dict, key: str, where: str, default: int, low: int) -> int:
+def _int(table: dict, key: str, where: str, default: int, low: int, high=None) -> int:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise _fail(f"{where}{key}", value, f"an integer >= {low}")
+        raise _fail(f"{where}{key}", value, schema.int_range(low))
+    if high is not None and value > high:
+        raise _fail(f"{where}{key}", value, schema.int_range(low, high))
     return value
+
+
+def _int_key(table: dict, spec: schema.Key, where: str, default=None) -> int:
+    """The integer key ``spec`` of ``table``, in its range; its default ``default``
+    when given (one computed from other keys), else ``spec``'s."""
+    default = spec.default if default is None else default
+    return _int(table, spec.name, where, default, spec.low, spec.high)
 
 
 def _float(value: Any, field: str, low=-math.inf, high=math.inf, allow_inf=False):
@@ -225,20 +237,6 @@ def _check_keys(table: dict, known: set[str], where: str) -> None:
         )
 
 
-def _seed(raw: dict) -> int:
-    seed = _int(raw, "seed", "", 0, 0)
-    if seed >= 2**32:  # jax.random.key keeps the low 32 bits: 2**32 + 5 would be 5
-        raise _fail("seed", seed, "an integer in [0, 2**32 - 1]")
-    return seed
-
-
-def _num_seeds(raw: dict) -> int:
-    num_seeds = _int(raw, "num_seeds", "", 100, 1)
-    if num_seeds > 2**32:  # run s folds s into the key as 32 bits
-        raise _fail("num_seeds", num_seeds, "an integer in [1, 2**32]")
-    return num_seeds
-
-
 def _name(raw: dict) -> str:
     name = _str(raw, "name", "", None)
     if not name.replace("_", "").replace("-", "").isalnum():
@@ -260,15 +258,11 @@ def _values(table: dict, where: str, spec: registry.Param) -> tuple[float, ...]:
         bounds = table["log2_range"]
         if not isinstance(bounds, list) or len(bounds) != 2:
             raise _fail(f"{where}log2_range", bounds, "[first_exponent, last_exponent]")
-        # 2.0 ** x overflows (OverflowError) past x = 1023.
-        lo, hi = (_float(b, f"{where}log2_range", high=1023.0) for b in bounds)
+        high = float(_STUDY["log2_range"].high)  # 2.0 ** 1024 overflows
+        lo, hi = (_float(b, f"{where}log2_range", high=high) for b in bounds)
         if hi < lo:
             raise _fail(f"{where}log2_range", bounds, "increasing exponents")
-        num = _int(table, "num_values", where, int(round(hi - lo)) + 1, 1)
-        if num > _MAX_NUM_VALUES:
-            raise _fail(
-                f"{where}num_values", num, f"an integer in [1, {_MAX_NUM_VALUES}]"
-            )
+        num = _int_key(table, _STUDY["num_values"], where, int(round(hi - lo)) + 1)
         step = (hi - lo) / max(num - 1, 1)
         raw = [2.0 ** (lo + i * step) for i in range(num)]
     else:
@@ -294,12 +288,15 @@ def _entropy(table: dict, where: str, study: dict, num_actions: int, num_steps: 
     allowed = {"shape", "anneal_steps"} | (set() if is_param else {"final_entropy"})
     _check_keys(entropy, allowed, where.rstrip("."))
     log_k = math.log(num_actions)
+    shape = _ENTROPY["shape"]
     out = {
-        "shape": _str(entropy, "shape", where, "linear", registry.ENTROPY_SHAPES),
-        "anneal_steps": _int(entropy, "anneal_steps", where, num_steps, 1),
+        "shape": _str(entropy, "shape", where, shape.default, shape.choices),
+        "anneal_steps": _int_key(entropy, _ENTROPY["anneal_steps"], where, num_steps),
     }
     if not is_param:
-        final = entropy.get("final_entropy", 0.01 * log_k)
+        final = entropy.get(
+            "final_entropy", _ENTROPY["final_entropy"].default(num_actions)
+        )
         out["final_entropy"] = _float(final, f"{where}final_entropy", 0.0, log_k)
         field, finals = f"{where}final_entropy", (out["final_entropy"],)
     elif study["param"] == "final_entropy":
@@ -323,20 +320,10 @@ def _int_keys(value: Any) -> Any:
     return value
 
 
-_COMMON_KEYS = {
-    "name", "label", "agent", "param", "values", "log2_range", "num_values",
-    "references", "track_probs",
-}  # fmt: skip
+_COMMON_KEYS = set(_STUDY) - {"rule"}  # "rule": only for an agent that takes one
 # The keys behind each option a registry entry may take.
 _OPTION_KEYS = {
-    "schedule": {"schedule"},
-    "schedule_args": {"schedule_args"},
-    "entropy": {"entropy"},
-    "optimizer": {"optimizer"},
-    "baseline": {"baseline"},
-    "step_size": set(),  # a param; the option is its "sample_average" value
-    "rollout": set(registry.ROLLOUT),
-    "replay": set(registry.REPLAY),
+    option: {key.name for key in keys} for option, keys in schema.OPTIONS.items()
 }
 
 
@@ -344,7 +331,7 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     where = f"studies[{index}]."
     if not isinstance(table, dict):
         raise _fail(f"studies[{index}]", table, "a table ([[studies]])")
-    agent = _str(table, "agent", where, "action_value", registry.AGENTS)
+    agent = _str(table, "agent", where, _STUDY["agent"].default, registry.AGENTS)
     entry = registry.AGENTS[agent]
     rule = ""
     if entry.takes_rule:
@@ -373,8 +360,8 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     # a number averages the samples.
     averages = "step_size" in options
     sample_average = averages and param != "step_size"
-    sample_average = sample_average and table.get("step_size", "sample_average") == (
-        "sample_average"
+    sample_average = sample_average and (
+        table.get("step_size", _SAMPLE_AVERAGE.default) == _SAMPLE_AVERAGE.default
     )
     fixed = {}
     for key, other in specs.items():
@@ -387,7 +374,7 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     schedule_args = _int_keys(_table(table, "schedule_args", where))
     schedule = "constant"
     if "schedule" in options:
-        schedule = _str(table, "schedule", where, "constant", registry.SCHEDULES)
+        schedule = _str(table, "schedule", where, _SCHEDULE.default, registry.SCHEDULES)
         try:
             registry.make_temperature(schedule, schedule_args)
         except ValueError as err:
@@ -433,8 +420,8 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
             if "optimizer" in options
             else ""
         ),  # fmt: skip
-        baseline=_bool(table, "baseline", where, True),
-        track_probs=_bool(table, "track_probs", where, False),
+        baseline=_bool(table, "baseline", where, _BASELINE.default),
+        track_probs=_bool(table, "track_probs", where, _STUDY["track_probs"].default),
         rollout=(
             _rollout(table, where, entry.defaults, num_steps)
             if "rollout" in options
@@ -467,17 +454,24 @@ def _batch(out: dict, where: str, num_steps: int, step: str) -> int:
     return batch
 
 
+def _settings(table: dict, where: str, keys: dict, defaults: dict) -> dict:
+    """A rollout or replay agent's settings (``keys``), the agent's ``defaults``
+    before the table's."""
+    out = {}
+    for name, spec in keys.items():
+        default = defaults.get(name, spec.default)
+        if isinstance(spec.default, list):
+            out[name] = _widths(table, name, where, default)
+        elif isinstance(spec.default, bool):
+            out[name] = _bool(table, name, where, default)
+        else:
+            out[name] = _int_key(table, spec, where, default)
+    return out
+
+
 def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
     """A rollout agent's settings: batch sizes that divide the run, MLP widths."""
-    out = {}
-    for key, (default, _) in registry.ROLLOUT.items():
-        default = defaults.get(key, default)
-        if key == "hidden":
-            out[key] = _widths(table, key, where, default)
-        elif key == "anneal_lr":
-            out[key] = _bool(table, key, where, default)
-        else:
-            out[key] = _int(table, key, where, default, 1)
+    out = _settings(table, where, schema.ROLLOUT, defaults)
     batch = _batch(out, where, num_steps, "an update")
     if batch % out["num_minibatches"]:
         raise _fail(
@@ -490,14 +484,7 @@ def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
 def _replay(table: dict, where: str, num_steps: int) -> dict:
     """A replay agent's settings: a batch that divides the run and fits the buffer,
     a minibatch no larger than the buffer."""
-    out = {}
-    for key, (default, _) in registry.REPLAY.items():
-        if key == "hidden":
-            out[key] = _widths(table, key, where, default)
-        elif key == "anneal_lr":
-            out[key] = _bool(table, key, where, default)
-        else:
-            out[key] = _int(table, key, where, default, int(key != "learning_starts"))
+    out = _settings(table, where, schema.REPLAY, {})
     batch = _batch(out, where, num_steps, "a learn")
     if out["buffer_size"] < max(batch, out["batch_size"]):
         raise _fail(
@@ -508,18 +495,13 @@ def _replay(table: dict, where: str, num_steps: int) -> dict:
     return out
 
 
-BACKENDS = ("auto", "jax", "host")
-"""``[env] backend``: ``jax`` runs the environment's JAX port inside the compiled
-sweep, ``host`` steps gymnasium itself on the host (any registered id with discrete
-actions), ``auto`` the JAX port where one exists."""
-
-
 def _env(raw: dict) -> EnvConfig:
     env_raw = raw.get("env", {})
     if not isinstance(env_raw, dict):
         raise _fail("env", env_raw, "a table [env]")
-    backend = _str(env_raw, "backend", "env.", "auto", BACKENDS)
-    name = env_raw.get("name", "gaussian")
+    backend_key, name_key = schema.ENV["backend"], schema.ENV["name"]
+    backend = _str(env_raw, "backend", "env.", backend_key.default, backend_key.choices)
+    name = env_raw.get("name", name_key.default)
     known = isinstance(name, str) and name in registry.ENVS
     if backend == "host" or (backend == "auto" and not known and isinstance(name, str)
                              and registry.is_gymnasium_id(name)):  # fmt: skip
@@ -530,7 +512,7 @@ def _env(raw: dict) -> EnvConfig:
             f"an environment with a JAX port for backend 'jax': one of "
             f"{list(registry.ENVS)} (or backend 'host' for another gymnasium id)",
         )  # fmt: skip
-    name = _str(env_raw, "name", "env.", "gaussian", registry.ENVS)
+    name = _str(env_raw, "name", "env.", name_key.default, registry.ENVS)
     entry = registry.ENVS[name]
     _check_keys(
         env_raw, {"name", "backend", *entry.sizes, *entry.params, *entry.options},
@@ -571,12 +553,12 @@ def _host_env(env_raw: dict, name: Any) -> EnvConfig:
     return EnvConfig(name, {}, {}, env.num_actions, kwargs, backend="host")
 
 
-def _env_options(env_raw: dict, specs: dict[str, tuple[Any, type]]) -> dict[str, Any]:
+def _env_options(env_raw: dict, specs: dict[str, tuple]) -> dict[str, Any]:
     """The environment's keywords: given ones checked by type, defaults filled in
     (a None default stays out)."""
     names = {bool: "true or false", str: "a string", list: "a list", float: "a number"}
     options = {}
-    for key, (default, kind) in specs.items():
+    for key, (default, kind, *_) in specs.items():
         value = env_raw.get(key, default)
         if value is None:
             continue
@@ -595,9 +577,9 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
             "chunk_size: no longer used; blocks are sized automatically and never "
             "change results (set max_block_runs to bound memory)."
         )
-    _check_keys(raw, _TOP_KEYS, "")
+    _check_keys(raw, set(_TOP), "")
     env = _env(raw)
-    num_steps = _int(raw, "num_steps", "", 1000, 1)
+    num_steps = _int_key(raw, _TOP["num_steps"], "")
     studies_raw = raw.get("studies")
     if studies_raw is None:
         raise ConfigError("studies: missing; add one or more [[studies]] tables.")
@@ -608,7 +590,9 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
         study = _study(table, i, names, env, num_steps)
         names.add(study.name)
         studies.append(study)
-    final_steps = _int(raw, "final_steps", "", min(100, num_steps), 1)
+    final_steps = _int_key(
+        raw, _TOP["final_steps"], "", min(_TOP["final_steps"].default, num_steps)
+    )
     if final_steps > num_steps:
         raise _fail(
             "final_steps", final_steps, f"an integer in [1, num_steps={num_steps}]"
@@ -616,13 +600,13 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
     return ExperimentConfig(
         name=_name(raw),
         description=str(raw.get("description", "")),
-        seed=_seed(raw),
-        num_seeds=_num_seeds(raw),
+        seed=_int_key(raw, _TOP["seed"], ""),
+        num_seeds=_int_key(raw, _TOP["num_seeds"], ""),
         num_steps=num_steps,
         final_steps=final_steps,
-        max_block_runs=_int(raw, "max_block_runs", "", 0, 0),
+        max_block_runs=_int_key(raw, _TOP["max_block_runs"], ""),
         env=env,
-        num_episodes=_int(raw, "num_episodes", "", 0, 0),
+        num_episodes=_int_key(raw, _TOP["num_episodes"], ""),
         studies=tuple(studies),
     )
 

@@ -27,6 +27,8 @@ from rl_softmax.agents import (
     gradient_bandit,
     td,
 )
+from rl_softmax.experiment import schema
+from rl_softmax.experiment.schema import REPLAY, ROLLOUT
 
 __all__ = [
     "AGENTS",
@@ -60,9 +62,10 @@ class Param:
     Attributes:
       name: the config key (``tau``, ``step_size``, ...).
       field: the params NamedTuple field it sets (``explore``, ``step_size``, ...).
-      default: its value when not given; a callable takes the number of actions.
-        None takes the params NamedTuple's own default.
-      low, high: the allowed closed range.
+      default: its value when not given; a callable takes the number of actions
+        (its docstring's first line says what it is, e.g. ``0.01 ln K``). None
+        takes the params NamedTuple's own default.
+      low, high: the allowed closed range (a callable ``high`` as ``default``).
       allow_inf: whether ``inf`` is allowed (``tau = inf`` is the uniform limit).
       symbol: short name in legends (``τ``).
       label: axis label (``temperature τ``).
@@ -102,10 +105,11 @@ class EnvEntry:
         set shapes (fixed at construction, never swept).
       nonnegative: the params that must be ``>= 0``.
       check: ``params dict -> error message or None`` for cross-field rules (it
-        also sees the options).
-      options: ``{name: (default, type)}`` of the other keywords ``make`` takes
-        (gymnasium's ``map_name``, ``is_slippery``, ``desc``; our ``discount``);
-        a None default is passed only when a config gives the option.
+        also sees the options); its docstring's first line states the rule.
+      options: ``{name: (default, type, meaning)}`` of the other keywords
+        ``make`` takes (gymnasium's ``map_name``, ``is_slippery``, ``desc``; our
+        ``discount``); a None default is passed only when a config gives the
+        option (gymnasium's own default applies).
     """
 
     name: str
@@ -117,7 +121,7 @@ class EnvEntry:
     )
     nonnegative: tuple[str, ...] = ()
     check: Callable[[dict[str, Any]], str | None] | None = None
-    options: dict[str, tuple[Any, type]] = dataclasses.field(default_factory=dict)
+    options: dict[str, tuple[Any, type, str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +175,7 @@ class AgentEntry:
 
 
 def _sgd_momentum(learning_rate):
+    """SGD with heavy-ball momentum 0.9 (``optax.sgd(learning_rate, momentum=0.9)``)."""
     return optax.sgd(learning_rate, momentum=0.9)
 
 
@@ -213,6 +218,7 @@ def _entropy_schedule(study, num_actions: int) -> Callable:
 
 
 def _bernoulli_check(params: dict[str, float]) -> str | None:
+    """``0 <= low <= high <= 1``."""
     low, high = params.get("low", 0.0), params.get("high", 1.0)
     if not 0.0 <= low <= high <= 1.0:
         return (
@@ -262,6 +268,7 @@ register_env(EnvEntry(
 
 
 def _discount_check(params: dict[str, Any]) -> str | None:
+    """``discount`` in ``[0, 1]``."""
     discount = params.get("discount", 0.99)
     if not 0.0 <= discount <= 1.0:
         return f"env.discount: got {discount!r}; expected a number in [0, 1]."
@@ -269,6 +276,8 @@ def _discount_check(params: dict[str, Any]) -> str | None:
 
 
 def _frozen_lake_check(params: dict[str, Any]) -> str | None:
+    """``map_name`` a built-in map unless ``desc`` is given; ``discount`` in
+    ``[0, 1]``."""
     from gymnasium.envs.toy_text.frozen_lake import MAPS
 
     map_name = params.get("map_name")
@@ -297,7 +306,11 @@ def _toy_text(env_id: str):
     return make
 
 
-_DISCOUNT = {"discount": (0.99, float)}
+_DISCOUNT = {
+    "discount": (0.99, float, "discount of the exact action values Q* (value "
+                 "iteration) that optimal-action and regret metrics read"),
+}  # fmt: skip
+_SLIPPERY = "a move goes the intended way only with some probability, else sideways"
 GYMNASIUM_OPTIONS = (
     "map_name", "is_slippery", "desc", "success_rate", "reward_schedule", "is_rainy",
     "rainy_probability",
@@ -306,14 +319,23 @@ GYMNASIUM_OPTIONS = (
 ``discount``, concern the exact values of the JAX port only)."""
 for _env_id, _description, _options in (
     ("FrozenLake-v1", "gymnasium's FrozenLake (4x4 or 8x8 map, or a desc), exact",
-     {"map_name": ("4x4", str), "is_slippery": (True, bool), "desc": (None, list),
-      "success_rate": (None, float), "reward_schedule": (None, list)}),
+     {"map_name": ("4x4", str, "a built-in map: 4x4 or 8x8"),
+      "is_slippery": (True, bool, _SLIPPERY),
+      "desc": (None, list, "the map as a list of rows of S, F, H, G (instead of "
+               "map_name)"),
+      "success_rate": (None, float, "probability that a slippery move goes the "
+                       "intended way"),
+      "reward_schedule": (None, list, "rewards for reaching [goal, hole, frozen "
+                          "tile]")}),
     ("FrozenLake8x8-v1", "gymnasium's FrozenLake on the 8x8 map, exact",
-     {"is_slippery": (True, bool)}),
+     {"is_slippery": (True, bool, _SLIPPERY)}),
     ("CliffWalking-v1", "gymnasium's cliff walking (S&B Example 6.6), exact",
-     {"is_slippery": (False, bool)}),
+     {"is_slippery": (False, bool, _SLIPPERY)}),
     ("Taxi-v4", "gymnasium's Taxi (500 states, 6 actions), exact",
-     {"is_rainy": (False, bool), "rainy_probability": (None, float)}),
+     {"is_rainy": (False, bool, "rain: a move goes the intended way only with "
+                   "probability rainy_probability, else sideways"),
+      "rainy_probability": (None, float, "probability that a move in the rain goes "
+                            "the intended way")}),
 ):  # fmt: skip
     register_env(EnvEntry(
         _env_id, _description, _toy_text(_env_id), (), sizes={},
@@ -402,8 +424,9 @@ for _entry in (
     ),
     RuleEntry(
         "target_entropy", "softmax at the tau whose entropy follows a target schedule",
-        Param("final_entropy", "explore", lambda k: 0.01 * math.log(k), 0.0,
-              math.log, False, "final entropy", "final target entropy (nats)"),
+        Param("final_entropy", "explore", schema.default_final_entropy, 0.0,
+              schema.max_entropy, False, "final entropy",
+              "final target entropy (nats)"),
         _target_entropy_rule, ("entropy",),
     ),
 ):  # fmt: skip
@@ -507,18 +530,6 @@ for _name, _description, _rules in (
     ))  # fmt: skip
 
 
-ROLLOUT: dict[str, tuple[Any, str]] = {
-    "num_envs": (4, "environments stepped together"),
-    "rollout_steps": (128, "steps of each environment per update"),
-    "num_epochs": (4, "passes over each rollout"),
-    "num_minibatches": (4, "optimizer steps per pass"),
-    "hidden": ([64, 64], "hidden-layer widths of the policy and value MLPs"),
-    "anneal_lr": (True, "learning rate falls linearly to 0 over the run"),
-}
-"""The study keys of a rollout agent, ``{name: (default, meaning)}``; the run takes
-``num_steps / (num_envs * rollout_steps)`` updates."""
-
-
 def _obs_size(env, agent: str) -> int:
     import jax  # only the rollout agents trace the environment here
 
@@ -575,8 +586,8 @@ for _name, _description, _loss, _params, _options, _defaults in (
      "rollout"), {"num_epochs": 1, "num_minibatches": 1}),
     ("ppo_auto", "PPO whose log tau is trained so the entropy tracks a target (SAC)",
      "ppo", (
-         Param("final_entropy", "final_entropy", None, 0.0, math.log, False,
-               "final entropy", "final target entropy (nats)"),
+         Param("final_entropy", "final_entropy", None, 0.0, schema.max_entropy,
+               False, "final entropy", "final target entropy (nats)"),
          Param("tau_learning_rate", "tau_learning_rate", None, 0.0, _INF, False,
                "τ learning rate", "learning rate of log τ"),
          dataclasses.replace(_PG_TAU, name="initial_tau", low=1e-12, symbol="τ₀",
@@ -589,21 +600,6 @@ for _name, _description, _loss, _params, _options, _defaults in (
         _actor_critic_maker(_loss, _name == "ppo_auto"), options=_options,
         defaults={"optimizer": "adam", **_defaults},
     ))  # fmt: skip
-
-
-REPLAY: dict[str, tuple[Any, str]] = {
-    "num_envs": (4, "environments stepped together"),
-    "rollout_steps": (1, "steps of each environment per learn"),
-    "hidden": ([64, 64], "hidden-layer widths of the Q-network (ReLU)"),
-    "buffer_size": (50_000, "replay slots, in transitions"),
-    "batch_size": (64, "transitions per optimizer step"),
-    "learning_starts": (1000, "environment steps stored before the first step"),
-    "train_every": (1, "learns per optimizer step"),
-    "target_update": (1, "optimizer steps per target update (by target_rate)"),
-    "anneal_lr": (False, "learning rate falls linearly to 0 over the run"),
-}
-"""The study keys of a replay agent, ``{name: (default, meaning)}``; the run takes
-``num_steps / (num_envs * rollout_steps)`` learns."""
 
 
 def _dqn_maker(target: str) -> Callable:
