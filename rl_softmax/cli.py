@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--seed", type=int, default=0,
-        help="seed of the random distributions and draws (default 0)",
+        help="seed of the random distributions and draws",
     )  # fmt: skip
     demo.set_defaults(handler=_demo)
     return parser
