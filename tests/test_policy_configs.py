@@ -62,6 +62,11 @@ def test_shipped_config_runs_on_a_tiny_override(path, tmp_path):
         # a greedy behaviour (a DQN study's) has no entropy, every other some
         low = entropy >= 0 if study.rule == "greedy" else entropy > 0
         assert np.all(low) and np.all(entropy <= np.log(config.env.num_actions) + 1e-6)
+        if study.agent in ("ppo", "a2c", "ppo_auto"):
+            # a policy network starts uniform (its output layer has gain 0.01): the
+            # first update's rollout has entropy log K (docs/tutorials/cartpole-...)
+            first = result.metrics["entropy"].curve_mean[:, 0]
+            np.testing.assert_allclose(first, np.log(config.env.num_actions), atol=1e-4)
     plots = {p.name for p in (out / "plots").glob("*.png")}
     for name in plots:
         assert (out / "plots" / name).read_bytes()[:8] == PNG_MAGIC
