@@ -1,31 +1,25 @@
-"""Benchmark: the tau sweep against a vectorised NumPy loop, measured in the same run.
+"""Benchmark suite ``bandit``: the tau sweep against a vectorised NumPy loop.
 
-Two measurements, each printed as a ratio against its NumPy baseline:
+Two workloads, each timed against its NumPy baseline in the same rounds
+(``rl-softmax bench --only bandit``; :mod:`harness` does the timing):
 
 * **steady state** (in this process): the README's flagship workload, Boltzmann
   exploration with sample averages on the 10-armed testbed, 10 temperatures x 2000
   runs x 1000 steps = 20M agent-steps, all per-step metrics. The sweep runs through
-  :func:`rl_softmax.experiment.run_experiment` (its ``run`` timing, compile excluded)
-  against ``experiments/numpy_reference.py`` with all runs of one temperature as one
-  NumPy batch. ``--ablation`` also times the sweep with XLA's default options.
-* **end to end** (``--end-to-end``, fresh processes): ``rl-softmax run
-  configs/bandit_tau_sweep.toml`` (import, compile, run, write, plot: 42M
-  agent-steps) with an empty compilation cache and again with the cache warm,
-  against the NumPy script doing the same sweep and writing its CSV
-  (``numpy_reference.py --flagship``). The command's own breakdown of its wall time
-  is reported.
-
-Results also go to ``results/benchmark/benchmark.json``.
-
-    python experiments/benchmark_bandit_sweep.py                 # steady state
-    python experiments/benchmark_bandit_sweep.py --end-to-end    # and fresh processes
-    python experiments/benchmark_bandit_sweep.py --quick         # seconds, for tests
+  :func:`rl_softmax.experiment.run_experiment` (its ``run`` timing, compile timed
+  apart) against ``experiments/numpy_reference.py`` with all runs of one
+  temperature as one NumPy batch; and, as an ablation, the same sweep compiled with
+  XLA's default options.
+* **end to end** (fresh processes): ``rl-softmax run configs/bandit_tau_sweep.toml``
+  (import, compile, run, write, plot: 42M agent-steps) with an empty compilation
+  cache and again with the cache warm, against the NumPy script doing the same
+  sweep and writing its CSV (``numpy_reference.py --flagship``). The command's own
+  breakdown of its wall time is each row's note.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import itertools
 import os
 import re
 import shutil
@@ -35,27 +29,25 @@ import tempfile
 import time
 from pathlib import Path
 
+import harness
 import jax
-import numpy as np
+import numpy_reference
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import numpy_reference  # noqa: E402
-
-from rl_softmax.engine import executor, sweep  # noqa: E402
-from rl_softmax.experiment import build_run, config, run_experiment  # noqa: E402
+from rl_softmax.experiment import build_run, config, run_experiment
 
 _REPO = Path(__file__).resolve().parents[1]
 _FLAGSHIP = _REPO / "rl_softmax" / "configs" / "bandit_tau_sweep.toml"
+_UNIT = "agent-steps"
 
 
-def _best_of(repeats: int, fn) -> float:
-    """Shortest wall time of ``repeats`` calls (the least disturbed by the machine)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def sizes(quick: bool) -> dict:
+    """The steady-state workload's sizes and the flagship's overrides."""
+    if quick:
+        return {
+            "num_taus": 3, "num_runs": 64, "num_steps": 50,
+            "flagship_set": ["num_seeds=64", "num_steps=50", "final_steps=10"],
+        }  # fmt: skip
+    return {"num_taus": 10, "num_runs": 2000, "num_steps": 1000, "flagship_set": []}
 
 
 def _workload(num_taus: int, num_runs: int, num_steps: int) -> dict:
@@ -71,105 +63,64 @@ def _workload(num_taus: int, num_runs: int, num_steps: int) -> dict:
     }  # fmt: skip
 
 
-def steady_state(args) -> tuple[list, dict]:
-    """``(rows, info)``: agent-steps/s of NumPy and of the sweep, in this process."""
-    workload = _workload(args.num_taus, args.num_runs, args.num_steps)
-    taus = config.from_dict(workload).studies[0].values
-    agent_steps = len(taus) * args.num_runs * args.num_steps
+def steady_state(settings: harness.Settings) -> list[harness.Row]:
+    """NumPy, the sweep and the sweep with XLA's default options, in this process."""
+    size = sizes(settings.quick)
+    num_runs, num_steps = size["num_runs"], size["num_steps"]
+    workload = _workload(size["num_taus"], num_runs, num_steps)
+    experiment = config.from_dict(workload)
+    taus = experiment.studies[0].values
+    agent_steps = len(taus) * num_runs * num_steps
+    title = (
+        f"bandit steady state: Boltzmann sweep, 10-armed testbed, {len(taus)} taus x "
+        f"{num_runs} runs x {num_steps} steps"
+    )
 
     def numpy_sweep():
         for tau in taus:
             numpy_reference.run_bandit(
-                "boltzmann", float(tau), num_runs=args.num_runs,
-                num_steps=args.num_steps,
-            )  # fmt: skip
+                "boltzmann", float(tau), num_runs=num_runs, num_steps=num_steps
+            )
+
+    compile_seconds = []
 
     def ours():
         results = run_experiment(workload, write=False, progress=False)
-        return results.timings["compile"], results.timings["run"]
+        compile_seconds.append(results.timings["compile"])
+        return harness.Lap(results.timings["run"])
 
-    numpy_seconds = _best_of(args.repeats, numpy_sweep)
-    timings = [ours() for _ in range(args.repeats)]
-    rows = [
-        ("NumPy, all runs of a tau as one batch", numpy_seconds, None),
-        (
-            f"rl_softmax sweep, {len(jax.devices())} device(s)",
-            min(t[1] for t in timings),
-            timings[0][0],
-        ),
-    ]
-    if args.ablation:
-        experiment = config.from_dict(workload)
-        run = build_run(experiment, experiment.studies[0])
+    settings.progress("compiling the sweep with XLA's default options")
+    xla_defaults = harness.CompiledSweep(
+        build_run(experiment, experiment.studies[0]), taus, num_runs,
+        key=jax.random.key(0), compiler_options={},
+    )  # fmt: skip
+    times = harness.time_rounds(
+        {"numpy": numpy_sweep, "ours": ours, "xla": xla_defaults},
+        repeats=settings.rounds, progress=settings.progress,
+    )  # fmt: skip
 
-        def xla_defaults():
-            sweep(run, taus, args.num_runs, key=jax.random.key(0), compiler_options={})
+    def row(implementation, name, key, **extra):
+        return harness.Row(
+            "bandit", title, implementation, name, _UNIT, agent_steps,
+            times[key].seconds, **extra,
+        )  # fmt: skip
 
-        start = time.perf_counter()
-        xla_defaults()
-        compile_and_run = time.perf_counter() - start
-        seconds = _best_of(args.repeats, xla_defaults)
-        rows.append(
-            ("  with XLA's default options", seconds, compile_and_run - seconds)
-        )
-    info = {
-        "workload": (
-            f"Boltzmann sweep, 10-armed testbed: {len(taus)} taus x "
-            f"{args.num_runs} runs x {args.num_steps} steps"
-        ),
-        "agent_steps": agent_steps,
-    }
-    return rows, info
+    numpy_row = row("NumPy, all runs of a tau as one batch", "NumPy", "numpy")
+    devices = len(jax.devices())
+    return [
+        numpy_row,
+        row(
+            f"rl_softmax sweep (run_experiment), {devices} device(s)", "sweep", "ours",
+            compile_seconds=compile_seconds[0],
+        ).compared_with(numpy_row),
+        row(
+            "the same sweep with XLA's default options", "XLA defaults", "xla",
+            compile_seconds=xla_defaults.compile_seconds,
+        ).compared_with(numpy_row),
+    ]  # fmt: skip
 
 
 _BREAKDOWN = re.compile(r"wall time ([\d.]+) s: (.*)$", re.MULTILINE)
-
-
-def _timed(command: list[str], env: dict) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, done.stdout
-
-
-def end_to_end(args) -> tuple[list, dict]:
-    """Fresh processes: the NumPy script, the command cold, the command warm."""
-    raw = config.load(_FLAGSHIP, args.flagship_set)
-    study = raw.studies[0]
-    agent_steps = (
-        (len(study.values) + len(study.references)) * raw.num_seeds * raw.num_steps
-    )
-    scratch = Path(tempfile.mkdtemp(prefix="rl_softmax_bench_"))
-    env = dict(os.environ, RL_SOFTMAX_CACHE_DIR=str(scratch / "cache"))
-    script = Path(sys.executable).with_name("rl-softmax")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "rl_softmax"]
-    try:
-        overrides = [a for item in args.flagship_set for a in ("--set", item)]
-        flagship_config = _FLAGSHIP
-        if args.flagship_set:  # the NumPy script reads the same (overridden) sizes
-            flagship_config = scratch / "flagship.toml"
-            flagship_config.write_text(_overridden_toml(args.flagship_set))
-        numpy_seconds, _ = _timed(
-            [sys.executable, str(Path(__file__).with_name("numpy_reference.py")),
-             "--flagship", str(flagship_config), str(scratch / "numpy.csv")], env,
-        )  # fmt: skip
-        rows, breakdowns = [("NumPy script (sweep + CSV)", numpy_seconds, None)], {}
-        for label in ("cold cache", "warm cache"):
-            out = scratch / label.replace(" ", "_")
-            seconds, stdout = _timed(
-                [*command, "run", str(_FLAGSHIP), "--out", str(out), "--quiet",
-                 *overrides], env,
-            )  # fmt: skip
-            match = _BREAKDOWN.search(stdout)
-            breakdowns[label] = match.group(2) if match else ""
-            rows.append((f"rl-softmax run, {label}", seconds, None))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    info = {
-        "workload": f"rl-softmax run {_FLAGSHIP.name} as a fresh process",
-        "agent_steps": agent_steps,
-        "breakdown": breakdowns,
-    }
-    return rows, info
 
 
 def _overridden_toml(overrides: list[str]) -> str:
@@ -184,76 +135,83 @@ def _overridden_toml(overrides: list[str]) -> str:
     return "\n".join(kept + lines) + "\n" + sep + rest
 
 
-def _table(title: str, rows: list, agent_steps: int) -> list[dict]:
-    baseline = rows[0][1]
-    print(f"{title} = {agent_steps / 1e6:g}M agent-steps")
-    print(f"{'implementation':<40}{'agent-steps/s':>14}{'ratio':>8}{'compile':>10}")
-    out = []
-    for name, seconds, compiled in rows:
-        rate = agent_steps / seconds
-        shown = "" if compiled is None else f"{compiled:.2f} s"
-        print(f"{name:<40}{rate / 1e6:>13.2f}M{baseline / seconds:>8.2f}{shown:>10}")
-        out.append(
-            {
-                "implementation": name.strip(),
-                "seconds": seconds,
-                "agent_steps_per_second": rate,
-                "ratio_to_numpy": baseline / seconds,
-                "compile_seconds": compiled,
-            }
+def end_to_end(settings: harness.Settings) -> list[harness.Row]:
+    """Fresh processes: the NumPy script, the command cold, the command warm."""
+    overrides = sizes(settings.quick)["flagship_set"]
+    raw = config.load(_FLAGSHIP, overrides)
+    study = raw.studies[0]
+    num_values = len(study.values) + len(study.references)
+    agent_steps = num_values * raw.num_seeds * raw.num_steps
+    title = (
+        f"bandit end to end: rl-softmax run {_FLAGSHIP.stem} as a fresh process, "
+        f"{num_values} taus x {raw.num_seeds} runs x {raw.num_steps} steps"
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="rl_softmax_bench_"))
+    script = Path(sys.executable).with_name("rl-softmax")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "rl_softmax"]
+    flagship_config = _FLAGSHIP
+    if overrides:  # the NumPy script reads the same (overridden) sizes
+        flagship_config = scratch / "flagship.toml"
+        flagship_config.write_text(_overridden_toml(overrides))
+    sets = [a for item in overrides for a in ("--set", item)]
+    calls, breakdowns = itertools.count(), {}
+    cache = {"dir": scratch / "cache"}
+
+    def fresh(argv: list[str]) -> str:
+        env = dict(os.environ, RL_SOFTMAX_CACHE_DIR=str(cache["dir"]))
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+        return done.stdout
+
+    def numpy_script():
+        script = Path(__file__).with_name("numpy_reference.py")
+        csv = scratch / "numpy.csv"
+        fresh(
+            [sys.executable, str(script), "--flagship", str(flagship_config), str(csv)]
         )
-    return out
+
+    def command_run(label: str, cold: bool):
+        def call():
+            n = next(calls)
+            if cold:  # an empty compilation cache, which the warm run then reads
+                cache["dir"] = scratch / f"cache{n}"
+            # a new results directory each time: a run would reuse saved studies
+            out = scratch / f"out{n}"
+            stdout = fresh(
+                [*command, "run", str(_FLAGSHIP), "--out", str(out), "--quiet", *sets]
+            )
+            match = _BREAKDOWN.search(stdout)
+            breakdowns[label] = match.group(2) if match else ""
+
+        return call
+
+    try:
+        times = harness.time_rounds(
+            {"numpy": numpy_script, "cold": command_run("cold cache", cold=True),
+             "warm": command_run("warm cache", cold=False)},
+            repeats=settings.rounds, warmup=0, progress=settings.progress,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    def row(implementation, name, key, note=""):
+        return harness.Row(
+            "bandit", title, implementation, name, _UNIT, agent_steps,
+            times[key].seconds, note=note,
+        )  # fmt: skip
+
+    numpy_row = row("NumPy script (sweep + CSV)", "NumPy script", "numpy")
+    return [numpy_row] + [
+        row(f"rl-softmax run, {label}", label, key, breakdowns[label]).compared_with(
+            numpy_row
+        )
+        for key, label in (("cold", "cold cache"), ("warm", "warm cache"))
+    ]
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--num-taus", type=int, default=10)
-    parser.add_argument("--num-runs", type=int, default=2000)
-    parser.add_argument("--num-steps", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--devices", type=int, default=None, help="JAX CPU devices (default: cores)"
-    )
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
-    parser.add_argument(
-        "--ablation", action="store_true", help="also time XLA's default options"
-    )
-    parser.add_argument(
-        "--end-to-end", action="store_true",
-        help="also time the flagship command and the NumPy script as new processes",
-    )  # fmt: skip
-    parser.add_argument("--out", default="results/benchmark")
-    args = parser.parse_args(argv)
-    args.flagship_set = []
-    if args.quick:
-        args.num_taus, args.num_runs, args.num_steps, args.repeats = 3, 64, 50, 1
-        args.flagship_set = ["num_seeds=64", "num_steps=50", "final_steps=10"]
-    executor.use_cpu_cores(args.devices)
-    rows, info = steady_state(args)
-    report = {
-        "steady_state": {
-            **info,
-            "rows": _table(info["workload"], rows, info["agent_steps"]),
-        },
-        "devices": [str(d) for d in jax.devices()],
-        "cpu_count": os.cpu_count(),
-        "versions": {"jax": jax.__version__, "numpy": np.__version__},
-    }
-    if args.end_to_end:
-        rows, info = end_to_end(args)
-        print()
-        report["end_to_end"] = {
-            **info,
-            "rows": _table(info["workload"], rows, info["agent_steps"]),
-        }
-        for label, text in info["breakdown"].items():
-            print(f"  {label}: {text}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out / 'benchmark.json'}")
-    return report
-
-
-if __name__ == "__main__":
-    main()
+def suite(settings: harness.Settings) -> harness.Section:
+    """The ``bandit`` suite: steady state, then end to end."""
+    start = time.perf_counter()
+    rows = steady_state(settings)
+    settings.progress(f"steady state done in {time.perf_counter() - start:.0f} s")
+    rows += end_to_end(settings)
+    return harness.Section(rows, details={"sizes": sizes(settings.quick)})

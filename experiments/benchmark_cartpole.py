@@ -1,22 +1,23 @@
-"""Benchmark: CartPole-v1 env-steps per second with a softmax MLP acting (issue #11).
+"""Benchmark suite ``cartpole``: CartPole-v1 env-steps per second with a softmax MLP
+acting (issue #11; ``rl-softmax bench --only cartpole``).
 
-The workload: ``--num-envs`` (4096) CartPole-v1 environments stepped ``--steps``
-(1000) times in one ``lax.scan``, each environment reset on the step its episode
-ends (terminated, or truncated at 500 steps) and, in the policy rows, a
-``[4, 64, 64, 2]`` tanh MLP (:func:`rl_softmax.agents.policy_gradient.init_mlp` with
-``out_scale=0.01``, so a near-uniform policy) acting every step: one forward pass
-per environment, the action drawn from the softmax of its logits at ``tau = 1``
-with one uniform per environment (:func:`rl_softmax.policies.sample_from_uniform`).
-Rows, as environment steps per second, all measured in this one process:
+The workload: 4096 CartPole-v1 environments stepped 1000 times in one ``lax.scan``,
+each environment reset on the step its episode ends (terminated, or truncated at 500
+steps) and, in the policy rows, a ``[4, 64, 64, 2]`` tanh MLP
+(:func:`rl_softmax.agents.policy_gradient.init_mlp` with ``out_scale=0.01``, so a
+near-uniform policy) acting every step: one forward pass per environment, the action
+drawn from the softmax of its logits at ``tau = 1`` with one uniform per environment
+(:func:`rl_softmax.policies.sample_from_uniform`). Rows, as environment steps per
+second, all timed in the same rounds (:mod:`harness`), each against gymnasium:
 
 * **gymnasium**: ``gymnasium.make_vec("CartPole-v1", vectorization_mode=
   "vector_entry_point")``, gymnasium's own NumPy vector environment, with random
-  actions (``action_space.sample()``): the baseline, 1.0. It resets in its
-  next-step mode: the call after an episode ends is a reset, counted as a step.
+  actions (``action_space.sample()``): the baseline. It resets in its next-step
+  mode: the call after an episode ends is a reset, counted as a step.
 * **gymnax**: ``gymnax.make("CartPole-v1")`` (its ``step`` resets ended episodes on
   the same step) with the same policy and the same scan, jitted as a gymnax user
-  writes it, on JAX's default device; left out with ``--no-gymnax`` or when gymnax
-  is not installed (it is not one of rl_softmax's dependencies).
+  writes it, on JAX's default device; reported as unavailable when gymnax is not
+  installed (it is not one of rl_softmax's dependencies).
 * **rl_softmax**: :class:`rl_softmax.envs.classic.CartPole` with the same policy and
   scan, float32, jitted with the environment axis split over every CPU device
   (:func:`rl_softmax.engine.executor.use_cpu_cores`); our environment does not reset
@@ -28,9 +29,7 @@ Rows, as environment steps per second, all measured in this one process:
   **softmax MLP alone**, the same rollout with a stand-in environment of next to no
   cost (:func:`no_env`): the most any environment could reach with this policy.
 
-Each row runs once per round for ``--repeats`` rounds and its fastest round counts,
-so a disturbance of a shared machine slows one round of all rather than every round
-of one. Compilation happens before the first round and is reported apart.
+Compilation happens before the first round and is reported apart.
 
 Correctness, cheaply: every JAX row also counts its finished episodes and their
 lengths (``[num_envs]`` integers in the carry). The mean episode length under the
@@ -39,38 +38,29 @@ actions between ours and gymnasium (an untimed run that counts them too), as a
 z-score of the difference over its standard error. Both sides of each comparison
 have the same number of environments and steps, so the bias of counting only
 episodes that end inside the window (short ones) is the same on both sides.
-Results go to ``results/benchmark/cartpole.json``.
-
-    python experiments/benchmark_cartpole.py            # the full workload
-    python experiments/benchmark_cartpole.py --quick    # seconds, for tests
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
-import json
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
+import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from rl_softmax.agents.policy_gradient import init_mlp, mlp
-from rl_softmax.engine import executor
 from rl_softmax.envs.classic import CartPole
 from rl_softmax.policies import sample_from_uniform
 from rl_softmax.softmax import softmax
 
 _LAYERS = (4, 64, 64, 2)
-_TARGETS = {"ours / gymnax, policy": 2.0, "ours policy / gymnasium random": 1.0}
+_UNIT = "env-steps"
 _Z_AGREE = 4.0  # |z| below this: the mean episode lengths agree
-_MAX_STEPS = 4_000_000  # squared lengths summed, at most 500 * steps, fit int32
 
 
 class EpisodeStats(NamedTuple):
@@ -80,7 +70,7 @@ class EpisodeStats(NamedTuple):
       count: ``[num_envs]`` int32 episodes that ended (terminated or truncated).
       length_sum: ``[num_envs]`` int32 sum of their lengths in steps.
       length_sq_sum: ``[num_envs]`` int32 sum of their squared lengths (at most
-        ``500 * steps``, hence ``--steps`` of at most 4 million).
+        ``500 * steps``, so at most 4 million steps fit).
     """
 
     count: jax.Array
@@ -327,211 +317,140 @@ def agreement(ours_stats: EpisodeStats, theirs_stats: EpisodeStats) -> dict:
     return {"ours": a, "theirs": b, "z": float(z), "agree": bool(abs(z) < _Z_AGREE)}
 
 
-# ------------------------------------------------------------------------- report
+# -------------------------------------------------------------------------- suite
 
 
-def _rounds(repeats: int, timed: dict[str, Callable]):
-    """Calls every ``timed[name]()`` once per round, ``repeats`` rounds.
-
-    Returns:
-      ``({name: [seconds of each call]}, {name: its last result})``.
-    """
-    times, results = {name: [] for name in timed}, {}
-    for _ in range(repeats):
-        for name, fn in timed.items():
-            start = time.perf_counter()
-            results[name] = fn()
-            times[name].append(time.perf_counter() - start)
-    return times, results
-
-
-def _row(name: str, env_steps: int, times: list[float] | None, **extra) -> dict:
-    """A table row; its rate is from the fastest repeat (the least disturbed)."""
-    seconds = None if times is None else min(times)
-    return {
-        "implementation": name, "env_steps": env_steps, "seconds": seconds,
-        "repeat_seconds": times,
-        "env_steps_per_second": None if seconds is None else env_steps / seconds,
-        "compile_seconds": None, **extra,
-    }  # fmt: skip
-
-
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--num-envs", type=int, default=4096)
-    parser.add_argument("--steps", type=int, default=1000, help="per environment")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--devices", type=int, default=None, help="JAX CPU devices (default: cores)"
+def sizes(quick: bool) -> dict[str, int]:
+    return (
+        {"num_envs": 256, "steps": 200} if quick else {"num_envs": 4096, "steps": 1000}
     )
-    parser.add_argument("--no-gymnax", action="store_true", help="skip gymnax's rows")
-    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
-    parser.add_argument("--out", default="results/benchmark")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.num_envs, args.steps, args.repeats = 256, 200, 1
-    for name in ("num_envs", "steps", "repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.steps > _MAX_STEPS:
-        parser.error(f"--steps must be <= {_MAX_STEPS} (int32 episode statistics)")
-    return args
 
 
-def measure(args: argparse.Namespace) -> dict:
-    """Times every row on the workload ``args`` sets: the report."""
-    load_before = os.getloadavg()[0]  # other processes: the machine may be shared
-    num_envs, num_steps = args.num_envs, args.steps
+def _check(name: str, numbers: dict) -> harness.Check:
+    a, b = numbers["ours"], numbers["theirs"]
+    return harness.Check(
+        name, numbers["agree"],
+        f"mean length of the finished episodes {a['mean']:.2f} +- {a['sem']:.2f} vs "
+        f"{b['mean']:.2f} +- {b['sem']:.2f} steps, z = {numbers['z']:+.2f}",
+    )  # fmt: skip
+
+
+def suite(settings: harness.Settings) -> harness.Section:
+    """Times every row in the same rounds; checks the episode lengths."""
+    size = sizes(settings.quick)
+    num_envs, num_steps = size["num_envs"], size["steps"]
     num_devices = len(jax.devices())
     if num_envs % num_devices:
         raise ValueError(
-            f"--num-envs={num_envs}: expected a multiple of the {num_devices} JAX "
+            f"num_envs={num_envs}: expected a multiple of the {num_devices} JAX "
             "devices it is split over."
         )
     key_policy, key_ours, key_random, key_gymnax = jax.random.split(
         jax.random.key(0), 4
     )
     policy_params = init_mlp(key_policy, _LAYERS, out_scale=0.01)
-    sizes = {"num_envs": num_envs, "num_steps": num_steps, "sharding": env_sharding()}
-    gymnax, gymnax_note = None, "--no-gymnax"
-    if not args.no_gymnax:
+    placement = {"num_envs": num_envs, "num_steps": num_steps}
+    gymnax, gymnax_note = None, "left out (gymnax=False)"
+    if settings.gymnax:
         try:
             *gymnax, gymnax_note = gymnax_env()
         except ImportError as error:
             gymnax_note = f"gymnax not installed ({error})"
 
-    def compiled(env, policy, key, **placement):
-        return _Compiled(
-            make_rollout(*env, policy, **{**sizes, **placement}), key, policy_params
-        )
+    split = env_sharding()
+
+    def compiled(env, policy, key, sharding=split):
+        rollout = make_rollout(*env, policy, sharding=sharding, **placement)
+        return _Compiled(rollout, key, policy_params)
 
     vector_env = gymnasium_vector_env(num_envs)
-    timed: dict[str, Callable] = {
+    calls: dict[str, Callable] = {
         "gymnasium": lambda: gymnasium_random(vector_env, num_steps, seed=0)
     }
+    settings.progress("compiling the rollouts")
     if gymnax is not None:  # as a gymnax user jits it: JAX's default placement
-        timed["gymnax"] = compiled(
-            gymnax, softmax_mlp_action, key_gymnax, sharding=None
-        )
-    timed["ours"] = compiled(ours(), softmax_mlp_action, key_ours)
-    timed["ours_random"] = compiled(ours(), random_action, key_random)
+        calls["gymnax"] = compiled(gymnax, softmax_mlp_action, key_gymnax, None)
+    calls["ours"] = compiled(ours(), softmax_mlp_action, key_ours)
+    calls["ours_random"] = compiled(ours(), random_action, key_random)
     if gymnax is not None:
-        timed["gymnax_split"] = compiled(gymnax, softmax_mlp_action, key_gymnax)
-    timed["policy_alone"] = compiled(no_env(), softmax_mlp_action, key_ours)
-    times, results = _rounds(args.repeats, timed)
+        calls["gymnax_split"] = compiled(gymnax, softmax_mlp_action, key_gymnax)
+    calls["policy_alone"] = compiled(no_env(), softmax_mlp_action, key_ours)
+    times = harness.time_rounds(
+        calls, repeats=settings.rounds, progress=settings.progress
+    )
     gymnasium_counted = gymnasium_random(vector_env, num_steps, seed=1, count=True)
     vector_env.close()
 
     env_steps = num_envs * num_steps
-
-    def row(name, key):
-        if key not in timed:
-            return _row(name, env_steps, None, note=gymnax_note)
-        compile_seconds = getattr(timed[key], "compile_seconds", None)
-        return _row(name, env_steps, times[key], compile_seconds=compile_seconds)
-
+    title = (
+        f"CartPole-v1, {num_envs} envs x {num_steps} steps, autoreset, "
+        f"[{', '.join(map(str, _LAYERS))}] tanh MLP (softmax, tau = 1) acting"
+    )
     devices = f"{num_devices} device{'s' if num_devices > 1 else ''}"
-    rows = [
-        row("gymnasium vector env (NumPy), random actions", "gymnasium"),
-        row("gymnax, softmax MLP, jit, default placement", "gymnax"),
-        row(f"rl_softmax, softmax MLP, jit, {devices}", "ours"),
-        row(f"rl_softmax, random actions, jit, {devices}", "ours_random"),
-        row(f"gymnax, softmax MLP, jit, {devices} (reference)", "gymnax_split"),
-        row(f"softmax MLP alone, no env, jit, {devices} (reference)", "policy_alone"),
-    ]
-    baseline = rows[0]["env_steps_per_second"]
-    for each in rows:
-        rate = each["env_steps_per_second"]
-        each["x_gymnasium"] = None if rate is None else rate / baseline
-    ours_rate, gymnax_rate = (rows[i]["env_steps_per_second"] for i in (2, 1))
-    ratios = {"ours policy / gymnasium random": ours_rate / baseline}
-    if gymnax_rate is not None:
-        ratios["ours / gymnax, policy"] = ours_rate / gymnax_rate
-    checks = {
+    names = {
+        "gymnasium": "gymnasium vector env (NumPy), random actions",
+        "gymnax": "gymnax, softmax MLP, jit, default placement",
+        "ours": f"rl_softmax, softmax MLP, jit, {devices}",
+        "ours_random": f"rl_softmax, random actions, jit, {devices}",
+        "gymnax_split": f"gymnax, softmax MLP, jit, {devices} (reference)",
+        "policy_alone": f"softmax MLP alone, no env, jit, {devices} (reference)",
+    }
+    short = {
+        "gymnasium": "gymnasium", "gymnax": "gymnax", "ours": "rl_softmax",
+        "ours_random": "rl_softmax random", "gymnax_split": "gymnax split",
+        "policy_alone": "MLP alone",
+    }  # fmt: skip
+    baseline = harness.Row(
+        "cartpole", title, names["gymnasium"], short["gymnasium"], _UNIT, env_steps,
+        times["gymnasium"].seconds,
+    )  # fmt: skip
+    rows = [baseline]
+    for key in list(names)[1:]:
+        if key not in calls:
+            rows.append(
+                harness.unavailable(
+                    "cartpole", title, names[key], short[key], _UNIT, gymnax_note
+                )
+            )
+            continue
+        rows.append(
+            harness.Row(
+                "cartpole", title, names[key], short[key], _UNIT, env_steps,
+                times[key].seconds, compile_seconds=calls[key].compile_seconds,
+            ).compared_with(baseline)
+        )  # fmt: skip
+    results = {key: timing.result for key, timing in times.items()}
+    agreements = {
         "random: ours vs gymnasium": agreement(
             results["ours_random"], gymnasium_counted
         )
     }
-    if gymnax is not None:
-        checks["policy: ours vs gymnax"] = agreement(results["ours"], results["gymnax"])
     identical = None
-    if gymnax is not None:  # the same key: placement must not change a number
+    if gymnax is not None:
+        agreements["policy: ours vs gymnax"] = agreement(
+            results["ours"], results["gymnax"]
+        )
+        # the same key: placement must not change a number
         identical = all(
             np.array_equal(a, b)
             for a, b in zip(results["gymnax"], results["gymnax_split"], strict=True)
         )
-    return {
-        "workload": (
-            f"CartPole-v1, {num_envs} envs x {num_steps} steps = "
-            f"{env_steps / 1e6:g}M env-steps per run, autoreset, "
-            f"[{', '.join(map(str, _LAYERS))}] tanh MLP (softmax, tau = 1) acting"
-        ),
-        "num_envs": num_envs, "num_steps": num_steps, "repeats": args.repeats,
-        "rows": rows, "ratios": ratios, "targets": _TARGETS,
-        "met": {name: ratio >= _TARGETS[name] for name, ratio in ratios.items()},
-        "checks": checks, "gymnax_split_identical": identical,
-        "dtype": str(jnp.zeros(()).dtype),
-        "load_average_before": load_before, "cpu_count": os.cpu_count(),
-        "devices": [str(d) for d in jax.devices()],
-        "versions": {
-            "jax": jax.__version__, "jaxlib": importlib.metadata.version("jaxlib"),
-            "numpy": np.__version__,
-            "gymnasium": importlib.metadata.version("gymnasium"),
+    checks = [_check(name, numbers) for name, numbers in agreements.items()]
+    if identical is not None:
+        checks.append(
+            harness.Check(
+                "gymnax on the default placement and split over the devices",
+                identical, "identical episode counts and lengths" if identical
+                else "DIFFERENT episode counts or lengths",
+            )
+        )  # fmt: skip
+    return harness.Section(
+        rows,
+        checks,
+        {
+            "num_envs": num_envs, "num_steps": num_steps,
+            "agreement": agreements, "gymnax_split_identical": identical,
+            "dtype": str(jnp.zeros(()).dtype),
             "gymnax": None if gymnax is None else gymnax_note,
         },
-    }  # fmt: skip
-
-
-def _print_report(report: dict) -> None:
-    print(report["workload"])
-    print(
-        f"  (best of {report['repeats']} rounds, {report['dtype']}; load average "
-        f"before {report['load_average_before']:.2f} on {report['cpu_count']} CPUs)"
-    )
-    print(f"{'implementation':<56}{'env-steps/s':>12}{'x gymnasium':>13}"
-          f"{'compile s':>11}")  # fmt: skip
-    for row in report["rows"]:
-        if row["seconds"] is None:
-            print(f"{row['implementation']:<56}skipped: {row['note']}")
-            continue
-        compiled = row["compile_seconds"]
-        print(
-            f"{row['implementation']:<56}{row['env_steps_per_second'] / 1e6:>11.2f}M"
-            f"{row['x_gymnasium']:>13.2f}"
-            f"{'' if compiled is None else f'{compiled:.2f}':>11}"
-        )
-    print("targets for rl_softmax with the policy:")
-    for target, ratio in report["ratios"].items():
-        goal = report["targets"][target]
-        print(f"  {target:<34}{ratio:>6.2f}  (>= {goal:g}) "
-              f"{'met' if report['met'][target] else 'not met'}")  # fmt: skip
-    print("mean length of the finished episodes, steps:")
-    for check, numbers in report["checks"].items():
-        a, b = numbers["ours"], numbers["theirs"]
-        print(
-            f"  {check:<28}{a['mean']:>7.2f} +- {a['sem']:.2f} vs {b['mean']:.2f} +- "
-            f"{b['sem']:.2f}: z = {numbers['z']:+.2f}, "
-            f"{'agree' if numbers['agree'] else 'DISAGREE'}"
-        )
-    if report["gymnax_split_identical"] is not None:
-        print(
-            "  gymnax on the default placement and split over the devices: "
-            f"{'identical' if report['gymnax_split_identical'] else 'DIFFERENT'} "
-            "episode counts and lengths"
-        )
-
-
-def main(argv: list[str] | None = None) -> dict:
-    args = _parse(argv)
-    executor.use_cpu_cores(args.devices)
-    report = measure(args)
-    _print_report(report)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cartpole.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out / 'cartpole.json'}")
-    return report
-
-
-if __name__ == "__main__":
-    main()
+    )  # fmt: skip

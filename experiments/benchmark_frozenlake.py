@@ -1,9 +1,11 @@
-"""Benchmark: the FrozenLake 4x4 tau sweep against a Python loop, NumPy and gymnax.
+"""Benchmark suite ``frozenlake``: the FrozenLake 4x4 tau sweep against a Python
+loop, NumPy and gymnax (``rl-softmax bench --only frozenlake``).
 
 The workload is ``configs/frozenlake_tau_sweep.toml``: Boltzmann Q-learning on
 gymnasium's FrozenLake-v1 (4x4, slippery), step size 0.1, discount 0.99, ``Q0 = 0``,
 13 temperatures (2^-8..2^2, 0 and inf) x 1000 seeds x 20,000 steps. Four
-implementations of it are timed in this one process, as environment steps per second:
+implementations of it are timed in the same rounds (:mod:`harness`), as environment
+steps per second:
 
 * **Python loop**: what a user writes first: ``gymnasium.make("FrozenLake-v1")``, a
   NumPy ``Q`` table, a max-shifted softmax, an inverse-CDF draw, ``env.step``, a
@@ -12,52 +14,44 @@ implementations of it are timed in this one process, as environment steps per se
 * **NumPy**: all ``13 x seeds`` runs as one batch (``Q [R, 16, 4]``, dense outcome
   tables from gymnasium's ``P``, per step: softmax rows, inverse-CDF draws of the
   action and of the outcome, the TD update by fancy indexing, autoreset, time limit
-  100), for fewer steps (``--numpy-steps``): the rate is per step.
+  100), for fewer steps (2000): the rate is per step. Compared with the loop.
 * **rl_softmax**: the config's study built by
   :func:`rl_softmax.experiment.build_run`, compiled once by
   :func:`rl_softmax.engine.sweep.compile_sweep` and run by
   :func:`rl_softmax.engine.sweep.sweep` (what :func:`run_experiment` does); compile
-  time is reported apart, and every sweep's XLA compilations are counted.
+  time is reported apart, and every sweep's XLA compilations are counted. Compared
+  with NumPy.
 * **gymnax**: gymnax's own JAX FrozenLake (``gymnax.make("FrozenLake-misc")``)
   behind our environment contract (:class:`GymnaxFrozenLake`), driven by the same
-  agent through the same engine; skipped when gymnax cannot be imported.
-
-Each implementation runs once per round for ``--repeats`` rounds and its fastest
-round counts, so a disturbance of a shared machine slows one round of all rather
-than every round of one; the engines compile before the first round.
+  agent through the same engine; reported as unavailable when gymnax cannot be
+  imported. Compared with NumPy.
 
 The NumPy batch is also a correctness check: per temperature, its mean reward per
-step over the first ``--numpy-steps`` steps is compared with the sweep's (the same
+step over its steps is compared with the sweep's over the same first steps (the same
 seeds count, independent random numbers) as a z-score of the difference over its
-standard error. Results go to ``results/benchmark/frozenlake.json``.
-
-    python experiments/benchmark_frozenlake.py            # the full workload
-    python experiments/benchmark_frozenlake.py --quick    # seconds, for tests
+standard error; gymnax's run means are compared with the sweep's the same way.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import importlib.metadata
-import json
-import os
-import time
-from pathlib import Path
 from typing import Any
 
+import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rl_softmax.engine import executor, make_run
-from rl_softmax.engine.sweep import SweepResult, compile_sweep, sweep
+from rl_softmax.engine import make_run
+from rl_softmax.engine.sweep import SweepResult
 from rl_softmax.envs.base import Environment
 from rl_softmax.experiment import build_run, config, registry
 from rl_softmax.experiment.config import SHIPPED_DIR
 
 _CONFIG = SHIPPED_DIR / "frozenlake_tau_sweep.toml"
-_TARGETS = {"x Python loop": 300.0, "x NumPy": 4.0, "x gymnax": 1.0}
+_UNIT = "env-steps"
+_Z_AGREE = 4.0  # |z| below this: the means agree
 
 
 # ------------------------------------------------------------------ Python loop
@@ -271,8 +265,10 @@ def _gymnax_env(reference) -> tuple[GymnaxFrozenLake | None, str]:
 
         version = importlib.metadata.version("gymnax")
         env, params = gymnax.make("FrozenLake-misc")
-    except Exception as error:  # not installed, or broken: the row is skipped
-        return None, f"unavailable ({type(error).__name__}: {error})"
+    except ImportError as error:
+        return None, f"gymnax not installed ({error})"
+    except Exception as error:  # broken: the row says so
+        return None, f"gymnax failed ({type(error).__name__}: {error})"
     adapter = GymnaxFrozenLake(
         env, params, reference.num_states, reference.num_actions,
         reference.action_values,
@@ -292,73 +288,6 @@ def _run_on(env, experiment, study):
         swept=specs[study.param].field, track_probs=study.track_probs,
         num_episodes=experiment.num_episodes,
     )  # fmt: skip
-
-
-# ------------------------------------------------------------------------ timing
-
-
-def _rounds(repeats: int, timed: dict) -> tuple[dict, dict]:
-    """Calls every ``timed[name]()`` once per round, ``repeats`` rounds, so that a
-    disturbance of the machine slows one round of all, not all rounds of one.
-
-    Returns:
-      ``({name: [seconds of each call]}, {name: its last result})``.
-    """
-    times, results = {name: [] for name in timed}, {}
-    for _ in range(repeats):
-        for name, fn in timed.items():
-            start = time.perf_counter()
-            results[name] = fn()
-            times[name].append(time.perf_counter() - start)
-    return times, results
-
-
-class _CompileCounter:
-    """Counts XLA backend compilations while open (a context manager)."""
-
-    def __enter__(self):
-        self.count = 0
-        jax.monitoring.register_event_duration_secs_listener(self._listen)
-        return self
-
-    def __exit__(self, *exc_info):
-        jax.monitoring.unregister_event_duration_listener(self._listen)
-
-    def _listen(self, event, duration, **kwargs):
-        if "backend_compile" in event:
-            self.count += 1
-
-
-class _Sweep:
-    """A study's run compiled once (timed, compilations counted), swept on demand."""
-
-    def __init__(self, run, values: np.ndarray, experiment):
-        self.run, self.values = run, values
-        self.num_seeds = experiment.num_seeds
-        self.key = jax.random.key(experiment.seed)
-        self.settings = {
-            "final_steps": experiment.final_steps,
-            "max_block_runs": experiment.max_block_runs or None,
-        }  # as run_experiment sweeps a study
-        with _CompileCounter() as counter:
-            start = time.perf_counter()
-            program = compile_sweep(
-                run, len(values), self.num_seeds, key=self.key, **self.settings
-            )
-            self.compile_seconds = time.perf_counter() - start
-        self.compiles, self.curve_stride = counter.count, program.curve_stride
-
-        self.recompiles = 0
-
-    def __call__(self) -> SweepResult:
-        """One sweep (per-run curves kept); counts any XLA compilation it needs."""
-        with _CompileCounter() as counter:
-            result = sweep(
-                self.run, self.values, self.num_seeds, key=self.key, keep_runs=True,
-                **self.settings,
-            )  # fmt: skip
-        self.recompiles += counter.count
-        return result
 
 
 # ------------------------------------------------------------------------ checks
@@ -386,38 +315,15 @@ def agreement(ours: np.ndarray, theirs: np.ndarray) -> dict[str, list[float]]:
     }  # fmt: skip
 
 
-# ------------------------------------------------------------------------ report
+# ------------------------------------------------------------------------ suite
 
 
-def _row(name: str, env_steps: int, times: list[float] | None, **extra) -> dict:
-    """A table row; its rate is from the fastest repeat (the least disturbed)."""
-    seconds = None if times is None else min(times)
-    return {
-        "implementation": name, "env_steps": env_steps, "seconds": seconds,
-        "repeat_seconds": times,
-        "env_steps_per_second": None if seconds is None else env_steps / seconds,
-        "compile_seconds": None, **extra,
-    }  # fmt: skip
-
-
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, help="default: the config's (1000)")
-    parser.add_argument("--steps", type=int, help="default: the config's (20,000)")
-    parser.add_argument("--numpy-steps", type=int, default=2000)
-    parser.add_argument("--loop-steps", type=int, default=3000, help="per tau")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--devices", type=int, default=None, help="JAX CPU devices (default: cores)"
-    )
-    parser.add_argument("--no-gymnax", action="store_true", help="skip gymnax's row")
-    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
-    parser.add_argument("--out", default="results/benchmark")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.seeds, args.steps, args.numpy_steps = 300, 1000, 1000
-        args.loop_steps, args.repeats = 200, 1
-    return args
+def sizes(quick: bool) -> dict[str, int | None]:
+    """Seeds and steps of the sweep (None: the config's), steps of the NumPy batch
+    per run, steps of the Python loop per tau."""
+    if quick:
+        return {"seeds": 300, "steps": 1000, "numpy_steps": 1000, "loop_steps": 200}
+    return {"seeds": None, "steps": None, "numpy_steps": 2000, "loop_steps": 3000}
 
 
 def _load_config(num_seeds: int | None, num_steps: int | None):
@@ -429,161 +335,136 @@ def _load_config(num_seeds: int | None, num_steps: int | None):
     ])  # fmt: skip
 
 
-def measure(args: argparse.Namespace) -> dict:
-    """Times the four implementations on the workload ``args`` sets: the report."""
-    load_before = os.getloadavg()[0]  # other processes: the machine may be shared
-    experiment = _load_config(args.seeds, args.steps)
+def _check(name: str, numbers: dict) -> harness.Check:
+    z = np.abs(numbers["z"])
+    return harness.Check(
+        name, bool(z.max() < _Z_AGREE),
+        f"mean reward per step, max |z| = {z.max():.2f} over {z.size} taus "
+        f"(agree below {_Z_AGREE:g})",
+    )  # fmt: skip
+
+
+def suite(settings: harness.Settings) -> harness.Section:
+    """Times the four implementations in the same rounds, checks their rewards."""
+    size = sizes(settings.quick)
+    experiment = _load_config(size["seeds"], size["steps"])
     (study,) = experiment.studies
     values = np.asarray(study.values + tuple(study.references.values()), np.float32)
     num_seeds, num_steps = experiment.num_seeds, experiment.num_steps
+    numpy_steps, loop_steps = size["numpy_steps"], size["loop_steps"]
     step_size, discount = study.fixed["step_size"], study.fixed["discount"]
     entry = registry.ENVS[experiment.env.name]
     env = entry.make(**experiment.env.sizes, **experiment.env.options)
-    ours = _Sweep(build_run(experiment, study), values, experiment)
-    if args.numpy_steps > num_steps or args.numpy_steps % ours.curve_stride:
+    sweep_settings = {
+        "key": jax.random.key(experiment.seed),
+        "keep_runs": True,
+        "final_steps": experiment.final_steps,
+        "max_block_runs": experiment.max_block_runs or None,
+    }  # as run_experiment sweeps a study
+    settings.progress("compiling the sweep")
+    ours = harness.CompiledSweep(
+        build_run(experiment, study), values, num_seeds, **sweep_settings
+    )
+    if numpy_steps > num_steps or numpy_steps % ours.program.curve_stride:
         raise ValueError(
-            f"--numpy-steps={args.numpy_steps}: expected a multiple of the sweep's "
-            f"curve window ({ours.curve_stride} steps) up to --steps={num_steps}."
+            f"numpy_steps={numpy_steps}: expected a multiple of the sweep's curve "
+            f"window ({ours.program.curve_stride} steps) up to {num_steps}."
         )
+    tables = {
+        name: np.asarray(getattr(env, name))
+        for name in ("probs", "next_states", "rewards", "terminated", "initial")
+    }
 
     def loop():
         for tau in values:
-            python_loop(float(tau), args.loop_steps, step_size=step_size,
+            python_loop(float(tau), loop_steps, step_size=step_size,
                         discount=discount)  # fmt: skip
 
     def numpy_batch():
-        tables = {
-            name: np.asarray(getattr(env, name))
-            for name in ("probs", "next_states", "rewards", "terminated", "initial")
-        }
         return numpy_sweep(
-            tables, values, num_seeds, args.numpy_steps, step_size=step_size,
+            tables, values, num_seeds, numpy_steps, step_size=step_size,
             discount=discount, max_steps=env.max_steps,
         )  # fmt: skip
 
-    adapter, gymnax_version = None, "--no-gymnax"
-    if not args.no_gymnax:
+    calls = {"loop": loop, "numpy": numpy_batch, "ours": ours}
+    adapter, gymnax_version = None, "left out (gymnax=False)"
+    if settings.gymnax:
         adapter, gymnax_version = _gymnax_env(env)
-    timed = {"loop": loop, "numpy": numpy_batch, "ours": ours}
     if adapter is not None:
-        timed["gymnax"] = _Sweep(
-            _run_on(adapter, experiment, study), values, experiment
+        settings.progress("compiling gymnax's sweep")
+        calls["gymnax"] = harness.CompiledSweep(
+            _run_on(adapter, experiment, study), values, num_seeds, **sweep_settings
         )
-    times, results = _rounds(args.repeats, timed)
+    # the engines compiled above; the warm-up round runs the Python sides once
+    times = harness.time_rounds(
+        calls, repeats=settings.rounds, progress=settings.progress
+    )
     env_steps = len(values) * num_seeds * num_steps
+    title = (
+        f"FrozenLake-v1 4x4 slippery, Boltzmann Q-learning: {len(values)} taus x "
+        f"{num_seeds} seeds x {num_steps} steps"
+    )
 
-    def engine_row(name, key):
-        if key not in timed:
-            return _row(name, env_steps, None, note=gymnax_version)
-        program = timed[key]
-        return _row(
-            name, env_steps, times[key], compile_seconds=program.compile_seconds,
-            compiles=program.compiles, compiles_while_sweeping=program.recompiles,
+    def row(implementation, name, key, work, **extra):
+        return harness.Row(
+            "frozenlake", title, implementation, name, _UNIT, work,
+            times[key].seconds, **extra,
         )  # fmt: skip
 
+    loop_row = row(
+        f"Python loop over gymnasium's FrozenLake-v1, {loop_steps} steps per tau",
+        "Python loop", "loop", len(values) * loop_steps,
+    )  # fmt: skip
+    numpy_row = row(
+        f"NumPy, {len(values) * num_seeds} runs as one batch, {numpy_steps} steps",
+        "NumPy", "numpy", len(values) * num_seeds * numpy_steps,
+    ).compared_with(loop_row)  # fmt: skip
+    devices = len(jax.devices())
     rows = [
-        _row("Python loop (gymnasium FrozenLake-v1)", len(values) * args.loop_steps,
-             times["loop"]),
-        _row(f"NumPy, {len(values) * num_seeds} runs as one batch",
-             len(values) * num_seeds * args.numpy_steps, times["numpy"]),
-        engine_row(f"rl_softmax sweep, {len(jax.devices())} device(s)", "ours"),
-        engine_row("gymnax FrozenLake-misc, our engine and agent", "gymnax"),
+        loop_row,
+        numpy_row,
+        row(
+            f"rl_softmax sweep, {devices} device(s)", "sweep", "ours", env_steps,
+            compile_seconds=ours.compile_seconds,
+        ).compared_with(numpy_row),
     ]  # fmt: skip
-    checks = {
-        "numpy_vs_ours": agreement(
-            _first_steps_reward(results["ours"], args.numpy_steps), results["numpy"]
-        )
-    }
-    if "gymnax" in results:
-        checks["gymnax_vs_ours"] = agreement(
-            results["ours"].metrics["reward"].run_mean,
-            results["gymnax"].metrics["reward"].run_mean,
-        )
-    loop_rate, numpy_rate, sweep_rate, gymnax_rate = (
-        row["env_steps_per_second"] for row in rows
-    )
-    for row in rows:
-        rate = row["env_steps_per_second"]
-        row["x_python_loop"] = None if rate is None else rate / loop_rate
-        row["x_numpy"] = None if rate is None else rate / numpy_rate
-    ratios = {
-        "x Python loop": sweep_rate / loop_rate,
-        "x NumPy": sweep_rate / numpy_rate,
-    }
-    if gymnax_rate is not None:
-        ratios["x gymnax"] = sweep_rate / gymnax_rate
-    return {
-        "workload": (
-            f"FrozenLake-v1 4x4 slippery, Boltzmann Q-learning: {len(values)} taus x "
-            f"{num_seeds} seeds x {num_steps} steps = {env_steps / 1e6:g}M env-steps"
-        ),
-        "values": values.tolist(), "num_seeds": num_seeds, "num_steps": num_steps,
-        "numpy_steps": args.numpy_steps, "loop_steps_per_tau": args.loop_steps,
-        "repeats": args.repeats, "rows": rows, "ratios": ratios,
-        "targets": _TARGETS, "checks": checks,
-        "load_average_before": load_before, "cpu_count": os.cpu_count(),
-        "devices": [str(d) for d in jax.devices()],
-        "compilation_cache": jax.config.jax_compilation_cache_dir,
-        "versions": {
-            "jax": jax.__version__, "numpy": np.__version__,
-            "gymnasium": importlib.metadata.version("gymnasium"),
-            "gymnax": gymnax_version if adapter is not None else None,
-        },
-    }  # fmt: skip
-
-
-def _print_report(report: dict) -> None:
-    print(report["workload"])
-    print(
-        f"  (Python loop {report['loop_steps_per_tau']} steps per tau, NumPy "
-        f"{report['numpy_steps']} steps per run; best of {report['repeats']} rounds; "
-        f"load average before {report['load_average_before']:.2f} on "
-        f"{report['cpu_count']} CPUs)"
-    )
-    print(
-        f"{'implementation':<46}{'env-steps/s':>12}{'x Python loop':>15}"
-        f"{'x NumPy':>9}{'compile s':>11}"
-    )
-    for row in report["rows"]:
-        if row["seconds"] is None:
-            print(f"{row['implementation']:<46}skipped: {row['note']}")
-            continue
-        compiled = row["compile_seconds"]
-        print(
-            f"{row['implementation']:<46}{row['env_steps_per_second'] / 1e6:>11.2f}M"
-            f"{row['x_python_loop']:>15.1f}{row['x_numpy']:>9.2f}"
-            f"{'' if compiled is None else f'{compiled:.2f}':>11}"
-        )
-    print("targets for the rl_softmax sweep:")
-    for target, ratio in report["ratios"].items():
-        goal = report["targets"][target]
-        print(f"  {target:<14}{ratio:>9.2f}  (>= {goal:g}) "
-              f"{'met' if ratio >= goal else 'MISSED'}")  # fmt: skip
-    for row in report["rows"]:
-        if "compiles" in row:
-            print(
-                f"  {row['implementation']}: {row['compiles']} XLA compilation(s) "
-                f"({row['compile_seconds']:.2f} s), {row['compiles_while_sweeping']} "
-                f"more in {report['repeats']} sweep(s)"
+    gymnax_name = "gymnax FrozenLake-misc, our engine and agent"
+    if adapter is None:
+        rows.append(
+            harness.unavailable(
+                "frozenlake", title, gymnax_name, "gymnax", _UNIT, gymnax_version
             )
-    for check, numbers in report["checks"].items():
-        z = np.abs(numbers["z"])
-        print(
-            f"{check}: mean reward per step, max |z| over {z.size} taus = {z.max():.2f}"
         )
-
-
-def main(argv: list[str] | None = None) -> dict:
-    args = _parse(argv)
-    executor.use_cpu_cores(args.devices)
-    report = measure(args)
-    _print_report(report)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "frozenlake.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out / 'frozenlake.json'}")
-    return report
-
-
-if __name__ == "__main__":
-    main()
+    else:
+        rows.append(
+            row(
+                f"{gymnax_name} (gymnax {gymnax_version})", "gymnax", "gymnax",
+                env_steps, compile_seconds=calls["gymnax"].compile_seconds,
+            ).compared_with(numpy_row)
+        )  # fmt: skip
+    result = times["ours"].result
+    agreements = {
+        "NumPy vs sweep": agreement(
+            _first_steps_reward(result, numpy_steps), times["numpy"].result
+        )
+    }
+    if adapter is not None:
+        agreements["gymnax vs sweep"] = agreement(
+            result.metrics["reward"].run_mean,
+            times["gymnax"].result.metrics["reward"].run_mean,
+        )
+    compiles = {
+        key: {"compiles": calls[key].compiles, "while_sweeping": calls[key].recompiles}
+        for key in ("ours", "gymnax") if key in calls
+    }  # fmt: skip
+    return harness.Section(
+        rows,
+        [_check(name, numbers) for name, numbers in agreements.items()],
+        {
+            "values": values.tolist(), "num_seeds": num_seeds,
+            "num_steps": num_steps, "numpy_steps": numpy_steps,
+            "loop_steps_per_tau": loop_steps, "agreement": agreements,
+            "compiles": compiles,
+            "compilation_cache": jax.config.jax_compilation_cache_dir,
+        },
+    )  # fmt: skip

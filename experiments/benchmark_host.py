@@ -1,31 +1,31 @@
-"""The host loop's cost: what the jitted agent adds to gymnasium's own stepping, and
-what the JAX path gains over the host path, measured in one process.
+"""Benchmark suite ``host``: what the jitted agent adds to gymnasium's own stepping in
+the host loop, and what the JAX path gains over it (``rl-softmax bench --only
+host``).
 
 For FrozenLake-v1 (Boltzmann Q-learning, one environment per run) and CartPole-v1
 (the PPO softmax policy network, 4 environments per run, 128 steps per update),
-at several numbers of environments:
+at several numbers of environments, timed in the same rounds (:mod:`harness`):
 
 * ``gymnasium``: gymnasium's synchronous vector environment with same-step autoreset
   (what the host loop steps) driven by random actions: the environment's own time;
-* ``host``: :func:`rl_softmax.engine.host.host_sweep`, the same vector environment
-  with the agents acting and learning in jitted, vmapped calls;
-* ``jax``: the JAX port in the compiled sweep (:func:`rl_softmax.engine.sweep`).
+* ``host loop``: :func:`rl_softmax.engine.host.host_sweep`, the same vector
+  environment with the agents acting and learning in jitted, vmapped calls,
+  compared with gymnasium (its note: the loop's overhead over gymnasium, ``host
+  time / gymnasium time - 1``);
+* ``JAX path``: the JAX port in the compiled sweep (:func:`rl_softmax.engine.sweep`),
+  compared with the host loop.
 
-Compilation is left out: the JAX rate is the difference of two compiled runs of
-different lengths (``(n2 - n1) / (t2 - t1)``), the host rate is timed from 10% of
-the run to its end (the jitted calls are compiled in its first steps). Printed as
-environment steps per second and as the host loop's overhead over gymnasium (``host
-time / gymnasium time - 1``) and the JAX path's speedup over the host path.
-
-    python experiments/benchmark_host.py
-    python experiments/benchmark_host.py --envs 64 --steps 200   # a quick look
+Compilation is left out: gymnasium and the JAX path run once before the rounds (the
+sweep compiles then, and is reused), and the host loop, which compiles its jitted
+calls in its first steps, is timed from 10% of the run to its end.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import time
 
+import harness
 import jax
 import numpy as np
 
@@ -36,17 +36,20 @@ from rl_softmax.engine.host import host_sweep
 from rl_softmax.envs.host import make_host
 
 PPO_ENVS, PPO_STEPS = 4, 128
+_UNIT = "env-steps"
 
 
-def _rate(timed, short: int, long: int) -> float:
-    """Steps per second from two lengths, compilation and set-up cancelled."""
-    t_short, t_long = timed(short), timed(long)
-    return (long - short) / max(t_long - t_short, 1e-9)
+def sizes(quick: bool) -> dict:
+    """Numbers of environments, and environment steps of one timed call."""
+    if quick:
+        return {"envs": [8], "env_steps": 512}
+    return {"envs": [64, 256, 1024], "env_steps": 2**17}
 
 
-def _host_rate(sweep_on_host, steps: int) -> float:
-    """Steps per second of a host sweep past its first 10% of steps (by then its
-    jitted calls are compiled), from the progress callback's clock."""
+def _host_lap(sweep_on_host, steps: int) -> harness.Lap:
+    """A host sweep timed past its first 10% of steps (by then its jitted calls
+    are compiled), from the progress callback's clock; its result is the number
+    of steps timed."""
     marks = {}
 
     def on_step(done):
@@ -55,62 +58,103 @@ def _host_rate(sweep_on_host, steps: int) -> float:
     sweep_on_host(steps, on_step)
     done = sorted(marks)
     first = next(d for d in done if d >= steps // 10)
-    return (done[-1] - first) / (marks[done[-1]] - marks[first])
+    return harness.Lap(marks[done[-1]] - marks[first], result=done[-1] - first)
 
 
-def _seconds(f) -> float:
-    start = time.perf_counter()
-    jax.block_until_ready(f())
-    return time.perf_counter() - start
-
-
-def gymnasium_rate(env_id: str, num_envs: int, steps: int) -> float:
-    """Vector steps per second of gymnasium's own vector env, random actions."""
+def _gymnasium(env_id: str, num_envs: int, steps: int):
+    """``(step_random, close)``: ``steps`` vector steps of random actions a call."""
     vector = make_host(env_id).vector(num_envs)
     rng = np.random.default_rng(0)
-    try:
-        vector.reset(seed=0)
+    vector.reset(seed=0)
+    num_actions = vector.single_action_space.n
 
-        def timed(n):
-            actions = rng.integers(0, vector.single_action_space.n, (n, num_envs))
-            start = time.perf_counter()
-            for a in actions:
-                vector.step(a)
-            return time.perf_counter() - start
+    def step_random():
+        for actions in rng.integers(0, num_actions, (steps, num_envs)):
+            vector.step(actions)
 
-        return _rate(timed, steps // 2, steps)
-    finally:
-        vector.close()
+    return step_random, vector.close
 
 
-def frozenlake_rates(num_envs: int, steps: int) -> dict[str, float]:
+def _jax_sweep(run, value: float, num_runs: int, key):
+    def call():
+        return sweep(run, [value], num_runs, key=key).values
+
+    return call
+
+
+def _rows(settings, title, calls, work, host_work) -> list[harness.Row]:
+    """Times gymnasium, the host loop and the JAX path in the same rounds.
+
+    Args:
+      settings: the suite's.
+      title: the workload.
+      calls: ``{"gymnasium", "host", "jax"}`` calls (the host's returns a Lap).
+      work: env-steps of one call of gymnasium and of the JAX path.
+      host_work: env-steps of the host loop from the steps it timed.
+    """
+    for name in ("gymnasium", "jax"):  # their compilation and first steps
+        calls[name]()
+    times = harness.time_rounds(
+        calls, repeats=settings.rounds, warmup=0, progress=settings.progress
+    )
+    steps_timed = {times["host"].result}
+    if len(steps_timed) != 1:
+        raise RuntimeError(f"host rounds timed different steps: {steps_timed}")
+
+    def row(implementation, name, key, units):
+        return harness.Row(
+            "host", title, implementation, name, _UNIT, units, times[key].seconds
+        )
+
+    gymnasium = row("gymnasium vector env, random actions", "gymnasium",
+                    "gymnasium", work["gymnasium"])  # fmt: skip
+    host = row(
+        "host loop (host_sweep), agents jitted", "host loop", "host",
+        host_work(times["host"].result),
+    ).compared_with(gymnasium)  # fmt: skip
+    overhead = 1 / host.ratio.median - 1
+    host = dataclasses.replace(
+        host, note=f"host loop overhead over gymnasium {overhead:.0%}"
+    )
+    on_device = row("JAX path (compiled sweep)", "JAX path", "jax", work["jax"])
+    return [gymnasium, host, on_device.compared_with(host)]
+
+
+def frozenlake(settings, num_envs: int, steps: int) -> list[harness.Row]:
     agent = make_td_agent(16, 4, action_value.boltzmann(), target="q_learning")
     host_env = make_host("FrozenLake-v1")
     jax_env, _ = envs.make("FrozenLake-v1")
     key = jax.random.key(0)
+    jax_steps = steps * 100  # the compiled sweep needs longer runs to time
 
     def host(n, on_step):
         host_sweep(host_env, agent, n, [0.5], num_envs, key=key, on_step=on_step)
 
-    jax_steps = steps * 100  # the compiled sweep needs longer runs to time
+    step_random, close = _gymnasium("FrozenLake-v1", num_envs, steps)
+    try:
+        return _rows(
+            settings,
+            f"host loop, FrozenLake-v1, Boltzmann Q-learning, {num_envs} envs",
+            {
+                "gymnasium": step_random,
+                "host": lambda: _host_lap(host, steps),
+                "jax": _jax_sweep(
+                    make_run(jax_env, agent, jax_steps), 0.5, num_envs, key
+                ),  # fmt: skip
+            },
+            {"gymnasium": steps * num_envs, "jax": jax_steps * num_envs},
+            lambda timed: timed * num_envs,
+        )
+    finally:
+        close()
 
-    def on_device(n):
-        run = make_run(jax_env, agent, n)
-        sweep(run, [0.5], num_envs, key=key)  # compile
-        return _seconds(lambda: sweep(run, [0.5], num_envs, key=key).values)
 
-    return {
-        "gymnasium": gymnasium_rate("FrozenLake-v1", num_envs, steps) * num_envs,
-        "host": _host_rate(host, steps) * num_envs,
-        "jax": _rate(on_device, jax_steps // 2, jax_steps) * num_envs,
-    }
-
-
-def cartpole_rates(num_runs: int, updates: int) -> dict[str, float]:
+def cartpole(settings, num_envs: int, steps: int) -> list[harness.Row]:
     agent = make_actor_critic_agent(4, 2)
     host_env = make_host("CartPole-v1")
     key = jax.random.key(0)
-    per_update = PPO_ENVS * PPO_STEPS
+    num_runs, updates = max(1, num_envs // PPO_ENVS), max(2, steps // PPO_STEPS)
+    num_envs = num_runs * PPO_ENVS
 
     def host(n, on_step):
         host_sweep(
@@ -118,59 +162,36 @@ def cartpole_rates(num_runs: int, updates: int) -> dict[str, float]:
             rollout_shape=(PPO_ENVS, PPO_STEPS), on_step=on_step,
         )  # fmt: skip
 
-    def on_device(n):
-        run = make_rollout_run(
-            envs.CartPole(), agent, n, num_envs=PPO_ENVS, rollout_steps=PPO_STEPS,
-            swept="tau", num_eval_episodes=0,
-        )  # fmt: skip
-        sweep(run, [0.01], num_runs, key=key)  # compile
-        return _seconds(lambda: sweep(run, [0.01], num_runs, key=key).values)
+    run = make_rollout_run(
+        envs.CartPole(), agent, updates, num_envs=PPO_ENVS, rollout_steps=PPO_STEPS,
+        swept="tau", num_eval_episodes=0,
+    )  # fmt: skip
+    per_update = PPO_ENVS * PPO_STEPS * num_runs
+    step_random, close = _gymnasium("CartPole-v1", num_envs, updates * PPO_STEPS)
+    try:
+        return _rows(
+            settings,
+            f"host loop, CartPole-v1, PPO ({PPO_ENVS} envs per run, learning "
+            f"included), {num_envs} envs",
+            {
+                "gymnasium": step_random,
+                "host": lambda: _host_lap(host, updates),
+                "jax": _jax_sweep(run, 0.01, num_runs, key),
+            },
+            {"gymnasium": updates * per_update, "jax": updates * per_update},
+            lambda timed: timed * per_update,
+        )
+    finally:
+        close()
 
-    num_envs = num_runs * PPO_ENVS
-    steps = updates * PPO_STEPS
-    jax_updates = updates * 2  # learning dominates: as long as the host runs
-    return {
-        "gymnasium": gymnasium_rate("CartPole-v1", num_envs, steps) * num_envs,
-        "host": _host_rate(host, updates) * per_update * num_runs,
-        "jax": _rate(on_device, jax_updates // 2, jax_updates) * per_update * num_runs,
-    }
 
-
-def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--envs", type=int, nargs="+", default=[64, 256, 1024])
-    parser.add_argument("--steps", type=int, default=2000, help="host steps timed")
-    args = parser.parse_args(argv)
+def suite(settings: harness.Settings) -> harness.Section:
+    size = sizes(settings.quick)
     rows = []
-    print(
-        f"{'workload':<34} {'envs':>5} {'gymnasium':>11} {'host':>11} {'jax':>11}"
-        f" {'host overhead':>14} {'jax / host':>10}"
-    )
-    for num_envs in args.envs:
-        for name, rates in (
-            ("FrozenLake-v1, Q-learning", frozenlake_rates(num_envs, args.steps)),
-            (
-                f"CartPole-v1, PPO ({PPO_ENVS} envs/run)",
-                cartpole_rates(
-                    max(1, num_envs // PPO_ENVS), max(2, args.steps // PPO_STEPS)
-                ),
-            ),
-        ):
-            row = {
-                "workload": name,
-                "envs": num_envs,
-                **rates,
-                "host_overhead": rates["gymnasium"] / rates["host"] - 1,
-                "jax_speedup": rates["jax"] / rates["host"],
-            }
-            rows.append(row)
-            print(
-                f"{name:<34} {num_envs:>5} {rates['gymnasium'] / 1e3:>9.1f}k/s "
-                f"{rates['host'] / 1e3:>9.1f}k/s {rates['jax'] / 1e6:>9.2f}M/s "
-                f"{row['host_overhead']:>13.0%} {row['jax_speedup']:>9.0f}x"
-            )
-    return rows
-
-
-if __name__ == "__main__":
-    main()
+    for num_envs in size["envs"]:
+        steps = max(1, size["env_steps"] // num_envs)
+        settings.progress(f"FrozenLake-v1, {num_envs} envs")
+        rows += frozenlake(settings, num_envs, steps)
+        settings.progress(f"CartPole-v1 PPO, {num_envs} envs")
+        rows += cartpole(settings, num_envs, steps)
+    return harness.Section(rows, details={"sizes": size})

@@ -1,17 +1,19 @@
-"""The ``rl-softmax`` command: run | plot | list | demo. Argument parsing only.
+"""The ``rl-softmax`` command: run | plot | list | demo | bench. Argument parsing only.
 
 ``rl-softmax run bandit_tau_sweep`` (a shipped config by name, or a path) calls
 :func:`rl_softmax.experiment.run_experiment`, which validates the config, compiles
 each study once, sweeps it with a progress bar, and writes arrays, metadata, a tidy
 CSV summary and plots to ``results/<name>``. An interrupted run resumes: studies
 already saved for the same config are reused. The command prints where its wall
-time went.
+time went. ``rl-softmax bench`` runs the benchmark suite of a clone of the
+repository (``experiments/bench.py``: its baselines are not library code).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import os
 import sys
 import time
@@ -193,6 +195,40 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCH_OUTSIDE_A_CLONE = (
+    "rl-softmax bench runs from a clone of the repository: its baselines live in "
+    "experiments/"
+)
+
+
+def bench_script() -> Path | None:
+    """``experiments/bench.py`` of the clone this package was installed from (an
+    editable install), or None (installed from a wheel)."""
+    script = Path(__file__).resolve().parents[1] / "experiments" / "bench.py"
+    return script if script.is_file() else None
+
+
+def _bench(args: argparse.Namespace) -> int:
+    script = bench_script()
+    if script is None:
+        print(f"error: {BENCH_OUTSIDE_A_CLONE}", file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("bench", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    argv = ["rl-softmax", "bench", *args.argv]
+    try:
+        bench.run(
+            quick=args.quick, only=args.only, out=args.out, repeats=args.repeats,
+            update_docs_pages=args.update_docs, devices=args.devices,
+            command=" ".join(argv),
+        )  # fmt: skip
+    except ValueError as err:  # an unknown suite, --update-docs with --only
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its errors on one line, like every other error of the command
     (argparse prints the usage first)."""
@@ -285,14 +321,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the random distributions and draws",
     )  # fmt: skip
     demo.set_defaults(handler=_demo)
+    bench = commands.add_parser(
+        "bench",
+        help="time the benchmark suite against its baselines, in a clone of the "
+        "repository; writes one table (Markdown, CSV)",
+    )
+    bench.add_argument(
+        "--quick", action="store_true",
+        help="smoke-test sizes and one round (a few minutes; not representative)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--only", nargs="+", metavar="SUITE",
+        help="run only these suites, e.g. --only bandit frozenlake (default: all; "
+        "an unknown name lists them)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--out", default="results/bench",
+        help="directory of bench.md, bench.csv and bench.json",
+    )  # fmt: skip
+    bench.add_argument(
+        "--repeats", type=_positive_int, default=None,
+        help="timed rounds of every row (default 3, 1 with --quick)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--update-docs", action="store_true",
+        help="also rewrite the tables of docs/ between their bench markers (runs "
+        "every suite)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--devices", type=_positive_int, default=None,
+        help="JAX CPU devices (default: one per core)",
+    )  # fmt: skip
+    bench.set_defaults(handler=_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rl-softmax`` console script."""
     start = time.perf_counter()  # the "import" phase starts here
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    args.start = start
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.start, args.argv = start, argv[1:]
     try:
         return args.handler(args)
     except MemoryError as err:
