@@ -1,80 +1,68 @@
-"""Smoke test of ``experiments/benchmark_cartpole.py``: its quick run (without gymnax,
-which rl_softmax does not depend on) reports every row with consistent rates, and
-its episode counting agrees with gymnasium's vector environment and with NumPy."""
+"""The ``cartpole`` suite of ``rl-softmax bench`` (experiments/benchmark_cartpole.py):
+its quick run (without gymnax, which rl_softmax does not depend on) reports every row
+with consistent rates, and its episode counting agrees with gymnasium's vector
+environment and with NumPy."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "benchmark_cartpole.py"
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("benchmark_cartpole", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from experiment_scripts import script
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    return _benchmark()
+    return script("benchmark_cartpole")
 
 
 @pytest.fixture(scope="module")
 def report(benchmark, tmp_path_factory):
-    out = tmp_path_factory.mktemp("benchmark")
-    returned = benchmark.main(["--quick", "--no-gymnax", "--out", str(out)])
-    saved = json.loads((out / "cartpole.json").read_text())
-    assert saved == json.loads(json.dumps(returned))
-    return saved
+    """The saved JSON of one quick run of the suite."""
+    out = tmp_path_factory.mktemp("bench")
+    script("bench").run(quick=True, only=["cartpole"], out=out, gymnax=False)
+    return json.loads((out / "bench.json").read_text())
 
 
 def test_quick_run_reports_every_row_with_positive_finite_rates(report):
     gymnasium, gymnax, ours, ours_random, gymnax_split, alone = report["rows"]
+    details = report["details"]["cartpole"]
     assert gymnasium["implementation"].startswith("gymnasium vector env")
     assert ours["implementation"].startswith("rl_softmax, softmax MLP")
     assert ours_random["implementation"].startswith("rl_softmax, random actions")
     assert alone["implementation"].startswith("softmax MLP alone")
     for skipped in (gymnax, gymnax_split):  # left out: the row says why
         assert skipped["implementation"].startswith("gymnax")
-        assert skipped["seconds"] is None and skipped["env_steps_per_second"] is None
-        assert skipped["note"] == "--no-gymnax"
-    env_steps = report["num_envs"] * report["num_steps"]
-    baseline = gymnasium["env_steps_per_second"]
+        assert skipped["seconds"] == [] and skipped["rate_median"] is None
+        assert skipped["note"] == "unavailable: left out (gymnax=False)"
+    env_steps = details["num_envs"] * details["num_steps"]
     for row in (gymnasium, ours, ours_random, alone):
-        rate = row["env_steps_per_second"]
-        assert row["env_steps"] == env_steps
-        assert math.isfinite(rate) and rate > 0
-        np.testing.assert_allclose(rate, env_steps / row["seconds"], rtol=1e-12)
-        np.testing.assert_allclose(row["x_gymnasium"], rate / baseline, rtol=1e-12)
-        assert len(row["repeat_seconds"]) == report["repeats"]
-    for row in (ours, ours_random, alone):  # compiled apart from the timed rounds
-        assert row["compile_seconds"] > 0
-    assert gymnasium["compile_seconds"] is None
-    assert set(report["ratios"]) == {"ours policy / gymnasium random"}
-    ratio = report["ratios"]["ours policy / gymnasium random"]
-    assert ratio == ours["x_gymnasium"]
-    assert report["met"]["ours policy / gymnasium random"] == (ratio >= 1.0)
-    assert report["dtype"] == "float32"
-    assert report["gymnax_split_identical"] is None
+        rates = [env_steps / s for s in row["seconds"]]
+        assert row["work"] == env_steps and row["rounds"] == 1
+        assert all(math.isfinite(r) and r > 0 for r in rates)
+        np.testing.assert_allclose(row["rate_median"], np.median(rates), rtol=1e-12)
+    for row in (ours, ours_random, alone):  # compiled apart, against gymnasium
+        assert row["compile_seconds"] > 0 and row["baseline"] == gymnasium["name"]
+        pairs = zip(row["seconds"], gymnasium["seconds"], strict=True)
+        ratios = [b / s for s, b in pairs]
+        np.testing.assert_allclose(row["ratio_median"], np.median(ratios), rtol=1e-12)
+    assert gymnasium["compile_seconds"] is None and gymnasium["baseline"] is None
+    assert details["dtype"] == "float32"
+    assert details["gymnax_split_identical"] is None
 
 
 def test_mean_episode_length_agrees_with_gymnasium(report):
-    (name,) = report["checks"]  # gymnax's check needs gymnax
-    check = report["checks"][name]
+    agreement = report["details"]["cartpole"]["agreement"]
+    (name,) = agreement  # gymnax's check needs gymnax
+    check = agreement[name]
     assert name == "random: ours vs gymnasium"
     assert abs(check["z"]) < 4.0 and check["agree"]
+    (reported,) = report["checks"]
+    assert reported["name"] == f"cartpole: {name}" and reported["passed"]
     for side in (check["ours"], check["theirs"]):
         # uniform random CartPole-v1 episodes last about 22 steps
         assert side["episodes"] > 1000 and 18 < side["mean"] < 26

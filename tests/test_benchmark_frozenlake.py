@@ -1,68 +1,67 @@
-"""Smoke test of ``experiments/benchmark_frozenlake.py``: its quick run reports every
-row with consistent rates, and its NumPy batch agrees with the engine (and with the
-exact reward rate of the uniform policy)."""
+"""The ``frozenlake`` suite of ``rl-softmax bench``
+(experiments/benchmark_frozenlake.py): its quick run reports every row with
+consistent rates, and its NumPy batch agrees with the engine (and with the exact
+reward rate of the uniform policy)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from experiment_scripts import script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "benchmark_frozenlake.py"
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("benchmark_frozenlake", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+benchmark = script("benchmark_frozenlake")
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("benchmark")
+    """The saved JSON of one quick run of the suite."""
+    out = tmp_path_factory.mktemp("bench")
     # gymnax is installed for the benchmark only, never for the tests: its row is
     # left out here, as on a fresh clone.
-    returned = _benchmark().main(["--quick", "--no-gymnax", "--out", str(out)])
-    saved = json.loads((out / "frozenlake.json").read_text())
-    assert saved == json.loads(json.dumps(returned))
-    return saved
+    script("bench").run(quick=True, only=["frozenlake"], out=out, gymnax=False)
+    return json.loads((out / "bench.json").read_text())
 
 
 def test_quick_run_reports_every_row_with_positive_finite_rates(report):
     loop, numpy_row, ours, gymnax = report["rows"]
+    details = report["details"]["frozenlake"]
     assert loop["implementation"].startswith("Python loop")
     assert numpy_row["implementation"].startswith("NumPy")
     assert ours["implementation"].startswith("rl_softmax sweep")
     assert gymnax["implementation"].startswith("gymnax")
-    assert ours["env_steps"] == 13 * report["num_seeds"] * report["num_steps"]
-    timed = [row for row in report["rows"] if row["seconds"] is not None]
-    assert gymnax["seconds"] is None  # left out: the row says why
-    assert gymnax["note"] and gymnax["env_steps_per_second"] is None
+    assert ours["work"] == 13 * details["num_seeds"] * details["num_steps"]
+    assert gymnax["seconds"] == [] and gymnax["rate_median"] is None  # left out:
+    assert gymnax["note"] == "unavailable: left out (gymnax=False)"  # it says why
+    timed = [loop, numpy_row, ours]
     for row in timed:
-        rate = row["env_steps_per_second"]
-        assert math.isfinite(rate) and rate > 0
-        np.testing.assert_allclose(rate, row["env_steps"] / row["seconds"], rtol=1e-12)
-        np.testing.assert_allclose(
-            row["x_numpy"], rate / numpy_row["env_steps_per_second"], rtol=1e-12
-        )
-    for row in timed[2:]:  # the engine: compiled once (0 on a persistent-cache hit)
-        assert row["compile_seconds"] > 0 and row["compiles"] <= 1
-        assert row["compiles_while_sweeping"] == 0
-    assert report["ratios"]["x NumPy"] == ours["x_numpy"]
+        rates = [row["work"] / s for s in row["seconds"]]
+        assert all(math.isfinite(r) and r > 0 for r in rates)
+        np.testing.assert_allclose(row["rate_median"], np.median(rates), rtol=1e-12)
+    # paired by round: NumPy against the loop, the engine against NumPy
+    for row, base in ((numpy_row, loop), (ours, numpy_row)):
+        assert row["baseline"] == base["name"]
+        ratios = [
+            (row["work"] / s) / (base["work"] / b)
+            for s, b in zip(row["seconds"], base["seconds"], strict=True)
+        ]
+        np.testing.assert_allclose(row["ratio_median"], np.median(ratios), rtol=1e-12)
+    # the engine: compiled once (0 on a persistent-cache hit), never while sweeping
+    assert ours["compile_seconds"] > 0
+    assert details["compiles"]["ours"]["compiles"] <= 1
+    assert details["compiles"]["ours"]["while_sweeping"] == 0
 
 
 def test_numpy_batch_agrees_with_the_sweep(report):
-    check = report["checks"]["numpy_vs_ours"]
+    check = report["details"]["frozenlake"]["agreement"]["NumPy vs sweep"]
     assert np.max(np.abs(check["z"])) < 4.0
+    (reported,) = report["checks"]
+    assert reported["name"] == "frozenlake: NumPy vs sweep" and reported["passed"]
     # ... and the check has the power to tell greedy (tau = 0) from uniform (inf).
-    greedy, uniform = report["values"].index(0.0), report["values"].index(math.inf)
+    values = report["details"]["frozenlake"]["values"]
+    greedy, uniform = values.index(0.0), values.index(math.inf)
     gap = check["ours_mean"][greedy] - check["theirs_mean"][uniform]
     assert gap / math.hypot(check["ours_sem"][greedy], check["theirs_sem"][uniform]) > 5
 
@@ -89,7 +88,6 @@ def _uniform_reward_rate(env) -> float:
 def test_numpy_batch_matches_the_exact_uniform_rate():
     from rl_softmax.envs import tabular
 
-    benchmark = _benchmark()
     env, _ = tabular.make("FrozenLake-v1")
     tables = {
         name: np.asarray(getattr(env, name))

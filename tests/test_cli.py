@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rl_softmax import cli
 from rl_softmax.cli import main
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import registry
@@ -517,11 +518,38 @@ def test_an_unknown_config_name_lists_the_shipped_ones(tmp_path, monkeypatch, ca
         assert path.stem in err
 
 
-def test_bench_command_is_gone(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["bench"])
-    assert info.value.code == 2
-    assert "invalid choice: 'bench'" in capsys.readouterr().err
+def test_bench_refuses_in_one_line_outside_a_clone(capsys, monkeypatch, tmp_path):
+    # installed from a wheel: no experiments/ beside the package
+    package = tmp_path / "site-packages" / "rl_softmax"
+    package.mkdir(parents=True)
+    monkeypatch.setattr(cli, "__file__", str(package / "cli.py"))
+    assert cli.bench_script() is None
+    assert main(["bench", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: rl-softmax bench runs from a clone of the repository: its baselines "
+        "live in experiments/\n"
+    )
+
+
+def test_bench_finds_the_clones_experiments():
+    assert cli.bench_script() == Path(__file__).resolve().parents[1] / (
+        "experiments/bench.py"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--only", "bandit", "lake"], "no benchmark suite 'lake'; the suites are "),
+        (["--only", "bandit", "--update-docs"], "--update-docs writes every suite"),
+    ],
+)
+def test_bench_argument_errors_take_one_line(capsys, tmp_path, argv, message):
+    assert main(["bench", *argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())  # nothing ran, nothing written
 
 
 @pytest.fixture(scope="module")

@@ -11,32 +11,6 @@ from experiment_scripts import script_main
 from rl_softmax.experiment import results
 
 
-def test_benchmark_reports_consistent_rates(tmp_path):
-    argv = ["--quick", "--ablation", "--end-to-end", "--out", str(tmp_path)]
-    report = script_main("benchmark_bandit_sweep")(argv)
-    saved = json.loads((tmp_path / "benchmark.json").read_text())
-    assert saved == json.loads(json.dumps(report))
-    steady, end_to_end = saved["steady_state"], saved["end_to_end"]
-    assert steady["agent_steps"] == 3 * 64 * 50
-    assert end_to_end["agent_steps"] == 21 * 64 * 50  # 19 taus + 2 references
-    for table in (steady, end_to_end):
-        numpy_row, *others = table["rows"]
-        assert numpy_row["ratio_to_numpy"] == 1.0
-        for row in others:
-            rate = table["agent_steps"] / row["seconds"]
-            np.testing.assert_allclose(row["agent_steps_per_second"], rate, rtol=1e-9)
-            np.testing.assert_allclose(
-                row["ratio_to_numpy"], numpy_row["seconds"] / row["seconds"], rtol=1e-9
-            )
-    assert len(steady["rows"]) == 3 and steady["rows"][1]["compile_seconds"] > 0
-    assert [r["implementation"] for r in end_to_end["rows"][1:]] == [
-        "rl-softmax run, cold cache",
-        "rl-softmax run, warm cache",
-    ]
-    for text in end_to_end["breakdown"].values():  # the command's own breakdown
-        assert all(f"{phase} " in text for phase in ("import", "compile", "plot"))
-
-
 def test_figure_2_5_reports_the_saved_curves(tmp_path):
     argv = ["--num-runs", "16", "--num-steps", "30", "--out", str(tmp_path)]
     report = script_main("figure_2_5")(argv)

@@ -81,3 +81,12 @@ def test_list_and_run_by_name_from_outside_the_repository(installed, tmp_path):
     out = tmp_path / "results" / "bandit_tau_sweep"
     rows = (out / "summary.csv").read_text().splitlines()
     assert len(rows) > 21 and "best tau" in ran.stdout
+
+
+def test_bench_refuses_outside_a_clone(installed, tmp_path):
+    done = _cli(installed, tmp_path, "bench", "--quick")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "error: rl-softmax bench runs from a clone of the repository: its baselines "
+        "live in experiments/\n"
+    )

@@ -1,8 +1,8 @@
 """How a sweep is compiled and placed: XLA options, devices, blocks, compile cache.
 
 Everything here is about speed and memory, never about results: every choice is
-measured (``python experiments/benchmark_bandit_sweep.py --ablation`` and profiles of
-the compiled program) and every number is bit-identical whichever is taken (tested).
+measured (``rl-softmax bench --only bandit``, whose XLA-defaults row is the
+ablation, and profiles of the compiled program) and every number is bit-identical whichever is taken (tested).
 
 * :data:`CPU_COMPILER_OPTIONS`: XLA's own loop fusions instead of YNNPACK library
   fusions, for the sweep program only;

@@ -1,0 +1,177 @@
+"""experiments/bench.py: the table it writes (Markdown, CSV, JSON) from known rows,
+the documentation's bench blocks, and the pages' tables in the shape it writes
+(not their numbers, which depend on the machine)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from experiment_scripts import script
+
+bench = script("bench")
+harness = bench.harness
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _report(quick: bool = False) -> dict:
+    """A report of two suites' rows as :func:`bench.run` makes it."""
+    numpy = harness.Row("bandit", "steady | state", "NumPy", "NumPy", "agent-steps",
+                        1e6, (0.5, 0.25, 1.0))  # fmt: skip
+    ours = harness.Row(
+        "bandit", "steady | state", "sweep", "sweep", "agent-steps", 1e6,
+        (0.1, 0.1, 0.2), compile_seconds=0.5,
+    ).compared_with(numpy)  # fmt: skip
+    missing = harness.unavailable("frozenlake", "lake", "gymnax", "gymnax",
+                                  "env-steps", "gymnax not installed")  # fmt: skip
+    check = harness.Check("frozenlake: NumPy vs sweep", True, "max |z| = 1.0")
+    return {
+        "command": "rl-softmax bench", "quick": quick, "suites": ["bandit"],
+        "date": "2026-01-01T00:00:00+00:00", "wall_seconds": 12.0,
+        "warmup": "one warm-up round", "rounds": "3 counted rounds",
+        "machine": bench.machine(), "rows": [numpy, ours, missing],
+        "checks": [check], "details": {"bandit": {"sizes": [1, 2]}},
+    }  # fmt: skip
+
+
+def _cells(line: str) -> list[str]:
+    """A Markdown table line's cells (``\\|`` is a pipe inside a cell)."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+
+
+def test_markdown_has_the_machine_the_table_and_the_checks():
+    text = bench.markdown(_report())
+    for field in ("- machine: ", " cores", "- software: Python ", "jax ", "jaxlib ",
+                  "numpy ", "gymnasium ", "- command: `rl-softmax bench`"):  # fmt: skip
+        assert field in text, field
+    assert "quick" not in text
+    lines = text.splitlines()
+    header = lines.index(bench.table_lines([])[0])
+    rows = [_cells(line) for line in lines[header + 2 : header + 5]]
+    assert [len(r) for r in rows] == [len(bench.COLUMNS)] * 3
+    numpy, ours, missing = rows
+    assert numpy[0] == "steady \\| state (agent-steps/s)" and ours[0] == ""
+    assert numpy[2] == "2M (1M-4M)" and numpy[3] == numpy[4] == ""
+    # ours: 10M, 10M, 5M a round; paired ratios 5, 2.5, 5
+    assert ours[2:6] == ["10M (5M-10M)", "5 (2.5-5)", "NumPy", "0.50"]
+    assert missing[2] == "" and missing[6] == "unavailable: gymnax not installed"
+    assert "- ok: frozenlake: NumPy vs sweep: max |z| = 1.0" in text
+    assert "**quick run**" in bench.markdown(_report(quick=True))
+
+
+def test_csv_has_a_row_of_numbers_per_line_with_the_machine():
+    report = _report()
+    rows = list(csv.DictReader(io.StringIO(bench.csv_text(report))))
+    assert list(rows[0]) == list(bench.CSV_COLUMNS) and len(rows) == 3
+    ours = rows[1]
+    assert float(ours["rate_median"]) == 1e7 and float(ours["rate_min"]) == 5e6
+    assert float(ours["ratio_median"]) == 5.0 and ours["baseline"] == "NumPy"
+    assert ours["rounds"] == "3" and ours["cores"] == str(report["machine"]["cores"])
+    assert "jax=" in ours["versions"] and ours["command"] == "rl-softmax bench"
+    assert rows[2]["rate_median"] == "" and rows[2]["rounds"] == "0"
+
+
+def test_json_keeps_every_rounds_seconds():
+    saved = json.loads(bench.json_text(_report()))
+    assert saved["rows"][1]["seconds"] == [0.1, 0.1, 0.2]
+    assert saved["checks"][0]["passed"] is True
+    assert saved["machine"]["versions"]["jax"]
+
+
+PAGE = """# A page
+
+Prose before.
+
+<!-- bench:machine -->
+old machine
+<!-- bench:end -->
+
+More prose.
+
+<!-- bench:bandit -->
+| old | table |
+<!-- bench:end -->
+
+<!-- bench:frozenlake -->
+<!-- bench:end -->
+Prose after.
+"""
+
+
+def test_update_docs_rewrites_the_blocks_and_keeps_the_prose(tmp_path):
+    page = tmp_path / "guide" / "page.md"
+    page.parent.mkdir()
+    page.write_text(PAGE)
+    (tmp_path / "other.md").write_text("no markers\n")
+    report = _report()
+    assert bench.update_docs(report, tmp_path) == [page]
+    text = page.read_text()
+    blocks = bench.doc_blocks(text)
+    assert list(blocks) == ["machine", "bandit", "frozenlake"]
+    for name, body in blocks.items():
+        assert body.strip() == bench.block_body(report, name).strip()
+    assert "steady" in blocks["bandit"] and "steady" not in blocks["frozenlake"]
+    assert "NumPy vs sweep" in blocks["frozenlake"]
+    prose = re.sub(r"<!-- bench:\w+ -->.*?<!-- bench:end -->", "", text, flags=re.S)
+    assert prose == re.sub(r"<!-- bench:\w+ -->.*?<!-- bench:end -->", "", PAGE,
+                           flags=re.S)  # fmt: skip
+    assert bench.update_docs(report, tmp_path) == []  # nothing more to change
+
+
+def test_an_unknown_block_name_is_an_error():
+    with pytest.raises(ValueError, match="no such suite"):
+        bench.block_body(_report(), "bandits")
+
+
+def test_run_refuses_unknown_suites_and_partial_docs_before_running_anything():
+    with pytest.raises(ValueError, match="no benchmark suite 'lake'.*bandit, "):
+        bench.run(only=["bandit", "lake"])
+    with pytest.raises(ValueError, match="drop --only"):
+        bench.run(only=["bandit"], update_docs_pages=True)
+
+
+def _pages_with_blocks() -> dict[Path, dict[str, str]]:
+    pages = {}
+    for page in sorted(DOCS.rglob("*.md")):
+        blocks = bench.doc_blocks(page.read_text(encoding="utf-8"))
+        if blocks:
+            pages[page] = blocks
+    return pages
+
+
+def test_every_suite_has_a_table_in_the_docs_and_one_run_made_them_all():
+    pages = _pages_with_blocks()
+    names = [name for blocks in pages.values() for name in blocks]
+    assert sorted(set(names) - {"machine"}) == sorted(bench.SUITES)
+    assert len(names) == len(set(names))  # each once
+    (machine,) = [blocks["machine"] for blocks in pages.values() if "machine" in blocks]
+    assert "`rl-softmax bench " in machine and " --update-docs`" in machine
+
+
+def test_the_docs_tables_have_the_shape_the_bench_writes():
+    expected = bench.block_body(_report(quick=True), "machine").splitlines()
+    for page, blocks in _pages_with_blocks().items():
+        for name, body in blocks.items():
+            lines = [line for line in body.strip().splitlines() if line]
+            if name == "machine":  # the same items, in the same order
+                fields = [line.split(":")[0] for line in lines]
+                written = [line.split(":")[0] for line in expected]
+                assert fields in (written, written[:-1]), (page, fields)
+                continue
+            header = bench.table_lines([])
+            assert lines[:2] == header, (page, name)
+            table = [line for line in lines[2:] if line.startswith("|")]
+            checks = [line for line in lines[2:] if not line.startswith("|")]
+            assert table and lines[2 : 2 + len(table)] == table, (page, name)
+            for line in table:
+                cells = _cells(line)
+                assert len(cells) == len(bench.COLUMNS), (page, name, line)
+                assert cells[1], (page, name, line)  # an implementation
+                assert cells[2] or cells[6].startswith("unavailable"), line
+            assert _cells(table[0])[0].endswith("/s)"), (page, name)  # a workload
+            for line in checks:
+                assert re.match(r"- (ok|\*\*FAILED\*\*): ", line), (page, line)
