@@ -367,7 +367,10 @@ def run(
         "suites": names,
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "wall_seconds": time.perf_counter() - start,
-        "warmup": "one warm-up round (or a compilation timed apart)",
+        "warmup": (
+            "a warm-up (a round, or a compilation timed apart; none for the fresh "
+            "processes)"
+        ),
         "rounds": f"{rounds} counted round{'s' if rounds > 1 else ''}",
         "machine": described,
         "rows": rows,

@@ -22,13 +22,13 @@ draws are chunked. Every sampled action uses ONE uniform per run per step, by
 inverse CDF over the exact action distribution (ties split evenly), which also
 gives epsilon-greedy its mixture and greedy/UCB their random tie-breaking.
 
-Run ``python experiments/numpy_reference.py`` for quick numbers and a timing.
+Run ``python experiments/numpy_reference.py`` for quick numbers; ``rl-softmax bench
+--only bandit`` times it against the JAX sweep.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -381,8 +381,8 @@ def flagship(path: str, config: str, final_steps: int = 100) -> None:
 
     One row per tau: mean reward over all steps, % optimal action and entropy over
     the last ``final_steps`` steps, means over runs. The whole job of the
-    ``rl-softmax run`` command but the plots, as the end-to-end benchmark's
-    baseline (``experiments/benchmark_bandit_sweep.py --end-to-end``).
+    ``rl-softmax run`` command but the plots, as the baseline of the bandit
+    suite's end-to-end rows (``rl-softmax bench --only bandit``).
     """
     import csv
     import tomllib
@@ -407,7 +407,7 @@ def flagship(path: str, config: str, final_steps: int = 100) -> None:
 
 
 def _main() -> None:
-    """Prints a few quick numbers and the speed of a 10-tau Boltzmann sweep."""
+    """Prints a few quick numbers (``rl-softmax bench`` does the timing)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-runs", type=int, default=2000)
     parser.add_argument("--num-steps", type=int, default=1000)
@@ -443,18 +443,6 @@ def _main() -> None:
             f"{rule:<18}{param:>7.4g}  {text:<36}"
             f"{out['reward'].mean():>7.3f}{opt_end:>9.1f}%"
         )
-
-    taus = np.geomspace(0.01, 10.0, 10)
-    started = time.perf_counter()
-    for tau in taus:
-        run_bandit("boltzmann", float(tau), **sizes)
-    elapsed = time.perf_counter() - started
-    agent_steps = len(taus) * args.num_runs * args.num_steps
-    print(
-        f"boltzmann sweep, {len(taus)} taus x {args.num_runs} runs x "
-        f"{args.num_steps} steps: {elapsed:.2f} s, "
-        f"{agent_steps / elapsed / 1e6:.2f}M agent-steps/s"
-    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Everything here is about speed and memory, never about results: every choice is
 measured (``rl-softmax bench --only bandit``, whose XLA-defaults row is the
-ablation, and profiles of the compiled program) and every number is bit-identical whichever is taken (tested).
+ablation, and profiles of the compiled program) and every number is bit-identical
+whichever is taken (tested).
 
 * :data:`CPU_COMPILER_OPTIONS`: XLA's own loop fusions instead of YNNPACK library
   fusions, for the sweep program only;
