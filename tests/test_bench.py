@@ -33,7 +33,8 @@ def _report(quick: bool = False) -> dict:
         "command": "rl-softmax bench", "quick": quick, "suites": ["bandit"],
         "date": "2026-01-01T00:00:00+00:00", "wall_seconds": 12.0,
         "warmup": "one warm-up round", "rounds": "3 counted rounds",
-        "machine": bench.machine(), "rows": [numpy, ours, missing],
+        "machine": bench.machine(), "compilation_cache": "/cache",
+        "rows": [numpy, ours, missing],
         "checks": [check], "details": {"bandit": {"sizes": [1, 2]}},
     }  # fmt: skip
 
