@@ -145,6 +145,12 @@ def describe(report: dict) -> list[str]:
         "compilation cache is on, as for rl-softmax run (a compile time is a load "
         "from it when the program was compiled before)",
     ]
+    if m["load_average"] is not None and m["load_average"] > m["cores"] / 2:
+        lines.append(
+            f"- **busy machine**: a load average of {m['load_average']:.2f} on "
+            f"{m['cores']} cores before it started; other processes shared the CPU, "
+            "so the rates are low and the spreads wide"
+        )
     if report["quick"]:
         lines.append(
             "- **quick run** (`--quick`): smoke-test sizes, the rates are not "
