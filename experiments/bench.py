@@ -147,9 +147,9 @@ def describe(report: dict) -> list[str]:
     ]
     if m["load_average"] is not None and m["load_average"] > m["cores"] / 2:
         lines.append(
-            f"- **busy machine**: a load average of {m['load_average']:.2f} on "
-            f"{m['cores']} cores before it started; other processes shared the CPU, "
-            "so the rates are low and the spreads wide"
+            f"- **maybe a busy machine**: a load average of {m['load_average']:.2f} "
+            f"on {m['cores']} cores over the minute before it started; if other "
+            "processes shared the CPU, the rates are low and the spreads wide"
         )
     if report["quick"]:
         lines.append(

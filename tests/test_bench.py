@@ -69,9 +69,8 @@ def test_a_busy_machine_is_flagged():
     report["machine"] = {**report["machine"], "cores": 2, "load_average": 0.5}
     assert "busy machine" not in bench.markdown(report)
     report["machine"]["load_average"] = 4.36
-    assert "- **busy machine**: a load average of 4.36 on 2 cores" in bench.markdown(
-        report
-    )
+    flag = "- **maybe a busy machine**: a load average of 4.36 on 2 cores"
+    assert flag in bench.markdown(report)
 
 
 def test_csv_has_a_row_of_numbers_per_line_with_the_machine():
@@ -171,7 +170,7 @@ def test_the_docs_tables_have_the_shape_the_bench_writes():
             if name == "machine":  # the same items, in the same order
                 fields = [line.split(":")[0] for line in lines]
                 written = [line.split(":")[0] for line in expected]
-                optional = {"- **busy machine**", "- **quick run** (`--quick`)"}
+                optional = {"- **maybe a busy machine**", "- **quick run** (`--quick`)"}
                 assert fields[:4] == written[:4], (page, fields)
                 assert set(fields[4:]) <= optional, (page, fields)
                 continue

@@ -305,4 +305,9 @@ def test_script_runs_on_tiny_override() -> None:
         timeout=120,
         check=True,
     )
-    assert "agent-steps/s" in result.stdout
+    header, *rows = result.stdout.strip().splitlines()
+    assert header.split()[:2] == ["rule", "param"] and header.endswith("%opt end")
+    assert len(rows) >= 5
+    for row in rows:  # an average reward and a % optimal action, both finite
+        reward, optimal = row.split()[-2:]
+        assert math.isfinite(float(reward)) and 0 <= float(optimal.rstrip("%")) <= 100
