@@ -233,7 +233,9 @@ CASES = [
          ("num_episodes", "-1", ">= 0")),
     Case("num_seeds = 10**9", "set", ("num_seeds=1000000000",),
          ("study 'boltzmann' needs about", "lower num_seeds (1000000000)")),
-    Case("num_steps = 10**9", "long", ("num_steps=1000000000",),
+    # blocks of 1024 runs: the first window, and so the estimate, comes within a
+    # minute whatever memory the machine has free (it sets the default block size)
+    Case("num_steps = 10**9", "long", ("num_steps=1000000000", "max_block_runs=1024"),
          ("boltzmann: about ", " left (measured on the first ")),
     # ----------------------------------------------------------- the command line
     Case("no config", "argv", (), ("the following arguments are required: config",),
