@@ -6,7 +6,9 @@ tested only inside ``with jax.enable_x64(True):`` (``jax.experimental.enable_x64
 gone in jax 0.10; ``jax.enable_x64`` is the context manager that replaced it).
 """
 
+import contextlib
 import os
+from pathlib import Path
 
 import jax
 import pytest
@@ -58,3 +60,55 @@ def recorded_figures(monkeypatch):
 
     monkeypatch.setattr(sweeps, "save_figure", record)
     return figures
+
+
+# pytest-xdist's ``--dist loadfile`` hands whole files to the workers in collection
+# order, so a slow file collected last keeps one worker busy after the other has
+# finished. The slowest files (``pytest --durations=0``, summed per file) go first.
+SLOWEST_FIRST = (
+    "test_registry.py", "test_policy_configs.py", "test_cli.py",
+    "test_readme_figures.py", "test_rollout.py", "test_faults.py", "test_dqn.py",
+    "test_policy_gradient.py", "test_softmax.py", "test_actor_critic.py",
+    "test_tabular.py", "test_bad_inputs.py", "test_sweep.py", "test_host.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable
+
+
+@pytest.fixture(scope="session")
+def shared_results(tmp_path_factory):
+    """``(config, out, **kwargs) -> Results``: :func:`run_experiment` into ``out``
+    under a folder that every test worker of this session shares, one process at a
+    time per ``out``.
+
+    Tests that run the same config with the same overrides (the README figures,
+    the shipped configs' tiny runs) name the same ``out``: the first run saves its
+    studies there and the others reuse them (``run_experiment`` resumes from
+    saved studies of the same config) instead of compiling them again.
+    """
+    import fcntl
+
+    from rl_softmax.experiment import run_experiment
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' folders share a parent
+        root = root.parent
+    folder = root / "shared-results"
+    folder.mkdir(exist_ok=True)
+
+    @contextlib.contextmanager
+    def alone(out):
+        """Holds ``out``'s lock: the run of another worker in it finishes first."""
+        with open(folder / f"{Path(out).name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield folder / out
+
+    def run(config, out, **kwargs):
+        with alone(out) as path:
+            return run_experiment(config, path, **kwargs)
+
+    run.folder, run.alone = folder, alone
+    return run

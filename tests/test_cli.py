@@ -47,7 +47,8 @@ SMALL_TAU_SWEEP = [
     "num_seeds=8", "num_steps=50", "final_steps=10", "studies.0.num_values=3",
     "max_block_runs=16",
 ]  # fmt: skip
-TINY = ["num_seeds=4", "num_steps=20", "final_steps=10", "max_block_runs=32"]
+# readme_figures.py's quick run (tests/test_readme_figures.py): shared runs
+TINY = ["num_seeds=4", "num_steps=20", "final_steps=20"]
 NUM_ARMS = 10
 # "wall time T s: import a s, compile b s, run c s, write d s, plot e s"
 WALL_TIME = re.compile(
@@ -77,25 +78,30 @@ def _wall_time(stdout: str) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_run(tmp_path_factory, shared_results):
     """``path -> (out_dir, exit_code, stdout, overrides)`` of one tiny run per config.
 
     Runs are cached for the module (compilation dominates their cost). The tau
     sweep runs with the overrides of SMALL_TAU_SWEEP and draws its plots; the other
-    configs with TINY and ``--no-plots``.
+    configs with TINY and ``--no-plots``, in the folder of readme_figures.py's
+    quick run of the same config (which saves or reuses them).
     """
     done = {}
 
     def run(path: Path):
         if path not in done:
-            out = tmp_path_factory.mktemp(path.stem) / "results"
-            overrides = SMALL_TAU_SWEEP if path == TAU_SWEEP else TINY
-            plots = [] if path == TAU_SWEEP else ["--no-plots"]
-            args = ["run", str(path), "--out", str(out), "--quiet", "--no-cache"]
-            args += plots
-            stdout = io.StringIO()
-            with contextlib.redirect_stdout(stdout):
-                code = main([*args, *_sets(overrides)])
+            small = path == TAU_SWEEP
+            overrides = SMALL_TAU_SWEEP if small else TINY
+            with (
+                contextlib.nullcontext(tmp_path_factory.mktemp(path.stem) / "results")
+                if small
+                else shared_results.alone(f"{path.stem}_4x20")
+            ) as out:
+                args = ["run", str(path), "--out", str(out), "--quiet", "--no-cache"]
+                args += [] if small else ["--no-plots"]
+                stdout = io.StringIO()
+                with contextlib.redirect_stdout(stdout):
+                    code = main([*args, *_sets(overrides)])
             done[path] = (out, code, stdout.getvalue(), overrides)
         return done[path]
 

@@ -13,6 +13,7 @@ import numpy as np
 import optax
 import pytest
 
+from rl_softmax import policies
 from rl_softmax.agents import action_value, dqn, replay
 from rl_softmax.agents.base import RolloutAgent, Transition
 from rl_softmax.engine import make_rollout_run, metrics
@@ -305,6 +306,43 @@ def test_the_rollout_engine_averages_value_spread_over_steps():
     total = float(carry.agent_state)
     np.testing.assert_allclose(np.sum(spreads) * num_envs * steps, total, rtol=1e-5)
     assert total > 0
+
+
+def test_greedy_evaluation_takes_the_argmax_of_the_values_not_of_the_probs():
+    """At a huge tau a value-based behaviour is uniform to float32 precision; its
+    greedy evaluation must still follow the values (it took action 0 every step,
+    and CartPole DQN at tau = 1e30 scored a greedy return below the uniform one's).
+    Two stand-ins act on the same values, one with uniform probabilities and one
+    with the values' one-hot: their greedy evaluations are the same episodes."""
+
+    def stand_in(uniform: bool) -> RolloutAgent:
+        def act(key, state, obs, params):
+            lean = obs[2] + obs[3]  # pole angle and angular velocity
+            values = jnp.stack([-lean, lean])  # push the way the pole falls
+            best = jax.nn.one_hot(jnp.argmax(values), 2)
+            probs = jnp.full(2, 0.5) if uniform else best
+            return policies.sample_categorical(key, probs), {
+                "probs": probs, "values": values,
+            }  # fmt: skip
+
+        return RolloutAgent(
+            init=lambda key, params: jnp.zeros(()), act=act,
+            learn=lambda key, state, rollout, params: state,
+            default_params=dqn.DQNParams(), num_actions=2,
+        )  # fmt: skip
+
+    ends = []
+    for uniform in (True, False):
+        run = make_rollout_run(
+            CartPole(), stand_in(uniform), 1, num_envs=2, rollout_steps=4,
+            swept="explore", num_eval_episodes=16,
+        )  # fmt: skip
+        carry = run.init(jax.random.key(0), jnp.float32(0.1))
+        ends.append(jax.jit(run.end)(carry))
+    uniform, follows = ends
+    assert float(uniform["greedy_return"]) == float(follows["greedy_return"])
+    # and the values' greedy policy balances far longer than uniform behaviour
+    assert float(uniform["greedy_return"]) > 2 * float(uniform["eval_return"])
 
 
 # ------------------------------------------------------------ configs, sweeps

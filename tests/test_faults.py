@@ -240,6 +240,22 @@ def test_long_blocks_report_windows_without_changing_a_number(bandit_run, monkey
     assert fractions <= {round(k / 10, 6) for k in range(1, 10)}
 
 
+def test_a_long_block_estimates_its_time_from_finished_windows(tmp_path, monkeypatch):
+    """One block of 250 windows: the estimate comes from the first window that
+    finished, not one that was only started (which made a 130-hour run say
+    "about 3 min left")."""
+    from rl_softmax.experiment import run_experiment
+
+    monkeypatch.setattr(sweep_lib, "_LONG_BLOCK_STEPS", 1)
+    results = run_experiment(
+        FLAGSHIP, tmp_path / "o", overrides=["num_seeds=1000"], progress=False,
+        plots=False, cache_dir=False,
+    )  # fmt: skip
+    info = results.metadata["studies"]["boltzmann"]
+    ratio = info["estimated_run_seconds"] / info["run_seconds"]
+    assert 0.25 <= ratio <= 4, ratio
+
+
 def test_default_stride_handles_prime_and_huge_step_counts():
     assert sweep_lib._default_stride(1_000_000_007) == 1_000_000_007
     assert sweep_lib._default_stride(1_000_000_000) == 4_000_000

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from experiment_scripts import script
 
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import registry, run_experiment
@@ -24,7 +25,8 @@ CONFIGS = [
     for p in sorted((REPO / "rl_softmax" / "configs").glob("*.toml"))
     if _is_rollout(p)
 ]
-TINY = ["num_seeds=2", "num_steps=1024", "final_steps=512"]
+# readme_figures.py runs some of them at the same size: the first run is reused
+TINY = script("readme_figures").QUICK_POLICY  # 2 seeds x 1024 steps
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -37,10 +39,10 @@ def test_the_classic_control_configs_are_shipped():
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_shipped_config_runs_on_a_tiny_override(path, tmp_path):
-    out = tmp_path / "results"
-    # the default compilation cache: readme_figures.py compiles the same programs
-    results = run_experiment(path, out, overrides=TINY, progress=False)
+def test_shipped_config_runs_on_a_tiny_override(path, shared_results):
+    # the folder readme_figures.py's quick run of the config writes
+    results = shared_results(path, f"{path.stem}_4x20", overrides=TINY, progress=False)
+    out = results.out
     config = results.config
     on_host = config.env.backend == "host"  # gymnasium's own env: no evaluation
     for study in config.studies:

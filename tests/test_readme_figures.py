@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from experiment_scripts import EXPERIMENTS, script_main
+from experiment_scripts import EXPERIMENTS, script
 
 REPO = EXPERIMENTS.parent
 FIGURES = REPO / "docs" / "figures"
@@ -26,10 +26,17 @@ def _shown_figures() -> dict[str, list[str]]:
     return shown
 
 
-def test_readme_figures_are_the_plots_the_configs_draw(tmp_path):
+def test_readme_figures_are_the_plots_the_configs_draw(
+    tmp_path, shared_results, monkeypatch
+):
+    readme_figures = script("readme_figures")
+    # its config runs are the tiny runs of test_policy_configs and test_cli: the
+    # first to run one saves it for the others
+    monkeypatch.setattr(readme_figures, "run_experiment", shared_results)
+    results = shared_results.folder
     argv = ["--num-seeds", "4", "--num-steps", "20"]
-    argv += ["--results", str(tmp_path / "results"), "--out", str(tmp_path / "figs")]
-    written = script_main("readme_figures")(argv)
+    argv += ["--results", str(results), "--out", str(tmp_path / "figs")]
+    written = readme_figures.main(argv)
     names = sorted(path.name for path in written)
     assert names == sorted(p.name for p in (tmp_path / "figs").iterdir())
     shown = _shown_figures()
@@ -39,7 +46,7 @@ def test_readme_figures_are_the_plots_the_configs_draw(tmp_path):
         assert (FIGURES / name).is_file(), name
     assert "README.md" in shown["boltzmann_sweep.png"]
     assert "docs/why-softmax.md" in shown["max_entropy.png"]
-    sweep = tmp_path / "results" / "bandit_tau_sweep_4x20" / "plots"
+    sweep = results / "bandit_tau_sweep_4x20" / "plots"
     assert (tmp_path / "figs" / "boltzmann_sweep.png").read_bytes() == (
         sweep / "boltzmann_sweep.png"
     ).read_bytes()

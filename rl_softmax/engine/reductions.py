@@ -84,6 +84,7 @@ def reduced_run(
     final_steps: int,
     stride: int,
     report: Callable[[jax.Array], None] | None = None,
+    report_axes: tuple[str, ...] = (),
 ):
     """``(key, value) -> (mean, final, windows, counts, end)``, reduced in the scan.
 
@@ -95,7 +96,9 @@ def reduced_run(
     (``counts = (all, final, per window)``; None for a continuing run); ``end``
     holds the per-run metrics (:attr:`Run.end`). ``report``, if given, is called on
     the host with each window's index as the window finishes (progress of a long
-    run; one callback per window, none inside it).
+    run; one callback per window, none inside it). Under ``vmap``, ``report_axes``
+    names the mapped axes: the callback then waits for the window of every run
+    of the batch, and is made once per window rather than once per run.
     """
     num_windows = run.num_steps // stride
     first_final = run.num_steps - final_steps
@@ -127,7 +130,12 @@ def reduced_run(
             )
             total = jax.tree.map(jnp.add, total, win)
             if report is not None:
-                jax.debug.callback(report, w)
+                # the callback takes a number of the finished window, so it fires
+                # after the window (with w alone, XLA may run it when w is known)
+                finished = jax.tree.leaves(win)[0].ravel()[0]
+                if report_axes:
+                    finished = jax.lax.psum(finished, report_axes)
+                jax.debug.callback(lambda w, _: report(w), w, finished)
             if whole_windows:
                 final = add_if(w * stride >= first_final, final, win)
             return (carry, total, final), win

@@ -253,7 +253,10 @@ def make_rollout_run(
                 jax.random.fold_in(key_play, i), (2, 2 * num_eval_episodes)
             )
             action, policy_info = act_batch(key_act, carry.agent_state, obs, params)
-            best = jnp.argmax(policy_info["probs"], axis=-1).astype(action.dtype)
+            # a value-based agent's greedy action is the argmax of its values: its
+            # behaviour may be uniform to float32 precision (tau = inf, 1e30)
+            scores = policy_info.get("values", policy_info.get("probs"))
+            best = jnp.argmax(scores, axis=-1).astype(action.dtype)
             action = jnp.where(greedy, best, action)
             obs, env_state, reward, terminated, truncated, _ = step_batch(
                 key_env, env_state, action, env_params

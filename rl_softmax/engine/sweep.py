@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -255,8 +256,9 @@ def compile_sweep(
     block_steps = block_values * block_seeds * run.num_steps * run.env_steps_per_step
     reports = block_steps >= _LONG_BLOCK_STEPS
     reduced = reductions.reduced_run(
-        run, final_steps, stride, report=_report_window if reports else None
-    )
+        run, final_steps, stride, report=_report_window if reports else None,
+        report_axes=("values", "seeds"),
+    )  # fmt: skip
     options = None if compiler_options is None else dict(compiler_options)
     settings = (
         block_values, block_seeds, final_steps, stride, key_dtype,
@@ -268,10 +270,9 @@ def compile_sweep(
 
         def block(key, seeds, values, num_real):
             keys = jax.vmap(jax.random.fold_in, (None, 0))(key, seeds)
-            over_seeds = jax.vmap(reduced, (0, None))
-            mean, final, windows, counts, end = jax.vmap(over_seeds, (None, 0))(
-                keys, values
-            )
+            over_seeds = jax.vmap(reduced, (0, None), axis_name="seeds")
+            over_grid = jax.vmap(over_seeds, (None, 0), axis_name="values")
+            mean, final, windows, counts, end = over_grid(keys, values)
             windows = reductions.group_seeds(windows, grouped, num_real)
             return mean, final, windows, counts, end
 
@@ -318,14 +319,32 @@ def _seed_array(seeds: np.ndarray, sharding) -> jax.Array:
     return jax.make_array_from_callback(seeds.shape, sharding, lambda i: seeds[i])
 
 
-def _wait(out) -> None:
-    """Waits for a block in short sleeps rather than one blocking call, so that
-    Python keeps handling signals (a second Ctrl-C stops a long block at once)."""
-    leaves = jax.tree.leaves(out)
+def _call_and_wait(program: Callable[..., Any], *args) -> Any:
+    """``program(*args)`` with its outputs ready, waited for in short sleeps rather
+    than one blocking call, so that Python keeps handling signals (a second Ctrl-C
+    stops a long block at once). The call itself runs in a helper thread: XLA:CPU
+    runs a one-device program inside the calling thread."""
+    box: list = []
+
+    def call() -> None:
+        try:
+            box.append((True, program(*args)))
+        except BaseException as error:  # re-raised in the caller's thread
+            box.append((False, error))
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
     pause = 1e-4
-    while not all(x.is_ready() for x in leaves):
+    while thread.is_alive() or not box:
         time.sleep(pause)
         pause = min(2 * pause, 0.01)
+    ok, out = box[0]
+    if not ok:
+        raise out
+    leaves = jax.tree.leaves(out)
+    while not all(x.is_ready() for x in leaves):
+        time.sleep(pause)
+    return out
 
 
 def _layout(key, values, seeds, program, final_steps, keep_runs) -> str:
@@ -462,10 +481,10 @@ def sweep(
 
             _window_listener[0] = listener
         try:
-            out = program.compiled(
-                key, _seed_array(seeds[s], sharding), values[v], np.int32(ns)
-            )
-            _wait(out)
+            out = _call_and_wait(
+                program.compiled, key, _seed_array(seeds[s], sharding), values[v],
+                np.int32(ns),
+            )  # fmt: skip
             out = _unpadded(run, out, nv, ns)
         finally:
             _window_listener[0] = None

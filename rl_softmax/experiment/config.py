@@ -189,19 +189,23 @@ def _int_key(table: dict, spec: schema.Key, where: str, default=None) -> int:
     return _int(table, spec.name, where, default, spec.low, spec.high)
 
 
-def _float(value: Any, field: str, low=-math.inf, high=math.inf, allow_inf=False):
+def _float(
+    value: Any, field: str, low=-math.inf, high=math.inf, allow_inf=False, why=""
+):  # fmt: skip
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(field, value, "a number")
     value = float(value)
     if math.isnan(value) or (math.isinf(value) and not allow_inf):
-        raise _fail(field, value, "a finite number")
+        raise _fail(
+            field, value, f"a finite number ({why})" if why else "a finite number"
+        )
     if not low <= value <= high:
         raise _fail(field, value, f"a number in [{low:g}, {high:g}]")
     return value
 
 
 def _spec_float(value: Any, field: str, spec: registry.Param) -> float:
-    return _float(value, field, spec.low, spec.high, spec.allow_inf)
+    return _float(value, field, spec.low, spec.high, spec.allow_inf, spec.why_finite)
 
 
 def _str(table: dict, key: str, where: str, default: str | None, allowed=None) -> str:

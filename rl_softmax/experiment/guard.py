@@ -201,15 +201,17 @@ def check_memory(
 class TimeEstimate:
     """A study's total run time, extrapolated from its progress so far.
 
-    Call :meth:`update` with the runs finished, first when the sweep starts; the
-    first block (or window of a long block) that finishes after that is the
-    calibration, and :attr:`seconds` the estimated total from then on.
+    Call :meth:`update` with the runs finished, first when the sweep starts. The
+    first block (or window of a long block) that finishes carries the start-up
+    costs of the sweep and of its block, so the rate is measured from there to the
+    next one that finishes; :attr:`seconds` is the estimated total from then on.
     """
 
     def __init__(self, num_runs: int):
         self.num_runs = num_runs
         self.start = time.perf_counter()
         self.first: tuple[float, float] | None = None
+        self.calibration: tuple[float, float] | None = None
         self.seconds: float | None = None
 
     def update(self, done: float) -> float | None:
@@ -219,9 +221,14 @@ class TimeEstimate:
         if self.first is None:  # a resumed study starts with runs already done
             self.first = (now, done)
             return None
-        t0, d0 = self.first
         finished = done >= self.num_runs  # nothing left to predict
-        if self.seconds is not None or done <= d0 or now <= t0 or finished:
+        if self.seconds is not None or finished or done <= self.first[1]:
+            return None
+        if self.calibration is None:
+            self.calibration = (now, done)
+            return None
+        t0, d0 = self.calibration
+        if done <= d0 or now <= t0:
             return None
         rate = (done - d0) / (now - t0)
         self.seconds = (now - self.start) + (self.num_runs - done) / rate

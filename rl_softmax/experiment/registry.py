@@ -67,6 +67,7 @@ class Param:
         takes the params NamedTuple's own default.
       low, high: the allowed closed range (a callable ``high`` as ``default``).
       allow_inf: whether ``inf`` is allowed (``tau = inf`` is the uniform limit).
+      why_finite: why ``inf`` is not allowed, when the reason is not obvious.
       symbol: short name in legends (``τ``).
       label: axis label (``temperature τ``).
     """
@@ -79,6 +80,7 @@ class Param:
     allow_inf: bool = False
     symbol: str = ""
     label: str = ""
+    why_finite: str = ""
 
     def resolved(self, num_actions: int, params_type: Any) -> Param:
         """This parameter with a float ``default`` and ``high`` for an agent with
@@ -158,6 +160,8 @@ class AgentEntry:
       make: ``(study, env, num_steps) -> agent`` for the built environment.
       takes_rule: whether a study names an exploration ``rule``.
       rules: the rules it can use (None: every rule).
+      finite_tau: whether its backup needs a finite rule temperature (a soft
+        backup, ``tau logsumexp(Q / tau)``, is infinite at ``tau = inf``).
     """
 
     name: str
@@ -169,6 +173,7 @@ class AgentEntry:
     defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
     takes_rule: bool = False
     rules: tuple[str, ...] | None = None
+    finite_tau: bool = False
 
 
 # ----------------------------------------------------------- optimizers, schedules
@@ -526,7 +531,7 @@ for _name, _description, _rules in (
 ):  # fmt: skip
     register_agent(AgentEntry(
         _name, _description, td.TDParams, _TD_PARAMS, _td_maker(_name),
-        takes_rule=True, rules=_rules,
+        takes_rule=True, rules=_rules, finite_tau=_name == "soft_q",
     ))  # fmt: skip
 
 
@@ -640,7 +645,7 @@ for _name, _description, _rules in (
     register_agent(AgentEntry(
         _name, _description, dqn.DQNParams, _DQN_PARAMS, _dqn_maker(_name),
         options=("optimizer", "replay"), defaults={"optimizer": "adam"},
-        takes_rule=True, rules=_rules,
+        takes_rule=True, rules=_rules, finite_tau=_name == "soft_dqn",
     ))  # fmt: skip
 
 
@@ -650,5 +655,12 @@ def agent_params(agent: str, rule: str | None, num_actions: int) -> dict[str, Pa
     entry = AGENTS[agent]
     params = list(entry.params)
     if rule and RULES[rule].param is not None:
-        params.insert(0, RULES[rule].param)
+        own = RULES[rule].param
+        if entry.finite_tau and own.name == "tau":  # the uniform limit is refused
+            own = dataclasses.replace(
+                own, allow_inf=False,
+                why_finite=f"agent {agent!r} bootstraps from tau logsumexp(Q / tau), "
+                "which is infinite at tau = inf",
+            )  # fmt: skip
+        params.insert(0, own)
     return {p.name: p.resolved(num_actions, entry.params_type) for p in params}
