@@ -32,7 +32,8 @@ the book's order. A step that ends the episode is applied at once: with target
 ``R`` when it terminated, and, when it was truncated, with the expectation of
 ``Q(S', .)`` under the behaviour rule at ``S'`` (expected SARSA's bootstrap), since
 the action that follows is taken in a reset state. A ``rule`` whose tau can be
-``inf`` (``target_entropy`` over equal values) makes the ``soft_q`` target infinite.
+``inf`` (``target_entropy`` over equal values) makes the ``soft_q`` target infinite;
+configs refuse ``soft_q`` at ``tau = inf`` and with ``target_entropy``.
 
 Every number a sweep may vary is an array in :class:`TDParams`, so sweeping it never
 recompiles.

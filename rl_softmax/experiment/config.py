@@ -339,6 +339,13 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     entry = registry.AGENTS[agent]
     rule = ""
     if entry.takes_rule:
+        if entry.finite_tau and table.get("rule") == "target_entropy":
+            raise ConfigError(
+                f"{where}rule: got 'target_entropy'; agent {agent!r} bootstraps from "
+                "tau logsumexp(Q / tau), and target_entropy sets tau = inf where the "
+                "values are equal (every state, at the start), where that backup is "
+                f"infinite; expected one of {list(entry.rules)}."
+            )
         rule = _str(table, "rule", where, None, entry.rules or registry.RULES)
     elif "rule" in table:
         raise ConfigError(f"{where}rule: agent {agent!r} takes no exploration rule.")

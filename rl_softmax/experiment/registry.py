@@ -349,6 +349,58 @@ for _env_id, _description, _options in (
     ))  # fmt: skip
 
 
+# The physics of the classic-control parameters: masses, lengths, moments, time
+# steps, thresholds and speed limits > 0, gravity, forces and noise >= 0, bounds
+# ordered. Outside them the state turns NaN with ``done`` False (a massless cart
+# and pole "balanced" for 500 steps) or the episode cannot start.
+_CLASSIC_RANGES = {
+    "CartPole-v1": (
+        ("masscart", "masspole", "length", "tau", "theta_threshold_radians",
+         "x_threshold"),
+        ("gravity", "force_mag"),
+        (("reset_low", "reset_high", False),),
+    ),
+    "Acrobot-v1": (
+        ("dt", "link_length_1", "link_length_2", "link_mass_1", "link_mass_2",
+         "link_moi", "max_vel_1", "max_vel_2"),
+        ("link_com_pos_1", "link_com_pos_2", "torque_noise_max", "gravity"),
+        (("reset_low", "reset_high", False),),
+    ),
+    "MountainCar-v0": (
+        ("max_speed",),
+        ("force", "gravity"),
+        (("min_position", "max_position", True), ("reset_low", "reset_high", False)),
+    ),
+}  # fmt: skip
+
+
+def _classic_check(env_id: str) -> Callable[[dict], str | None]:
+    """The range check of a classic-control environment's parameters (the ones a
+    config leaves out keep gymnasium's values)."""
+    positive, nonnegative, ordered = _CLASSIC_RANGES[env_id]
+
+    def check(params: dict[str, Any]) -> str | None:
+        for name in positive:
+            if name in params and not params[name] > 0:
+                return f"env.{name}: got {params[name]!r}; expected a number > 0."
+        for name in nonnegative:
+            if name in params and not params[name] >= 0:
+                return f"env.{name}: got {params[name]!r}; expected a number >= 0."
+        defaults = envs.classic.IDS[env_id]().default_params._asdict()
+        for low, high, strict in ordered:
+            a, b = (float(params.get(k, defaults[k])) for k in (low, high))
+            if a < b or (a == b and not strict):
+                continue
+            relation = "<" if strict else "<="
+            return (
+                f"env.{low}, env.{high}: got {[a, b]!r}; expected {low} {relation} "
+                f"{high}."
+            )
+        return None
+
+    return check
+
+
 for _env_id, _description in (
     ("CartPole-v1", "gymnasium's CartPole-v1 in JAX (pole balancing, 500 steps)"),
     ("Acrobot-v1", "gymnasium's Acrobot-v1 in JAX (swing up, RK4, 500 steps)"),
@@ -357,6 +409,7 @@ for _env_id, _description in (
     _classic = envs.classic.IDS[_env_id]
     register_env(EnvEntry(
         _env_id, _description, _classic, _classic().default_params._fields, sizes={},
+        check=_classic_check(_env_id),
     ))  # fmt: skip
 
 
@@ -519,7 +572,8 @@ _TD_PARAMS = (
 # Sarsa and expected Sarsa need the policy's probabilities (expected Sarsa's mean,
 # Sarsa's at a truncation); soft Q-learning its temperature.
 _WITH_PROBS = tuple(r for r in RULES if r != "boltzmann_gumbel")
-_WITH_TAU = ("boltzmann", "greedy", "target_entropy")
+# (a soft backup refuses target_entropy's tau = inf, see config._study)
+_WITH_TAU = ("boltzmann", "greedy")
 for _name, _description, _rules in (
     ("q_learning", "Q-learning: bootstrap from max_a Q(S', a) (S&B 6.5)", None),
     ("sarsa", "Sarsa: bootstrap from Q(S', A') of the next action (S&B 6.4)",
