@@ -243,12 +243,18 @@ def _check_keys(table: dict, known: set[str], where: str) -> None:
 
 def _name(raw: dict) -> str:
     name = _str(raw, "name", "", None)
-    if not name.replace("_", "").replace("-", "").isalnum():
+    if not _is_name(name):
         raise _fail(
-            "name", name,
-            "a name of letters, digits, _ and - (results go to results/<name>)",
+            "name", name, f"a name of {schema._NAME_NOTE} (results go to "
+            "results/<name>)",
         )  # fmt: skip
     return name
+
+
+def _is_name(name: str) -> bool:
+    """Letters, digits, ``_`` and ``-``, short enough for every file it names."""
+    plain = name.replace("_", "").replace("-", "")
+    return plain.isalnum() and len(name) <= schema.MAX_NAME
 
 
 def _values(table: dict, where: str, spec: registry.Param) -> tuple[float, ...]:
@@ -358,8 +364,8 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
         known.add("rule")
     _check_keys(table, known, f"studies[{index}]")
     name = _str(table, "name", where, None)
-    if not name.replace("_", "").replace("-", "").isalnum() or name in names:
-        raise _fail(f"{where}name", name, "a unique name of letters, digits, _ and -")
+    if not _is_name(name) or name in names:
+        raise _fail(f"{where}name", name, f"a unique name of {schema._NAME_NOTE}")
     param = _str(table, "param", where, next(iter(specs)), list(specs))
     spec = specs[param]
     values = _values(table, where, spec)

@@ -285,12 +285,50 @@ def _frozen_lake_check(params: dict[str, Any]) -> str | None:
     ``[0, 1]``."""
     from gymnasium.envs.toy_text.frozen_lake import MAPS
 
-    map_name = params.get("map_name")
-    if params.get("desc") is None and map_name not in MAPS:
+    map_name, desc = params.get("map_name"), params.get("desc")
+    if desc is None and map_name not in MAPS:
         return (
             f"env.map_name: got {map_name!r}; expected one of {list(MAPS)} (or a "
             "desc, the map as a list of rows)."
         )
+    if desc is not None:
+        rows = desc if isinstance(desc, list) else None
+        if (
+            not rows
+            or not all(isinstance(r, str) and r for r in rows)
+            or len({len(r) for r in rows}) != 1
+            or not set("".join(rows)) <= set("SFHG")
+            or "S" not in "".join(rows)
+        ):
+            return (
+                f"env.desc: got {desc!r}; expected a non-empty list of rows of equal "
+                "length, of the tiles S (start, at least one), F (frozen), H (hole) "
+                "and G (goal)."
+            )
+    rate = params.get("success_rate")
+    if rate is not None and not 0.0 <= rate <= 1.0:
+        return f"env.success_rate: got {rate!r}; expected a probability in [0, 1]."
+    schedule = params.get("reward_schedule")
+    if schedule is not None and not (
+        isinstance(schedule, list)
+        and len(schedule) == 3
+        and all(
+            isinstance(r, int | float) and not isinstance(r, bool) and math.isfinite(r)
+            for r in schedule
+        )
+    ):
+        return (
+            f"env.reward_schedule: got {schedule!r}; expected 3 finite numbers, the "
+            "rewards for reaching [goal, hole, frozen tile]."
+        )
+    return _discount_check(params)
+
+
+def _taxi_check(params: dict[str, Any]) -> str | None:
+    """``rainy_probability`` in ``[0, 1]``; ``discount`` in ``[0, 1]``."""
+    rate = params.get("rainy_probability")
+    if rate is not None and not 0.0 <= rate <= 1.0:
+        return f"env.rainy_probability: got {rate!r}; expected a probability in [0, 1]."
     return _discount_check(params)
 
 
@@ -344,7 +382,9 @@ for _env_id, _description, _options in (
 ):  # fmt: skip
     register_env(EnvEntry(
         _env_id, _description, _toy_text(_env_id), (), sizes={},
-        check=_frozen_lake_check if _env_id == "FrozenLake-v1" else _discount_check,
+        check={"FrozenLake-v1": _frozen_lake_check, "Taxi-v4": _taxi_check}.get(
+            _env_id, _discount_check
+        ),
         options={**_options, **_DISCOUNT},
     ))  # fmt: skip
 

@@ -92,7 +92,10 @@ def _table(*keys: Key) -> dict[str, Key]:
     return {key.name: key for key in keys}
 
 
-_NAME_NOTE = "letters, digits, _ and -"
+# A name becomes part of file names (plots add ~30 characters, temporary files
+# ~20, and file systems hold 255 bytes, a non-ASCII letter taking up to 4).
+MAX_NAME = 48
+_NAME_NOTE = f"letters, digits, _ and -, at most {MAX_NAME} characters"
 
 TOP_LEVEL = _table(
     Key("name", "string", "identifier; results go to ``results/<name>`` by default",
@@ -104,7 +107,8 @@ TOP_LEVEL = _table(
     # Run s folds s into the key as 32 bits.
     Key("num_seeds", "integer", "independent runs (tasks) per value", 100, low=1,
         high=2**32),
-    Key("num_steps", "integer", "steps per run", 1000, low=1),
+    # the step index is an int32 in the compiled loop
+    Key("num_steps", "integer", "steps per run", 1000, low=1, high=2**31 - 1),
     Key("final_steps", "integer", 'the window at the end reported as "final" (e.g. '
         "the last 100 steps)", 100, default_note="min(100, num_steps)", low=1,
         note="at most num_steps"),
@@ -169,7 +173,7 @@ ENTROPY = _table(
     Key("shape", "string", "how the target entropy falls from ln K to its final "
         "value (held there after)", "linear", choices=schedules.SHAPES),
     Key("anneal_steps", "integer", "steps to reach the final entropy",
-        default_note="num_steps", low=1),
+        default_note="num_steps", low=1, high=2**31 - 1),
     Key("final_entropy", "number", "the final target entropy (nats); a key here "
         "only when it is not a parameter of the agent or rule", default_final_entropy,
         note="in [0, ln K]; > 0 for the exponential shape"),
