@@ -191,6 +191,17 @@ CASES = [
          {"env.name": '"Taxi-v4"', "env.is_rainy": "true",
           "env.rainy_probability": "2.0", "studies.agent": '"q_learning"'},
          ("env.rainy_probability", "got 2.0", "[0, 1]")),
+    # both ran: a string read as true, and a network that never trained
+    Case("staircase = \"no\"", "config",
+         {"studies.schedule": '"exponential"',
+          "studies.schedule_args": '{transition_steps = 10, decay_rate = 0.5, '
+          'staircase = "no"}'},
+         ("studies[0].schedule_args.staircase", "got 'no'", "true or false")),
+    Case("learning_starts after the run", "config",
+         {"env.name": '"CartPole-v1"', "num_steps": "512", "studies.agent": '"dqn"',
+          "studies.learning_starts": "100000"},
+         ("studies[0].learning_starts", "got 100000", "<= num_steps = 512",
+          "never trains")),
     # classic control: outside its physics the state turned NaN with done False,
     # and a massless cart and pole reported return 500 and success 1.0
     Case("massless cart and pole", "config",

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import math
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -392,6 +394,7 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     schedule = "constant"
     if "schedule" in options:
         schedule = _str(table, "schedule", where, _SCHEDULE.default, registry.SCHEDULES)
+        _check_flags(schedule_args, registry.SCHEDULES[schedule], where)
         try:
             registry.make_temperature(schedule, schedule_args)
         except ValueError as err:
@@ -498,6 +501,17 @@ def _rollout(table: dict, where: str, defaults: dict, num_steps: int) -> dict:
     return out
 
 
+def _check_flags(args: dict, factory: Callable, where: str) -> None:
+    """The arguments of ``factory`` whose default is a bool take a TOML boolean
+    (``staircase = "no"`` would be read as true)."""
+    parameters = inspect.signature(factory).parameters
+    for key, value in args.items():
+        given = parameters.get(key)
+        flag = given is not None and isinstance(given.default, bool)
+        if flag and not isinstance(value, bool):
+            raise _fail(f"{where}schedule_args.{key}", value, "true or false")
+
+
 def _replay(table: dict, where: str, num_steps: int) -> dict:
     """A replay agent's settings: a batch that divides the run and fits the buffer,
     a minibatch no larger than the buffer."""
@@ -508,6 +522,12 @@ def _replay(table: dict, where: str, num_steps: int) -> dict:
             f"{where}buffer_size", out["buffer_size"],
             f"an integer >= num_envs x rollout_steps = {batch} and >= batch_size = "
             f"{out['batch_size']} (the buffer holds a rollout and a minibatch)",
+        )  # fmt: skip
+    # a set value only: the default (1000) past a short run's end still runs
+    if "learning_starts" in table and out["learning_starts"] > num_steps:
+        raise _fail(
+            f"{where}learning_starts", out["learning_starts"],
+            f"an integer <= num_steps = {num_steps} (else the network never trains)",
         )  # fmt: skip
     return out
 
