@@ -118,10 +118,30 @@ def _plot(args: argparse.Namespace) -> int:
         print(f"error: {out} holds a run that is {status}; run it again to "
               "finish it, then plot.", file=sys.stderr)  # fmt: skip
         return 2
-    studies = {name: results.load_study(out, name) for name in names}
+    plots_dir = out / plotting.PLOTS_DIR
+    if plots_dir.exists() and not plots_dir.is_dir():
+        print(f"error: {plots_dir} is a file, where the plots go; move it away.",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    studies, broken = {}, []
+    for name in names:
+        try:
+            if not isinstance(metadata["studies"][name], dict):
+                raise ValueError("its entry in metadata.json is empty")
+            studies[name] = results.load_study(out, name)
+        except FileNotFoundError:
+            broken.append(f"study {name!r}: {out / 'studies' / name}.npz is missing")
+        except Exception as err:  # a truncated, empty or foreign file
+            broken.append(f"study {name!r}: unreadable ({type(err).__name__}: {err})")
+    for problem in broken:
+        print(f"warning: {problem}; its plots are skipped.", file=sys.stderr)
+    if not studies:
+        print(f"error: {out} holds no readable study; nothing to plot.",
+              file=sys.stderr)  # fmt: skip
+        return 2
     for path in plotting.draw_experiment(out, studies, metadata):
         print(f"wrote {path}")
-    return 0
+    return 1 if broken else 0
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -298,7 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--num-processes", type=int, help="processes in the run")
     group.add_argument("--process-id", type=int, help="this process, 0-based")
     run.set_defaults(handler=_run)
-    plot = commands.add_parser("plot", help="redraw the plots of a results directory")
+    plot = commands.add_parser(
+        "plot", help="redraw the plots of a results directory",
+        description="Redraws the plots of a results directory. A study whose file "
+        "is missing or unreadable is named and skipped (exit code 1); exit code 2 "
+        "when nothing can be drawn.",
+    )  # fmt: skip
     plot.add_argument("results", help="a directory written by 'rl-softmax run'")
     plot.set_defaults(handler=_plot)
     listing = commands.add_parser(

@@ -351,6 +351,64 @@ def test_plot_refuses_unreadable_or_unfinished_results(tau_sweep, tmp_path, caps
     assert err.count("\n") == 1
 
 
+def _damage(out: Path, how: str) -> None:
+    study = out / "studies" / "boltzmann.npz"
+    if how == "missing study file":
+        study.unlink()
+    elif how == "empty study file":
+        study.write_bytes(b"")
+    elif how == "truncated study file":
+        study.write_bytes(study.read_bytes()[:300])
+    elif how == "no studies folder":
+        shutil.rmtree(out / "studies")
+    elif how == "plots is a file":
+        shutil.rmtree(out / "plots")
+        (out / "plots").write_text("not a folder")
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ("missing study file", "boltzmann.npz is missing"),
+        ("empty study file", "unreadable (EOFError"),
+        ("truncated study file", "unreadable (BadZipFile"),
+        ("no studies folder", "boltzmann.npz is missing"),
+        ("plots is a file", "is a file, where the plots go; move it away."),
+    ],
+)
+def test_plot_on_damaged_results_names_what_is_broken(
+    tau_sweep, tmp_path, capsys, how, expected
+):
+    out = _copy(tau_sweep, tmp_path)
+    _damage(out, how)
+    assert main(["plot", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert expected in captured.err and "Traceback" not in captured.err
+    assert captured.err.strip().splitlines()[-1].startswith("error: ")
+    assert "wrote" not in captured.out
+
+
+def test_plot_draws_the_studies_it_can_read_and_says_which_it_skipped(
+    tau_sweep, tmp_path, capsys
+):
+    out = _copy(tau_sweep, tmp_path)
+    metadata = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    info = metadata["studies"]["boltzmann"]
+    metadata["studies"].update(ghost=info, empty=None)  # no file; a null entry
+    (out / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+    shutil.rmtree(out / "plots")
+    assert main(["plot", str(out)]) == 1  # drew, but not everything
+    captured = capsys.readouterr()
+    assert f"study 'ghost': {out / 'studies' / 'ghost'}.npz is missing" in captured.err
+    assert (
+        "study 'empty': unreadable (ValueError: its entry in metadata.json is "
+        "empty)" in captured.err
+    )
+    drawn = {Path(line.split()[-1]).name for line in captured.out.splitlines()}
+    assert "boltzmann_sweep.png" in drawn
+    assert drawn == {p.name for p in (out / "plots").iterdir()}
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_runs_on_a_tiny_override(path, tiny_run):
     out, code, stdout, overrides = tiny_run(path)
