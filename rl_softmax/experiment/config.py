@@ -247,7 +247,7 @@ def _name(raw: dict) -> str:
     name = _str(raw, "name", "", None)
     if not _is_name(name):
         raise _fail(
-            "name", name, f"a name of {schema._NAME_NOTE} (results go to "
+            "name", name, f"a name of {schema.NAME_NOTE} (results go to "
             "results/<name>)",
         )  # fmt: skip
     return name
@@ -367,7 +367,7 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     _check_keys(table, known, f"studies[{index}]")
     name = _str(table, "name", where, None)
     if not _is_name(name) or name in names:
-        raise _fail(f"{where}name", name, f"a unique name of {schema._NAME_NOTE}")
+        raise _fail(f"{where}name", name, f"a unique name of {schema.NAME_NOTE}")
     param = _str(table, "param", where, next(iter(specs)), list(specs))
     spec = specs[param]
     values = _values(table, where, spec)

@@ -19,6 +19,8 @@ from rl_softmax.envs import ids
 __all__ = [
     "ENTROPY",
     "ENV",
+    "MAX_NAME",
+    "NAME_NOTE",
     "OPTIONS",
     "REPLAY",
     "ROLLOUT",
@@ -95,11 +97,11 @@ def _table(*keys: Key) -> dict[str, Key]:
 # A name becomes part of file names (plots add ~30 characters, temporary files
 # ~20, and file systems hold 255 bytes, a non-ASCII letter taking up to 4).
 MAX_NAME = 48
-_NAME_NOTE = f"letters, digits, _ and -, at most {MAX_NAME} characters"
+NAME_NOTE = f"letters, digits, _ and -, at most {MAX_NAME} characters"
 
 TOP_LEVEL = _table(
     Key("name", "string", "identifier; results go to ``results/<name>`` by default",
-        required=True, note=_NAME_NOTE),
+        required=True, note=NAME_NOTE),
     Key("description", "string", "one paragraph for people", ""),
     # jax.random.key keeps a seed's low 32 bits: 2**32 + 5 would be 5.
     Key("seed", "integer", "base seed; run ``s`` of every value uses the key "
@@ -139,7 +141,7 @@ params and options in the registry; on the host, ``gymnasium.make``'s keywords).
 
 STUDY = _table(
     Key("name", "string", "identifier, used in file names", required=True,
-        note=f"{_NAME_NOTE}; unique among the studies"),
+        note=f"{NAME_NOTE}; unique among the studies"),
     Key("label", "string", "legend text", default_note="the study's name"),
     Key("agent", "string", "the agent", "action_value", note="an agent's name"),
     Key("rule", "string", "its exploration rule",
