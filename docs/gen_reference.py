@@ -201,13 +201,15 @@ def _bound(value: Any) -> str:
 
 
 def param_range(param: registry.Param) -> str:
-    """``[low, high]``; an end the config refuses is open: ``[1e-12, inf)``."""
+    """``[low, high]``; an end the config refuses is open: ``[1e-12, inf)``; a
+    finite range that also takes the limit ``inf`` ends ``or inf``."""
     low = "(-inf" if param.low == -math.inf else f"[{_bound(param.low)}"
     if callable(param.high) or param.high < math.inf or param.allow_inf:
         high = f"{_bound(param.high)}]"
     else:
         high = "inf)"
-    return f"{low}, {high}"
+    finite_high = callable(param.high) or param.high < math.inf
+    return f"{low}, {high}" + (" or inf" if param.allow_inf and finite_high else "")
 
 
 def param_default(param: registry.Param, params_type: Any) -> str:

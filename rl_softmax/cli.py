@@ -30,7 +30,10 @@ def _best_line(results, study) -> str:
     result = results.studies[study.name]
     best = results.best(study.name)
     if best is None:
-        return f"  {study.label:<34} no defined {stats.objective(result)}"
+        return (
+            f"  {study.label:<34} no defined {stats.objective(result)}"
+            + _diverged_note(result)
+        )
     low, high = best.ci95
     line = (
         f"  {study.label:<34} best {study.param} = {best.value:<9.4g} "
@@ -42,7 +45,18 @@ def _best_line(results, study) -> str:
             metric = METRICS[name]
             span = "" if metric.at_end else f" (last {result.final_steps})"
             line += f"   {metric.label}{span} {metric.scale * mean[best.index]:.1f}"
-    return line
+    return line + _diverged_note(result)
+
+
+def _diverged_note(result) -> str:
+    """`` (N of M runs diverged, left out)`` if any run of the study diverged."""
+    from rl_softmax.experiment import stats
+
+    count = int(stats.num_diverged(result).sum())
+    if not count:
+        return ""
+    total = result.values.size * result.seeds.size
+    return f"   ({count} of {total} runs diverged, left out of the means)"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -72,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite, devices=args.devices,
         cache_dir=False if args.no_cache else args.cache_dir,
         log=functools.partial(print, flush=True),
-        checkpoint_every=args.checkpoint_every,
+        checkpoint_every=args.checkpoint_every, on_divergence=args.on_divergence,
     )  # fmt: skip
     if distributed:
         import jax
@@ -305,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="save the study in progress at most this often (default 30; 0: after "
         "every block); an interrupted run resumes from it",
     )  # fmt: skip
+    run.add_argument(
+        "--on-divergence", choices=("flag", "stop"), default="flag",
+        help="a run whose state or metrics stop being finite: flag it (counted in "
+        "summary.csv's num_diverged, left out of every mean; the default) or stop "
+        "the study with an error",
+    )  # fmt: skip
     group = run.add_argument_group(
         "several processes (jax.distributed; also JAX_COORDINATOR_ADDRESS, "
         "JAX_NUM_PROCESSES, JAX_PROCESS_ID)"
@@ -399,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     except (Exception, KeyboardInterrupt) as err:
         from rl_softmax.experiment.config import ConfigError
         from rl_softmax.experiment.guard import RunStopped
+        from rl_softmax.experiment.pipeline import RunDiverged
 
         if isinstance(err, KeyboardInterrupt):
             print("stopped at once; run the same command again to resume.",
@@ -407,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, RunStopped):
             print(err, file=sys.stderr)
             return 128 + err.signal_number
+        if isinstance(err, RunDiverged):
+            print(f"error: {err}", file=sys.stderr)
+            return 1
         if not isinstance(err, ConfigError):
             raise
         print(f"error: {err}", file=sys.stderr)

@@ -68,6 +68,7 @@ def recorded_figures(monkeypatch):
 SLOWEST_FIRST = (
     "test_registry.py", "test_policy_configs.py", "test_cli.py",
     "test_readme_figures.py", "test_rollout.py", "test_faults.py", "test_dqn.py",
+    "test_divergence.py", "test_registry_extremes.py",
     "test_policy_gradient.py", "test_softmax.py", "test_actor_critic.py",
     "test_tabular.py", "test_bad_inputs.py", "test_sweep.py", "test_host.py",
 )  # fmt: skip

@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 
 import markdown
+import numpy as np
 import pytest
 
 from rl_softmax import cli
@@ -156,9 +157,12 @@ def value_or_formula(text: str, num_actions: int = K) -> float:
 
 
 def parse_range(cell: str) -> tuple[str, str, bool]:
-    """``[low, high]`` -> ``(low, high, high end closed)``."""
-    match = re.fullmatch(r"[\[(](.+), (.+)([\])])", cell.strip())
+    """``[low, high]`` -> ``(low, high, high end closed)``; ``[low, high] or inf``
+    -> ``(low, "inf", True)`` (finite values up to high, and inf itself)."""
+    match = re.fullmatch(r"[\[(](.+), (.+)([\])])( or inf)?", cell.strip())
     assert match, cell
+    if match[4]:
+        return match[1], "inf", True
     return match[1], match[2], match[3] == "]"
 
 
@@ -173,7 +177,10 @@ def check_param(cell_default: str, cell_range: str, param: registry.Param, agent
                 param.default(num_actions)
             )
     assert value_or_formula(default) == pytest.approx(resolved.default, rel=1e-12)
-    low, high, closed = parse_range(cell_range)
+    or_inf = cell_range.strip().endswith(" or inf")
+    low, high, closed = parse_range(cell_range.strip().removesuffix(" or inf"))
+    finite_high = callable(param.high) or param.high < math.inf
+    assert or_inf == (param.allow_inf and finite_high)
     assert float(low) == param.low
     if callable(param.high):
         for num_actions in (2, K, 17):
@@ -258,6 +265,9 @@ def test_known_values_of_the_design(config_page):
     tau = row(action_value, "boltzmann")
     assert (unquote(tau["parameter"]), unquote(tau["default"])) == ("tau", "0.1")
     assert parse_range(tau["range"]) == ("0", "inf", True)
+    # finite temperatures up to what float32 sums over a run, and inf itself
+    largest = gen.number(float(np.finfo(np.float32).max) / 2**31)
+    assert tau["range"].strip() == f"[0, {largest}] or inf"
     assert unquote(row(section(config_page, "agent-dqn"), "boltzmann")["default"]) == (
         "0.125"
     )
@@ -338,12 +348,15 @@ def test_each_agents_other_keys_default_as_loaded(config_page, agent):
     for option in ("rollout", "replay"):
         if option not in entry.options:
             continue
-        settings = {
-            r["key"].strip("`"): toml_value(r["default"])
-            for r in tables(section(config_page, option))[0]
-        }
+        rows = {r["key"].strip("`"): r for r in tables(section(config_page, option))[0]}
+        if "learning_starts" in rows:  # a formula of num_steps (512 here)
+            starts = rows.pop("learning_starts")["default"]
+            assert unquote(starts) == "min(1000, num_steps // 10)"
+        settings = {key: toml_value(r["default"]) for key, r in rows.items()}
         changed = dict(re.findall(r"`(\w+)` = `([^`]+)`", text))
         settings.update({k: toml_value(v) for k, v in changed.items()})
+        if option == "replay":  # min(1000, num_steps // 10)
+            settings["learning_starts"] = min(1000, 512 // 10)
         assert settings == study.rollout
 
 

@@ -267,7 +267,7 @@ def test_summary_rows_match_numpy():
     assert len(rows) == result.values.size * len(BANDIT) * 2
     assert list(rows[0]) == [
         "study", "label", "param", "value", "metric", "window", "final_steps",
-        "num_seeds", "mean", "sem", "ci95_low", "ci95_high",
+        "num_seeds", "num_diverged", "mean", "sem", "ci95_low", "ci95_high",
     ]  # fmt: skip
     seen = set()
     for row in rows:
@@ -280,6 +280,7 @@ def test_summary_rows_match_numpy():
         assert row["ci95_low"] == pytest.approx(mean - 1.96 * sem, rel=1e-12)
         assert row["ci95_high"] == pytest.approx(mean + 1.96 * sem, rel=1e-12)
         assert row["num_seeds"] == n == 5
+        assert row["num_diverged"] == 0
         assert (row["study"], row["label"], row["param"]) == ("soft", "softmax", "tau")
         assert row["final_steps"] == 20
         assert all(isinstance(row[k], float) for k in ("value", "mean", "sem"))

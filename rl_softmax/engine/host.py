@@ -44,12 +44,14 @@ __all__ = ["host_sweep"]
 
 class _Sums(NamedTuple):
     """On-device running sums of every metric, ``[V, S]`` each (a window's,
-    the run's, the final steps'), and the windows so far ``[W, V, S]``."""
+    the run's, the final steps'), the windows so far ``[W, V, S]`` and each run's
+    first diverged window ``[V, S]`` (-1: never)."""
 
     window: dict[str, jax.Array]
     total: dict[str, jax.Array]
     final: dict[str, jax.Array]
     windows: dict[str, jax.Array]
+    diverged: jax.Array
 
 
 def host_sweep(
@@ -210,8 +212,14 @@ def host_sweep(
             .set(jnp.where(closes, window[k], sums.windows[k][w]))
             for k in window
         }
+        # once per window, as on the JAX path: a run whose agent state holds a NaN
+        # or whose window is not finite has diverged
+        metric_window = {k: v for k, v in window.items() if k != "_ended"}
+        bad = grid(reductions.diverged, (0, 0))(metric_window, states)
+        first = sums.diverged
+        first = jnp.where(closes & (first < 0) & bad, w, first)
         window = {k: jnp.where(closes, 0.0, v) for k, v in window.items()}
-        return states, _Sums(window, total, final, windows), episode
+        return states, _Sums(window, total, final, windows, first), episode
 
     def learn_and_act(states, sums, episode, steps, infos, t, obs):
         """Learns from update ``t``'s steps, then acts at the first step of update
@@ -229,6 +237,7 @@ def host_sweep(
         {k: zeros for k in names}, {k: zeros for k in names},
         {k: zeros for k in names},
         {k: jnp.zeros((num_windows, num_values, num_seeds)) for k in names},
+        jnp.full((num_values, num_seeds), -1, jnp.int32),
     )  # fmt: skip
     batch = (num_values, num_seeds, num_envs)
     episode = (jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32))
@@ -301,7 +310,7 @@ def host_sweep(
     )
     acc.add(
         slice(0, num_values), slice(0, num_seeds), mean, final, windows,
-        (count_all, count_final, count_windows), {},
+        (count_all, count_final, count_windows), {}, sums.diverged,
     )  # fmt: skip
     per_step = num_envs * horizon
     return SweepResult(
@@ -310,6 +319,7 @@ def host_sweep(
         steps=np.arange(1, num_windows + 1) * stride * per_step,
         final_steps=final_steps * per_step,
         metrics=acc.result(num_seeds),
+        diverged=sums.diverged,
     )
 
 

@@ -13,6 +13,13 @@ sums ``s`` and counts ``w`` (the pooled mean and its ratio-estimator standard er
 Per-run metrics (``at_end``) are kept run by run; their mean over seeds (ignoring
 NaN, e.g. episodes a run did not reach) is taken once the grid is complete.
 
+Divergence is checked on device once per window (:func:`diverged`): a run whose
+state holds a NaN, or whose metrics stopped being numbers, records the first such
+window. The accumulator leaves a diverged run out of every mean (its per-run values
+become NaN, its windows add nothing, the seed counts drop by one), so a diverged
+run is counted, never averaged; a run that merely had no episode in a window is not
+diverged and keeps its NaN per-episode means.
+
 A metric that keeps only its mean curve (:attr:`Metric.mean_curve_only`, e.g.
 ``prob_by_rank``) leaves a block already summed over consecutive groups of
 :data:`SEED_GROUP` seeds (:func:`group_seeds`): every block starts at a multiple of
@@ -35,6 +42,7 @@ __all__ = [
     "SEED_GROUP",
     "Accumulator",
     "MetricResult",
+    "diverged",
     "group_seeds",
     "reduced_run",
     "step_shape",
@@ -79,6 +87,24 @@ def step_shape(run: Run, metric) -> tuple[int, ...]:
     return (run.num_actions,) if metric.vector else ()
 
 
+def diverged(values: dict[str, jax.Array], state: Any) -> jax.Array:
+    """Whether a window's metric sums or a run's state stopped being numbers.
+
+    True when any floating leaf of ``state`` (the agent's and the environment's
+    state) holds a NaN, when a metric is NaN, or when a metric other than the
+    temperature is infinite: ``tau = inf`` is a policy (the uniform one), an
+    infinite reward, return or value spread is an overflow. One reduction per
+    leaf, once per window: cheap beside the window's steps.
+    """
+    bad = jnp.zeros((), bool)
+    for name, x in values.items():
+        bad |= jnp.any(jnp.isnan(x) if name == "tau" else ~jnp.isfinite(x))
+    for x in jax.tree.leaves(state):
+        if jnp.issubdtype(x.dtype, jnp.inexact):
+            bad |= jnp.any(jnp.isnan(x))
+    return bad
+
+
 def reduced_run(
     run: Run,
     final_steps: int,
@@ -86,7 +112,8 @@ def reduced_run(
     report: Callable[[jax.Array], None] | None = None,
     report_axes: tuple[str, ...] = (),
 ):
-    """``(key, value) -> (mean, final, windows, counts, end)``, reduced in the scan.
+    """``(key, value) -> (mean, final, windows, counts, end, diverged)``, reduced in
+    the scan.
 
     Memory is ``[windows]`` per run instead of ``[steps]``. Each step adds its
     values to the window's sums (in step order); each window's sums are added to the
@@ -94,7 +121,9 @@ def reduced_run(
     are whole windows, else the final sums are kept step by step. Step metrics come
     out as means; per-episode ones as sums beside the count of episodes that ended
     (``counts = (all, final, per window)``; None for a continuing run); ``end``
-    holds the per-run metrics (:attr:`Run.end`). ``report``, if given, is called on
+    holds the per-run metrics (:attr:`Run.end`); ``diverged`` is the first window
+    after which :func:`diverged` held (int32, -1: never). ``report``, if given, is
+    called on
     the host with each window's index as the window finishes (progress of a long
     run; one callback per window, none inside it). Under ``vmap``, ``report_axes``
     names the mapped axes: the callback then waits for the window of every run
@@ -124,11 +153,13 @@ def reduced_run(
                     final = add_if(t >= first_final, final, out)
                 return (carry, win, final), None
 
-            carry, total, final = outer
+            carry, total, final, first = outer
             (carry, win, final), _ = jax.lax.scan(
                 inner, (carry, zeros, final), jnp.arange(stride)
             )
             total = jax.tree.map(jnp.add, total, win)
+            bad = diverged(win.values, run.checked_state(carry))
+            first = jnp.where((first < 0) & bad, w, first)
             if report is not None:
                 # the callback takes a number of the finished window, so it fires
                 # after the window (with w alone, XLA may run it when w is known)
@@ -138,10 +169,10 @@ def reduced_run(
                 jax.debug.callback(lambda w, _: report(w), w, finished)
             if whole_windows:
                 final = add_if(w * stride >= first_final, final, win)
-            return (carry, total, final), win
+            return (carry, total, final, first), win
 
-        outer = (run.init(key, value), zeros, zeros)
-        (carry, total, final), windows = jax.lax.scan(
+        outer = (run.init(key, value), zeros, zeros, jnp.int32(-1))
+        (carry, total, final, first), windows = jax.lax.scan(
             window, outer, jnp.arange(num_windows)
         )
 
@@ -159,20 +190,23 @@ def reduced_run(
         counts = None
         if total.ended is not None:
             counts = (total.ended, final.ended, windows.ended)
-        return mean, final_mean, window_values, counts, run.end(carry)
+        return mean, final_mean, window_values, counts, run.end(carry), first
 
     return reduced
 
 
-def group_seeds(windows: dict, names, num_real: jax.Array) -> dict:
+def group_seeds(
+    windows: dict, names, num_real: jax.Array, first_diverged: jax.Array
+) -> dict:
     """Sums each named ``[values, seeds, W, ...]`` window array over consecutive
     groups of :data:`SEED_GROUP` seeds (``[values, seeds / SEED_GROUP, W, ...]``),
-    in seed order; seeds from ``num_real`` on (a block's padding) count as zero."""
+    in seed order; seeds from ``num_real`` on (a block's padding) and diverged
+    runs (``first_diverged [values, seeds] >= 0``) count as zero."""
     out = dict(windows)
     for name in names:
         x = windows[name]
-        real = jnp.arange(x.shape[1]) < num_real
-        x = jnp.where(real.reshape((1, -1) + (1,) * (x.ndim - 2)), x, 0.0)
+        keep = (jnp.arange(x.shape[1]) < num_real)[None, :] & (first_diverged < 0)
+        x = jnp.where(keep.reshape(keep.shape + (1,) * (x.ndim - 2)), x, 0.0)
         x = x.reshape(x.shape[0], x.shape[1] // SEED_GROUP, SEED_GROUP, *x.shape[2:])
         total = x[:, :, 0]
         for i in range(1, SEED_GROUP):  # explicit adds: a fixed order
@@ -213,6 +247,10 @@ class Accumulator:
         self.runs: dict[str, dict[str, np.ndarray]] = {}
         self.sums: dict[str, dict[str, np.ndarray]] = {}
         self.num_windows = num_windows
+        # the first diverged window of each run (-1: never), and per value the
+        # seeds that did not diverge (the denominators of the means)
+        self.diverged = np.full(shape, -1, np.int32)
+        self.valid = np.zeros(num_values, np.int64)
         self.count_sums = None
         if self.per_episode:
             window_shape = (num_values, num_windows)
@@ -242,7 +280,7 @@ class Accumulator:
             self.sums[name] = {k: np.zeros(window_shape) for k in keys}
         return self.runs[name], self.sums[name]
 
-    _STATE = ("at_end", "runs", "sums", "count_sums", "counts")
+    _STATE = ("at_end", "runs", "sums", "count_sums", "counts", "diverged", "valid")
 
     def state(self) -> dict[str, Any]:
         """Everything folded so far (nested dicts of arrays), for a checkpoint."""
@@ -253,10 +291,27 @@ class Accumulator:
         for name in self._STATE:
             setattr(self, name, state[name])
 
-    def add(self, values: slice, seeds: slice, mean, final, windows, counts, end):
+    def add(
+        self, values: slice, seeds: slice, mean, final, windows, counts, end,
+        first_diverged=None,
+    ):  # fmt: skip
         """Adds a block: outputs ``[values, seeds, ...]`` for those grid slices
         (``[values, seed groups, ...]`` for a metric that keeps only its mean
-        curve)."""
+        curve, diverged runs already left out of its sums). ``first_diverged``
+        (``[values, seeds]``, -1: never; None: no run diverged) leaves the
+        diverged runs out of every mean."""
+        bad = None
+        if first_diverged is not None:
+            first_diverged = np.asarray(first_diverged, np.int32)
+            self.diverged[values, seeds] = first_diverged
+            if (first_diverged >= 0).any():
+                bad = first_diverged >= 0
+                mean, final, windows, counts, end = _without(
+                    bad, mean, final, windows, counts, end, self.grouped
+                )
+        num_seeds = seeds.stop - seeds.start
+        kept = num_seeds if bad is None else num_seeds - bad.sum(axis=1)
+        self.valid[values] += kept
         for name, x in end.items():
             if name not in self.at_end:
                 shape = (*self.grid, *np.shape(x)[2:])
@@ -278,6 +333,8 @@ class Accumulator:
                 if name in self.per_episode:
                     with np.errstate(invalid="ignore", divide="ignore"):
                         window = window / count_windows
+                if bad is not None:
+                    window = np.where(_expand(bad, window), np.nan, window)
                 runs["curves"][values, seeds] = window
         # value by value: each value's [seeds, windows] rows stay in cache
         for row, value in enumerate(range(values.start, values.stop)):
@@ -301,7 +358,10 @@ class Accumulator:
                 _fold(self.count_sums["w"], value, w)
 
     def result(self, num_seeds: int) -> dict[str, Any]:
-        """``{name: MetricResult}`` in the run's metric order (pytrees sort keys)."""
+        """``{name: MetricResult}`` in the run's metric order (pytrees sort keys);
+        means over the seeds that did not diverge."""
+        del num_seeds  # counted per value as blocks were added
+        valid = self.valid.astype(np.float64)
         out = {}
         for name in self.order:
             if name in self.at_end:
@@ -317,10 +377,11 @@ class Accumulator:
                     "final_weight": self.counts["final"],
                 }
             elif name in self.grouped:
-                mean = sums["x"] / num_seeds
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    mean = sums["x"] / _expand(valid, sums["x"])
                 sem = np.full_like(mean, np.nan)
             else:
-                mean, sem = _mean_stats(sums, num_seeds)
+                mean, sem = _mean_stats(sums, _expand(valid, sums["x"]))
             out[name] = MetricResult(
                 run_mean=runs["mean"], run_final=runs["final"], curve_mean=mean,
                 curve_sem=sem, curves=runs.get("curves"), **weights,
@@ -345,16 +406,45 @@ def _end_result(runs: np.ndarray) -> MetricResult:
     )  # fmt: skip
 
 
+def _expand(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``a`` with trailing axes added to broadcast against ``x``."""
+    return a.reshape(a.shape + (1,) * (np.ndim(x) - a.ndim))
+
+
+def _without(bad: np.ndarray, mean, final, windows, counts, end, grouped):
+    """A block's outputs with the runs ``bad [values, seeds]`` left out: NaN per-run
+    values, zero window sums and episode counts (a grouped metric's sums left
+    them out on device)."""
+
+    def nan(x):
+        return np.where(_expand(bad, x), np.nan, x).astype(np.asarray(x).dtype)
+
+    def zero(x):
+        return np.where(_expand(bad, x), 0, x).astype(np.asarray(x).dtype)
+
+    mean = {k: nan(x) for k, x in mean.items()}
+    final = {k: nan(x) for k, x in final.items()}
+    end = {k: nan(x) for k, x in end.items()}
+    windows = {k: x if k in grouped else zero(x) for k, x in windows.items()}
+    if counts is not None:
+        counts = tuple(zero(x) for x in counts)
+    return mean, final, windows, counts, end
+
+
 def _times(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``w * x`` with ``w: [seeds, windows]`` broadcast over ``x``'s trailing axes."""
     return w.reshape(w.shape + (1,) * (x.ndim - w.ndim)) * x
 
 
-def _mean_stats(sums, num_seeds: int):
-    """Mean over seeds and its standard error from ``sum x`` and ``sum x**2``."""
-    mean = sums["x"] / num_seeds
-    ddof = 1 if num_seeds > 1 else 0
-    with np.errstate(invalid="ignore"):  # an infinite metric (tau = inf) has no std
+def _mean_stats(sums, num_seeds):
+    """Mean over seeds and its standard error from ``sum x`` and ``sum x**2``
+    (``num_seeds``: a count, or counts per value broadcast over the sums; NaN
+    where it is 0)."""
+    ddof = np.where(num_seeds > 1, 1.0, 0.0)
+    # an infinite metric (tau = inf) has no std; a value whose runs all diverged
+    # has no mean
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sums["x"] / num_seeds
         var = np.maximum(sums["xx"] - num_seeds * mean**2, 0.0) / (num_seeds - ddof)
         return mean, np.sqrt(var / num_seeds)
 

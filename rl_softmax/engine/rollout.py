@@ -38,6 +38,7 @@ from rl_softmax.engine.run import (
     _Episode,
     autoreset,
     checked_agent_params,
+    learned_state,
 )
 from rl_softmax.envs.base import Environment
 
@@ -285,5 +286,5 @@ def make_rollout_run(
     return Run(
         init=init, step=step, end=end, num_steps=num_updates,
         num_actions=env.num_actions, swept=swept, metrics=metrics,
-        env_steps_per_step=num_envs * rollout_steps,
+        env_steps_per_step=num_envs * rollout_steps, checked_state=learned_state,
     )  # fmt: skip

@@ -36,7 +36,7 @@ from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine.executor import computed_once
 from rl_softmax.envs.base import Environment
 
-__all__ = ["Run", "StepOutput", "make_run"]
+__all__ = ["Run", "StepOutput", "learned_state", "make_run"]
 
 
 class StepOutput(NamedTuple):
@@ -97,6 +97,9 @@ class Run:
       metrics: the :class:`~rl_softmax.engine.metrics.Metric` s the run reports.
       env_steps_per_step: environment steps one ``step`` takes (1; a rollout
         run's ``step`` is a rollout of a batch of environments and an update).
+      checked_state: ``carry -> pytree``, the part of the carry that must never
+        hold a NaN (the agent's and the environment's state): a sweep checks it
+        once per curve window and flags a run in which it does as diverged.
     """
 
     init: Callable[[jax.Array, jax.Array], Any]
@@ -107,6 +110,7 @@ class Run:
     swept: str
     metrics: tuple[metrics_lib.Metric, ...]
     env_steps_per_step: int = 1
+    checked_state: Callable[[Any], Any] = lambda carry: ()
 
     @property
     def step_metrics(self) -> tuple[metrics_lib.Metric, ...]:
@@ -331,4 +335,11 @@ def make_run(
     return Run(
         init=init, step=step, end=end, num_steps=num_steps,
         num_actions=env.num_actions, swept=swept, metrics=metrics,
+        checked_state=learned_state,
     )  # fmt: skip
+
+
+def learned_state(carry: Any) -> tuple[Any, Any, Any]:
+    """What must stay finite in a run's carry: the observation, the environment's
+    and the agent's state (not the NaN placeholders of episodes not yet reached)."""
+    return carry.obs, carry.env_state, carry.agent_state

@@ -40,6 +40,7 @@ __all__ = [
     "BlockProgram",
     "MemoryEstimate",
     "MetricResult",
+    "SweepDiverged",
     "SweepInterrupted",
     "SweepResult",
     "compile_sweep",
@@ -58,6 +59,10 @@ class SweepResult(NamedTuple):
       final_steps: how many final environment steps ``run_final`` covers.
       metrics: ``{name: MetricResult}`` for every metric the run reports, in
         :data:`rl_softmax.engine.metrics.METRICS` order.
+      diverged: ``[V, S]`` the first curve window (0-based) after which the run's
+        state held a NaN or its metrics were not finite, -1 if never (None: not
+        recorded, e.g. results saved before it was). A diverged run is left out
+        of every mean and standard error (its per-run values are NaN).
     """
 
     values: np.ndarray
@@ -65,6 +70,7 @@ class SweepResult(NamedTuple):
     steps: np.ndarray
     final_steps: int
     metrics: dict[str, MetricResult]
+    diverged: np.ndarray | None = None
 
 
 def _default_stride(num_steps: int, max_points: int = 250) -> int:
@@ -87,6 +93,27 @@ class BlockProgram(NamedTuple):
     num_seeds: int
     curve_stride: int
     reports_windows: bool = False
+
+
+class SweepDiverged(Exception):
+    """A run diverged in a sweep asked to stop on divergence
+    (``stop_on_divergence``).
+
+    Attributes:
+      value: the run's swept value.
+      seed: its seed.
+      steps: ``(first, last)`` environment steps of the first window after which
+        its state or metrics were not finite.
+    """
+
+    def __init__(self, value: float, seed: int, steps: tuple[int, int]):
+        super().__init__(
+            f"the run with value {value:g} and seed {seed} diverged: its state or "
+            f"metrics were not finite after environment steps {steps[0]}-{steps[1]}"
+        )
+        self.value = value
+        self.seed = seed
+        self.steps = steps
 
 
 class SweepInterrupted(Exception):
@@ -272,9 +299,9 @@ def compile_sweep(
             keys = jax.vmap(jax.random.fold_in, (None, 0))(key, seeds)
             over_seeds = jax.vmap(reduced, (0, None), axis_name="seeds")
             over_grid = jax.vmap(over_seeds, (None, 0), axis_name="values")
-            mean, final, windows, counts, end = over_grid(keys, values)
-            windows = reductions.group_seeds(windows, grouped, num_real)
-            return mean, final, windows, counts, end
+            mean, final, windows, counts, end, diverged = over_grid(keys, values)
+            windows = reductions.group_seeds(windows, grouped, num_real, diverged)
+            return mean, final, windows, counts, end, diverged
 
         sharding = executor.seed_sharding()
         args = (
@@ -298,15 +325,15 @@ def _unpadded(run: Run, out, nv: int, ns: int):
     seeds (their seed groups, for a metric that keeps only its mean curve)."""
     grouped = {m.name for m in run.step_metrics if m.mean_curve_only}
     groups = -(-ns // reductions.SEED_GROUP)
-    mean, final, windows, counts, end = jax.tree.map(np.asarray, out)
+    mean, final, windows, counts, end, diverged = jax.tree.map(np.asarray, out)
     windows = {
         name: x[:nv, :groups] if name in grouped else x[:nv, :ns]
         for name, x in windows.items()
     }
-    mean, final, counts, end = jax.tree.map(
-        lambda x: x[:nv, :ns], (mean, final, counts, end)
+    mean, final, counts, end, diverged = jax.tree.map(
+        lambda x: x[:nv, :ns], (mean, final, counts, end, diverged)
     )
-    return mean, final, windows, counts, end
+    return mean, final, windows, counts, end, diverged
 
 
 def _processes() -> int:
@@ -352,8 +379,9 @@ def _layout(key, values, seeds, program, final_steps, keep_runs) -> str:
     digest = hashlib.sha256()
     for part in (np.asarray(jax.random.key_data(key)), values, seeds):
         digest.update(np.ascontiguousarray(part).tobytes())
+    # "state 2": the folded state holds the diverged runs (older files lack them)
     return (
-        f"grid {values.size}x{seeds.size} {digest.hexdigest()[:16]}, blocks "
+        f"state 2, grid {values.size}x{seeds.size} {digest.hexdigest()[:16]}, blocks "
         f"{program.num_values}x{program.num_seeds}, stride {program.curve_stride}, "
         f"final {final_steps}, keep_runs {keep_runs}"
     )
@@ -398,6 +426,7 @@ def sweep(
     checkpoint: Checkpoint | None = None,
     stop: Callable[[], bool] | None = None,
     compiler_options: dict[str, Any] | None = None,
+    stop_on_divergence: bool = False,
 ) -> SweepResult | None:
     """Evaluates ``run`` on every (value, seed) pair in one compiled program.
 
@@ -419,6 +448,9 @@ def sweep(
       stop: asked before each block; True saves the checkpoint and raises
         :class:`SweepInterrupted`.
       compiler_options: XLA options for the program (see :func:`compile_sweep`).
+      stop_on_divergence: raise :class:`SweepDiverged` after the first block in
+        which a run diverged (default: flag it in ``SweepResult.diverged`` and
+        leave it out of the means).
 
     Returns:
       a :class:`SweepResult`. In a multi-process run (``jax.distributed``) every
@@ -489,6 +521,14 @@ def sweep(
         finally:
             _window_listener[0] = None
         acc.add(slice(v0, v0 + nv), slice(s0, s0 + ns), *out)
+        if stop_on_divergence and (out[-1] >= 0).any():
+            v, s = np.argwhere(out[-1] >= 0)[0]
+            window = int(out[-1][v, s])
+            width = program.curve_stride * run.env_steps_per_step
+            raise SweepDiverged(
+                float(str(values[v0 + v])), int(seeds[s0 + s]),
+                (window * width + 1, (window + 1) * width),
+            )  # fmt: skip
         done += nv * ns
         if on_progress is not None:
             on_progress(done)
@@ -504,4 +544,5 @@ def sweep(
         steps=np.arange(1, num_windows + 1) * program.curve_stride * per_step,
         final_steps=final_steps * per_step,
         metrics=acc.result(num_seeds),
+        diverged=acc.diverged,
     )

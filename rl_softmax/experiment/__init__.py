@@ -4,12 +4,18 @@
 (:mod:`.stats`)."""
 
 from rl_softmax.experiment.config import ConfigError, ExperimentConfig, load
-from rl_softmax.experiment.pipeline import Results, build_run, run_experiment
+from rl_softmax.experiment.pipeline import (
+    Results,
+    RunDiverged,
+    build_run,
+    run_experiment,
+)
 
 __all__ = [
     "ConfigError",
     "ExperimentConfig",
     "Results",
+    "RunDiverged",
     "build_run",
     "load",
     "run_experiment",

@@ -201,8 +201,20 @@ def _float(
         raise _fail(
             field, value, f"a finite number ({why})" if why else "a finite number"
         )
-    if not low <= value <= high:
-        raise _fail(field, value, f"a number in [{low:g}, {high:g}]")
+    if not (low <= value <= high or (allow_inf and value == math.inf)):
+        span = f"a number in [{low:g}, {high:g}]"
+        if high == schema.REWARD_MAX:
+            span += " (runs sum it over up to 2**31 steps in float32)"
+        if allow_inf and high < math.inf:
+            span += " or inf (the limit, exactly)"
+        raise _fail(field, value, span)
+    magnitude = abs(value)
+    if math.isfinite(value) and (
+        magnitude > schema.FLOAT32_MAX or 0 < magnitude < schema.FLOAT32_TINY
+    ):
+        limit = "; inf for the limit" if allow_inf else ""
+        raise _fail(field, value, f"a number float32 can hold ({schema.FLOAT32_NOTE}"
+                    f"{limit})")  # fmt: skip
     return value
 
 
@@ -270,8 +282,11 @@ def _values(table: dict, where: str, spec: registry.Param) -> tuple[float, ...]:
         bounds = table["log2_range"]
         if not isinstance(bounds, list) or len(bounds) != 2:
             raise _fail(f"{where}log2_range", bounds, "[first_exponent, last_exponent]")
-        high = float(_STUDY["log2_range"].high)  # 2.0 ** 1024 overflows
-        lo, hi = (_float(b, f"{where}log2_range", high=high) for b in bounds)
+        exponents = _STUDY["log2_range"]  # float32's normal numbers
+        lo, hi = (
+            _float(b, f"{where}log2_range", float(exponents.low), float(exponents.high))
+            for b in bounds
+        )
         if hi < lo:
             raise _fail(f"{where}log2_range", bounds, "increasing exponents")
         num = _int_key(table, _STUDY["num_values"], where, int(round(hi - lo)) + 1)
@@ -515,7 +530,9 @@ def _check_flags(args: dict, factory: Callable, where: str) -> None:
 def _replay(table: dict, where: str, num_steps: int) -> dict:
     """A replay agent's settings: a batch that divides the run and fits the buffer,
     a minibatch no larger than the buffer."""
-    out = _settings(table, where, schema.REPLAY, {})
+    # a short run learns after its first tenth (past its end, it never would)
+    starts = min(schema.REPLAY["learning_starts"].default, num_steps // 10)
+    out = _settings(table, where, schema.REPLAY, {"learning_starts": starts})
     batch = _batch(out, where, num_steps, "a learn")
     if out["buffer_size"] < max(batch, out["batch_size"]):
         raise _fail(
@@ -523,8 +540,7 @@ def _replay(table: dict, where: str, num_steps: int) -> dict:
             f"an integer >= num_envs x rollout_steps = {batch} and >= batch_size = "
             f"{out['batch_size']} (the buffer holds a rollout and a minibatch)",
         )  # fmt: skip
-    # a set value only: the default (1000) past a short run's end still runs
-    if "learning_starts" in table and out["learning_starts"] > num_steps:
+    if out["learning_starts"] > num_steps:
         raise _fail(
             f"{where}learning_starts", out["learning_starts"],
             f"an integer <= num_steps = {num_steps} (else the network never trains)",

@@ -31,6 +31,7 @@ import numpy as np
 from rl_softmax.engine import executor, make_rollout_run, make_run, sweep
 from rl_softmax.engine.checkpoint import Checkpoint
 from rl_softmax.engine.sweep import (
+    SweepDiverged,
     SweepInterrupted,
     SweepResult,
     compile_sweep,
@@ -39,7 +40,14 @@ from rl_softmax.engine.sweep import (
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import guard, outdir, registry, results, stats
 
-__all__ = ["HostStudy", "Results", "build_run", "run_experiment"]
+__all__ = [
+    "ON_DIVERGENCE",
+    "HostStudy",
+    "Results",
+    "RunDiverged",
+    "build_run",
+    "run_experiment",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,6 +230,7 @@ def run_experiment(
     cache_dir: str | os.PathLike | None | bool = None,
     log: Callable[[str], None] | None = None,
     checkpoint_every: float = 30.0,
+    on_divergence: str = "flag",
 ) -> Results:
     """Runs an experiment config and returns its results.
 
@@ -242,6 +251,10 @@ def run_experiment(
       log: where progress lines go (default: nowhere).
       checkpoint_every: seconds between checkpoints of the study in progress
         (``out/checkpoints``; 0: after every block). A rerun resumes from them.
+      on_divergence: what a run whose state or metrics stop being finite gets:
+        ``"flag"`` (counted in ``summary.csv``'s ``num_diverged``, listed in the
+        metadata and the log, left out of every mean) or ``"stop"`` (the study
+        stops after the block it diverged in, with :class:`RunDiverged`).
 
     Returns:
       the :class:`Results`. In a multi-process run (see
@@ -253,8 +266,13 @@ def run_experiment(
       ConfigError: the config (or ``out``) is not valid, or a study would not fit
         in memory; nothing was run.
       RunStopped: SIGINT or SIGTERM stopped the run after saving what finished.
+      RunDiverged: a run diverged with ``on_divergence="stop"``.
     """
     say = log or (lambda line: None)
+    if on_divergence not in ON_DIVERGENCE:
+        raise config_lib.ConfigError(
+            f"on_divergence={on_divergence!r}: expected one of {list(ON_DIVERGENCE)}."
+        )
     if not checkpoint_every >= 0:
         raise config_lib.ConfigError(
             f"checkpoint_every={checkpoint_every!r}: expected seconds >= 0."
@@ -286,13 +304,14 @@ def run_experiment(
             config_hash=config_hash, build_seconds=build_seconds, write=write,
             progress=progress, plots=plots, cache_dir=cache_dir, say=say,
             estimates=estimates, checkpoint_every=checkpoint_every,
+            stop_on_divergence=on_divergence == "stop",
         )  # fmt: skip
 
 
 def _run_studies(
     config, runs, out_dir, metadata, finished, *, resolved, config_hash,
     build_seconds, write, progress, plots, cache_dir, say, estimates,
-    checkpoint_every,
+    checkpoint_every, stop_on_divergence,
 ) -> Results:  # fmt: skip
     """The rest of :func:`run_experiment`: sweeps (or reuses) every study, writes
     arrays, metadata and summary, and draws the plots."""
@@ -355,10 +374,19 @@ def _run_studies(
                     result, measured = _sweep_study(
                         config, runs[study.name], study, values, key, progress,
                         checkpoint=checkpoint, stop=lambda: bool(signals.received),
-                        say=say,
+                        say=say, stop_on_divergence=stop_on_divergence,
                     )  # fmt: skip
                 except SweepInterrupted as stop:
                     _stopped(out_dir if write else None, metadata, study, stop, signals)
+                except SweepDiverged as error:
+                    if checkpoint is not None:
+                        checkpoint.remove()
+                    raise RunDiverged(
+                        f"study {study.name!r}: {error} (on_divergence = 'stop'; "
+                        f"lower {study.param}'s extremes or the learning rate, or "
+                        "run with on_divergence = 'flag' to leave such runs out of "
+                        "the means)"
+                    ) from None
                 measured["memory_estimate_bytes"] = estimates[study.name]
                 measured["peak_memory_bytes"] = guard.peak_memory()
                 for phase in ("compile", "run"):
@@ -377,6 +405,9 @@ def _run_studies(
                     paths.append(results.save_study(out_dir, study.name, result))
                     checkpoint.remove()
                     timings["write"] += time.perf_counter() - start
+            info["diverged"] = _diverged_runs(result)
+            if info["diverged"]["count"]:
+                say(f"  {study.name}: {_diverged_line(info['diverged'], study)}")
             metadata["studies"][study.name] = {
                 **metadata["studies"].get(study.name, {}),
                 **info,
@@ -402,6 +433,52 @@ def _run_studies(
             results.save_metadata(out_dir, metadata)  # with the plot time
     return Results(
         config, out_dir if write else None, studies, rows, metadata, paths, timings
+    )
+
+
+ON_DIVERGENCE = ("flag", "stop")
+"""What :func:`run_experiment` does with a diverged run (``on_divergence``)."""
+
+_LISTED_DIVERGED = 20  # runs listed by name in the metadata (all are in the npz)
+
+
+class RunDiverged(RuntimeError):
+    """A run's state or metrics stopped being finite, and ``on_divergence`` is
+    ``"stop"``: the study stopped (the studies before it are saved)."""
+
+
+def _diverged_runs(result: SweepResult) -> dict[str, Any]:
+    """The diverged runs of a study, for its metadata: how many, and the first
+    :data:`_LISTED_DIVERGED` as ``{value, seed, steps: [first, last]}`` of the
+    window they diverged in (every run is in the study file's ``diverged``)."""
+    if result.diverged is None:
+        return {"count": 0, "runs": []}
+    first = np.asarray(result.diverged)
+    where = np.argwhere(first >= 0)
+    width = int(result.steps[0]) if np.size(result.steps) else 0
+    runs = [
+        {
+            "value": float(str(result.values[v])),  # as in summary.csv
+            "seed": int(result.seeds[s]),
+            "steps": [int(first[v, s]) * width + 1, (int(first[v, s]) + 1) * width],
+        }
+        for v, s in where[:_LISTED_DIVERGED]
+    ]
+    return {"count": int(len(where)), "runs": runs}
+
+
+def _diverged_line(diverged: dict[str, Any], study) -> str:
+    """One line naming a study's diverged runs (the first few)."""
+    count, runs = diverged["count"], diverged["runs"]
+    shown = ", ".join(
+        f"{study.param}={run['value']:g} seed {run['seed']} (steps "
+        f"{run['steps'][0]}-{run['steps'][1]})"
+        for run in runs[:3]
+    )
+    more = f" and {count - 3} more" if count > 3 else ""
+    return (
+        f"{count} run(s) diverged (state or metrics not finite), left out of every "
+        f"mean and counted in summary.csv's num_diverged: {shown}{more}"
     )
 
 
@@ -481,11 +558,23 @@ def _checked_run(config, index: int, study):
 
 def _sweep_study(
     config, run, study, values, key, progress: bool, *, checkpoint=None,
-    stop=None, say=None,
+    stop=None, say=None, stop_on_divergence=False,
 ):  # fmt: skip
     """Compiles and sweeps one study; returns ``(result, timings)``."""
     if isinstance(run, HostStudy):
-        return _host_sweep_study(config, run, study, values, key, progress, stop)
+        result, measured = _host_sweep_study(
+            config, run, study, values, key, progress, stop
+        )
+        diverged = result.diverged
+        if stop_on_divergence and (diverged >= 0).any():
+            v, s = np.argwhere(diverged >= 0)[0]
+            width = int(result.steps[0])
+            window = int(diverged[v, s])
+            raise SweepDiverged(
+                float(str(result.values[v])), int(result.seeds[s]),
+                (window * width + 1, (window + 1) * width),
+            )  # fmt: skip
+        return result, measured
     settings = {
         # config.final_steps counts environment steps, a run's steps may be updates
         "final_steps": max(1, config.final_steps // run.env_steps_per_step),
@@ -518,7 +607,8 @@ def _sweep_study(
         start = time.perf_counter()
         result = sweep(
             run, values, config.num_seeds, key=key, on_progress=on_progress,
-            checkpoint=checkpoint, stop=stop, **settings,
+            checkpoint=checkpoint, stop=stop, stop_on_divergence=stop_on_divergence,
+            **settings,
         )  # fmt: skip
         run_seconds = time.perf_counter() - start
     return result, {

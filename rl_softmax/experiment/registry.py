@@ -222,6 +222,47 @@ def _entropy_schedule(study, num_actions: int) -> Callable:
 # ------------------------------------------------------------------ environments
 
 
+# Normal draws in float32 stay within 8 standard deviations; a random walk of
+# 2**31 steps within 8 sqrt(2**31) of its start.
+_DRAWS = 8.0
+_WALK = 8.0 * 2**15.5
+# Arms closer than this, relative to the mean, float32 may round to one value.
+_RESOLUTION = 2.0**-16
+
+
+def _gaussian_check(random_walk: bool) -> Callable[[dict], str | None]:
+    """The check of the Gaussian testbed's parameters (defaults: the env's)."""
+    defaults = envs.GaussianBandit(2, random_walk=random_walk).default_params
+    names = ("mean", "std", "noise_std") + (("walk_std",) if random_walk else ())
+
+    def check(params: dict[str, float]) -> str | None:
+        """Rewards whose sums float32 holds, ``|mean| + 8 (std + noise_std) <=
+        1.58e29`` (a random walk adds ``8 sqrt(2**31) walk_std``), and arms float32
+        tells apart, ``std = 0`` or ``std >= |mean| / 2**16``."""
+        given = {**defaults._asdict(), **params}
+        mean, std, noise = given["mean"], given["std"], given["noise_std"]
+        walk = given["walk_std"] if random_walk else 0.0
+        reach = abs(mean) + _DRAWS * (std + noise) + _WALK * walk
+        if reach > schema.REWARD_MAX:
+            walk_term = f" + {_WALK:.4g} walk_std" if random_walk else ""
+            return (
+                f"env.{', env.'.join(names)}: got "
+                f"{[float(given[k]) for k in names]}; "
+                f"expected rewards float32 can sum over a run: |mean| + {_DRAWS:g} "
+                f"(std + noise_std){walk_term} <= {schema.REWARD_MAX:.3g} (it is "
+                f"{reach:.3g})."
+            )
+        if 0 < std < abs(mean) * _RESOLUTION:
+            return (
+                f"env.std: got {std!r}; expected 0 or at least |mean| / 2**16 = "
+                f"{abs(mean) * _RESOLUTION:.3g}: float32 would round arms that "
+                f"close to mean = {mean!r} to one value (every action optimal)."
+            )
+        return None
+
+    return check
+
+
 def _bernoulli_check(params: dict[str, float]) -> str | None:
     """``0 <= low <= high <= 1``."""
     low, high = params.get("low", 0.0), params.get("high", 1.0)
@@ -255,6 +296,7 @@ register_env(EnvEntry(
     lambda num_arms: envs.GaussianBandit(num_arms),
     ("mean", "std", "noise_std"),
     nonnegative=("std", "noise_std"),
+    check=_gaussian_check(random_walk=False),
 ))  # fmt: skip
 register_env(EnvEntry(
     "nonstationary",
@@ -262,6 +304,7 @@ register_env(EnvEntry(
     lambda num_arms: envs.GaussianBandit(num_arms, random_walk=True),
     ("mean", "std", "noise_std", "walk_std"),
     nonnegative=("std", "noise_std", "walk_std"),
+    check=_gaussian_check(random_walk=True),
 ))  # fmt: skip
 register_env(EnvEntry(
     "bernoulli",
@@ -320,6 +363,11 @@ def _frozen_lake_check(params: dict[str, Any]) -> str | None:
         return (
             f"env.reward_schedule: got {schedule!r}; expected 3 finite numbers, the "
             "rewards for reaching [goal, hole, frozen tile]."
+        )
+    if schedule is not None and max(abs(r) for r in schedule) > schema.REWARD_MAX:
+        return (
+            f"env.reward_schedule: got {schedule!r}; expected rewards float32 can "
+            f"sum over a run: each at most {schema.REWARD_MAX:.3g} in magnitude."
         )
     return _discount_check(params)
 
@@ -393,6 +441,10 @@ for _env_id, _description, _options in (
 # steps, thresholds and speed limits > 0, gravity, forces and noise >= 0, bounds
 # ordered. Outside them the state turns NaN with ``done`` False (a massless cart
 # and pole "balanced" for 500 steps) or the episode cannot start.
+# ... and within a factor of gymnasium's values, where the float32 physics stay
+# finite under random play (tested, tests/test_registry_extremes.py): 1000x below
+# for a positive parameter, 100x above (100 for a parameter whose default is 0).
+_CLASSIC_BELOW, _CLASSIC_ABOVE = 1000.0, 100.0
 _CLASSIC_RANGES = {
     "CartPole-v1": (
         ("masscart", "masspole", "length", "tau", "theta_threshold_radians",
@@ -420,13 +472,22 @@ def _classic_check(env_id: str) -> Callable[[dict], str | None]:
     positive, nonnegative, ordered = _CLASSIC_RANGES[env_id]
 
     def check(params: dict[str, Any]) -> str | None:
-        for name in positive:
-            if name in params and not params[name] > 0:
-                return f"env.{name}: got {params[name]!r}; expected a number > 0."
-        for name in nonnegative:
-            if name in params and not params[name] >= 0:
-                return f"env.{name}: got {params[name]!r}; expected a number >= 0."
         defaults = envs.classic.IDS[env_id]().default_params._asdict()
+        for name in positive + nonnegative:
+            if name not in params:
+                continue
+            default = float(defaults[name])
+            low = default / _CLASSIC_BELOW if name in positive else 0.0
+            high = default * _CLASSIC_ABOVE if default else _CLASSIC_ABOVE
+            if not low <= params[name] <= high:
+                span = "1/1000 to 100 times" if name in positive else "0 to 100 times"
+                base = f"gymnasium's {default:.4g}" if default else "1"
+                return (
+                    f"env.{name}: got {params[name]!r}; expected a number in "
+                    f"[{low:.4g}, {high:.4g}], {span} {base}, where the float32 "
+                    "physics stay finite."
+                )
+
         for low, high, strict in ordered:
             a, b = (float(params.get(k, defaults[k])) for k in (low, high))
             if a < b or (a == b and not strict):
@@ -492,7 +553,11 @@ def _target_entropy_rule(study, num_actions, num_steps):
     return action_value.target_entropy(_entropy_schedule(study, num_actions))
 
 
-_TAU = Param("tau", "explore", None, 0.0, _INF, True, "τ", "temperature τ")
+# A run reports its temperature every step and sums it over up to 2**31 steps in
+# float32; past this a temperature is the uniform policy to float32 precision,
+# which tau = inf gives exactly.
+_TAU_MAX = schema.REWARD_MAX
+_TAU = Param("tau", "explore", None, 0.0, _TAU_MAX, True, "τ", "temperature τ")
 for _entry in (
     RuleEntry(
         "boltzmann", "softmax of Q at temperature tau (or a schedule scaled by tau)",
@@ -574,7 +639,7 @@ register_agent(AgentEntry(
     "gradient_bandit", "softmax preferences trained by an optax optimizer (S&B 2.8)",
     gradient_bandit.GradientBanditParams,
     (Param("step_size", "step_size", None, 1e-12, _INF, False, "α", "step size α"),
-     Param("tau", "explore", None, 1e-12, _INF, False, "τ", "temperature τ")),
+     Param("tau", "explore", None, 1e-12, _TAU_MAX, False, "τ", "temperature τ")),
     _make_gradient_bandit, options=("optimizer", "baseline"),
     defaults={"optimizer": "sgd"},
 ))  # fmt: skip
@@ -583,7 +648,7 @@ register_agent(AgentEntry(
     auto_temperature.AutoTemperatureParams,
     (Param("tau_learning_rate", "tau_learning_rate", None, 0.0, _INF, False,
            "τ learning rate", "learning rate of log τ"),
-     Param("initial_tau", "initial_tau", None, 1e-12, _INF, False, "τ₀",
+     Param("initial_tau", "initial_tau", None, 1e-12, _TAU_MAX, False, "τ₀",
            "initial temperature τ₀"),
      _STEP_SIZE, _INITIAL),
     _make_auto_temperature, options=("optimizer", "entropy", "step_size"),

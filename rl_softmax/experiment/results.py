@@ -125,7 +125,8 @@ def _study_path(out_dir: str | os.PathLike, name: str) -> Path:
 def save_study(out_dir: str | os.PathLike, name: str, result: SweepResult) -> Path:
     """Writes every array of ``result`` to ``out_dir/studies/<name>.npz`` atomically.
 
-    Keys: ``values``, ``seeds``, ``steps``, ``final_steps`` and, per metric,
+    Keys: ``values``, ``seeds``, ``steps``, ``final_steps``, ``diverged`` (when
+    recorded) and, per metric,
     ``<metric>.<field>`` for every field of its
     :class:`~rl_softmax.engine.MetricResult` that is not None. Dtypes are kept.
 
@@ -144,6 +145,8 @@ def save_study(out_dir: str | os.PathLike, name: str, result: SweepResult) -> Pa
         "steps": np.asarray(result.steps),
         "final_steps": np.asarray(result.final_steps, np.int64),
     }
+    if result.diverged is not None:
+        arrays["diverged"] = np.asarray(result.diverged, np.int32)
     for metric, fields in result.metrics.items():
         for field, array in fields._asdict().items():
             if array is not None:
@@ -196,6 +199,7 @@ def load_study(out_dir: str | os.PathLike, name: str) -> SweepResult:
         steps=arrays["steps"],
         final_steps=int(arrays["final_steps"]),
         metrics=metrics,
+        diverged=arrays.get("diverged"),
     )
 
 

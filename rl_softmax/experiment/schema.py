@@ -94,6 +94,19 @@ def _table(*keys: Key) -> dict[str, Key]:
     return {key.name: key for key in keys}
 
 
+# Runs compute in float32: a finite number past its largest would become inf, a
+# nonzero one below its smallest normal number 0 (XLA:CPU flushes subnormals).
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.1754943508222875e-38
+FLOAT32_NOTE = (
+    "runs compute in float32, which holds 0 and magnitudes in "
+    f"[{FLOAT32_TINY:.8g}, {FLOAT32_MAX:.8g}]"
+)
+
+# A run sums its rewards over up to 2**31 - 1 steps in float32; rewards up to this
+# magnitude keep those sums finite.
+REWARD_MAX = FLOAT32_MAX / 2**31
+
 # A name becomes part of file names (plots add ~30 characters, temporary files
 # ~20, and file systems hold 255 bytes, a non-ASCII letter taking up to 4).
 MAX_NAME = 48
@@ -154,7 +167,8 @@ STUDY = _table(
         note="in the parameter's range; give values or log2_range, not both"),
     Key("log2_range", "list of 2 numbers", "``[first, last]``: the swept values are "
         "``2**first ... 2**last``, exponents evenly spaced",
-        high=1023, note="increasing exponents"),  # 2.0 ** 1024 overflows
+        low=-126, high=127, note="increasing exponents (float32 holds 2**-126 to "
+        "2**127)"),
     # log2_range is spaced in Python when the config loads; past 2**16, a typo
     # (num_values = 1e9) would hang there instead of failing.
     Key("num_values", "integer", "how many values log2_range spaces",
@@ -212,7 +226,8 @@ REPLAY = _table(
         note="at least num_envs x rollout_steps and batch_size"),
     Key("batch_size", "integer", "transitions per optimizer step", 64, low=1),
     Key("learning_starts", "integer", "environment steps stored before the first "
-        "step", 1000, low=0),
+        "step", 1000, low=0, default_note="min(1000, num_steps // 10)",
+        note="at most num_steps (else the network never trains)"),
     Key("train_every", "integer", "learns per optimizer step", 1, low=1),
     Key("target_update", "integer", "optimizer steps per target update (by "
         "target_rate)", 1, low=1),

@@ -24,6 +24,7 @@ __all__ = [
     "best_setting",
     "best_value_interval",
     "mean_sem",
+    "num_diverged",
     "objective",
     "summary_rows",
 ]
@@ -213,6 +214,13 @@ def best_value_interval(
     return float(low), float(high)
 
 
+def num_diverged(result: SweepResult) -> np.ndarray:
+    """``[V]`` how many seeds of each value diverged (zeros if not recorded)."""
+    if result.diverged is None:
+        return np.zeros(np.size(result.values), np.int64)
+    return (np.asarray(result.diverged) >= 0).sum(axis=1)
+
+
 def summary_rows(
     name: str, result: SweepResult, *, label: str, param: str
 ) -> list[dict[str, Any]]:
@@ -223,7 +231,10 @@ def summary_rows(
     ``greedy_success``, the run's end, its only row). Over seeds: ``mean``,
     ``sem`` and the 95% interval (see :func:`mean_sem`). ``num_seeds`` counts the
     seeds with a defined value (for a per-episode metric, with an episode that
-    ended). Vector metrics (``prob_by_rank``, ``visits``) are not summarised.
+    ended); ``num_diverged`` the seeds whose run diverged (state or metrics not
+    finite, see :attr:`SweepResult.diverged`), which are left out of
+    ``num_seeds`` and of every statistic. Vector metrics (``prob_by_rank``,
+    ``visits``) are not summarised.
     All statistics are float64.
 
     Args:
@@ -234,7 +245,7 @@ def summary_rows(
 
     Returns:
       a list of dicts with keys study, label, param, value, metric, window,
-      final_steps, num_seeds, mean, sem, ci95_low, ci95_high.
+      final_steps, num_seeds, num_diverged, mean, sem, ci95_low, ci95_high.
     """
     # float32 values -> the shortest decimal that reads back as the same float32.
     values = [float(str(v)) for v in np.asarray(result.values)]
@@ -248,6 +259,7 @@ def summary_rows(
         for metric in names
         for window in windows[metric]
     }
+    diverged = num_diverged(result)
     rows = []
     for i, value in enumerate(values):
         for metric in names:
@@ -263,6 +275,7 @@ def summary_rows(
                         "window": window,
                         "final_steps": int(result.final_steps),
                         "num_seeds": int(n),
+                        "num_diverged": int(diverged[i]),
                         "mean": mean,
                         "sem": sem,
                         "ci95_low": mean - Z95 * sem,

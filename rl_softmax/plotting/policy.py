@@ -23,6 +23,7 @@ from rl_softmax.plotting.style import (
     PALETTE,
     _band,
     _curve_stats,
+    _diverged_text,
     _fig_legend,
     _metric_label,
     _new_figure,
@@ -151,6 +152,7 @@ def plot_policy_sweep(
     details = f"{num_seeds} runs × {_num_steps(result)} environment steps"
     if "steps_to_solve" in panels:
         details += " (steps to solve: mean over the runs that solved, their number)"
+    details += _diverged_text(result)
     fig.suptitle(_title(label, details, int(11 * fig.get_figwidth())))
     handles, labels = [], []
     for ax in axes:

@@ -220,6 +220,15 @@ def _fig_legend(fig: Figure, handles, labels, *, max_cols: int = 3, **kwargs):
     raise AssertionError("unreachable: one column always returns")
 
 
+def _diverged_text(result: SweepResult) -> str:
+    """``"; k of the n runs diverged (left out)"`` if any run did, else ``""``."""
+    diverged = None if result.diverged is None else np.asarray(result.diverged)
+    if diverged is None or not (diverged >= 0).any():
+        return ""
+    count = int((diverged >= 0).sum())
+    return f"; {count} of the {diverged.size} runs diverged (left out)"
+
+
 def _num_steps(result: SweepResult) -> int:
     return int(np.asarray(result.steps)[-1])
 

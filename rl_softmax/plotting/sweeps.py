@@ -29,6 +29,7 @@ from rl_softmax.plotting.style import (
     _check_metric,
     _curve_stats,
     _curves_details,
+    _diverged_text,
     _draw_curves,
     _fig_legend,
     _metric_label,
@@ -219,7 +220,7 @@ def plot_sweep(
     num_seeds = np.asarray(result.seeds).size
     details = (
         f"{num_seeds} runs × {_num_steps(result)} steps "
-        f"({_window_text(result, window)})"
+        f"({_window_text(result, window)}){_diverged_text(result)}"
     )
     fig.suptitle(_title(label, details, int(11 * fig.get_figwidth())))
     _fig_legend(fig, *axes[0].get_legend_handles_labels())
