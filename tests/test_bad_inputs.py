@@ -340,6 +340,11 @@ CASES = [
          ("max_block_runs", "-1", ">= 0")),
     Case("negative num_episodes", "set", ("num_episodes=-1",),
          ("num_episodes", "-1", ">= 0")),
+    # the advice named every knob but the one that asked for 40 GB per value
+    Case("num_episodes = 10**8", "config",
+         {"env.name": '"FrozenLake-v1"', "studies.agent": '"q_learning"',
+          "num_seeds": "100", "num_episodes": "100000000"},
+         ("study 'boltzmann' needs about", "lower num_episodes (100000000)")),
     Case("num_seeds = 10**9", "set", ("num_seeds=1000000000",),
          ("study 'boltzmann' needs about", "lower num_seeds (1000000000)")),
     # small blocks: the first window, and so the estimate, comes within seconds

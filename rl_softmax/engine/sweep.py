@@ -115,6 +115,22 @@ class SweepDiverged(Exception):
         self.seed = seed
         self.steps = steps
 
+    @classmethod
+    def first_of(
+        cls, diverged: np.ndarray, values, seeds, window_steps: int
+    ) -> SweepDiverged | None:
+        """The first diverged run (values outer, seeds inner) of ``diverged``
+        (``[V, S]`` first windows, -1: never), or None."""
+        found = np.argwhere(np.asarray(diverged) >= 0)
+        if not found.size:
+            return None
+        v, s = found[0]
+        window = int(diverged[v, s])
+        return cls(
+            float(str(np.float32(values[v]))), int(seeds[s]),
+            (window * window_steps + 1, (window + 1) * window_steps),
+        )  # fmt: skip
+
 
 class SweepInterrupted(Exception):
     """A sweep stopped between blocks on request (``stop``); what finished is in
@@ -521,14 +537,13 @@ def sweep(
         finally:
             _window_listener[0] = None
         acc.add(slice(v0, v0 + nv), slice(s0, s0 + ns), *out)
-        if stop_on_divergence and (out[-1] >= 0).any():
-            v, s = np.argwhere(out[-1] >= 0)[0]
-            window = int(out[-1][v, s])
-            width = program.curve_stride * run.env_steps_per_step
-            raise SweepDiverged(
-                float(str(values[v0 + v])), int(seeds[s0 + s]),
-                (window * width + 1, (window + 1) * width),
+        if stop_on_divergence:
+            error = SweepDiverged.first_of(
+                out[-1], values[v0:], seeds[s0:],
+                program.curve_stride * run.env_steps_per_step,
             )  # fmt: skip
+            if error is not None:
+                raise error
         done += nv * ns
         if on_progress is not None:
             on_progress(done)

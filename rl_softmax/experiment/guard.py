@@ -163,6 +163,7 @@ def check_memory(
     num_seeds: int,
     num_values: int,
     track_probs: str | None = None,
+    num_episodes: int = 0,
     available: int | None = None,
 ) -> int:
     """Refuses a study whose estimated memory exceeds what is available.
@@ -173,6 +174,8 @@ def check_memory(
       num_seeds, num_values: the config's knobs, quoted back.
       track_probs: the ``--set`` key of the study's ``track_probs`` if it is on
         (``"studies.0.track_probs"``), else None.
+      num_episodes: the config's ``num_episodes`` (each run keeps that many
+        returns), quoted back first when those returns are most of the memory.
       available: bytes available (default :func:`available_memory`).
 
     Returns:
@@ -190,6 +193,9 @@ def check_memory(
         knobs.insert(0, f"max_block_runs (now {estimate.block_runs} runs per block)")
     if track_probs:
         knobs.append(f"--set {track_probs}=false")
+    episode_bytes = 4 * num_episodes * num_seeds * num_values
+    if num_episodes and 2 * episode_bytes >= estimate.host_bytes:
+        knobs.insert(0, f"num_episodes ({num_episodes})")
     raise ConfigError(
         f"study {study!r} needs about {format_bytes(needed)} of memory "
         f"({format_bytes(estimate.block_bytes)} per block of {estimate.block_runs} "

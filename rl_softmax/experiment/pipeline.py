@@ -506,6 +506,7 @@ def _checked_memory(config, runs) -> dict[str, int]:
             needed = guard.check_memory(
                 study.name, estimate, num_seeds=config.num_seeds,
                 num_values=num_values, track_probs=knob,
+                num_episodes=config.num_episodes,
             )  # fmt: skip
         except config_lib.ConfigError as err:
             error = err
@@ -565,15 +566,12 @@ def _sweep_study(
         result, measured = _host_sweep_study(
             config, run, study, values, key, progress, stop
         )
-        diverged = result.diverged
-        if stop_on_divergence and (diverged >= 0).any():
-            v, s = np.argwhere(diverged >= 0)[0]
-            width = int(result.steps[0])
-            window = int(diverged[v, s])
-            raise SweepDiverged(
-                float(str(result.values[v])), int(result.seeds[s]),
-                (window * width + 1, (window + 1) * width),
-            )  # fmt: skip
+        if stop_on_divergence:
+            error = SweepDiverged.first_of(
+                result.diverged, result.values, result.seeds, int(result.steps[0])
+            )
+            if error is not None:
+                raise error
         return result, measured
     settings = {
         # config.final_steps counts environment steps, a run's steps may be updates
