@@ -120,4 +120,9 @@ def _text(mean: float | None, sem: float | None) -> str:
 
 
 if __name__ == "__main__":
+    from rl_softmax.engine import executor
+
+    # a command, as `rl-softmax run`: every core and the compilation cache
+    executor.use_cpu_cores()
+    executor.enable_compilation_cache()
     main()

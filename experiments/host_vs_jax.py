@@ -138,4 +138,9 @@ def _constant_study() -> str:
 
 
 if __name__ == "__main__":
+    from rl_softmax.engine import executor
+
+    # a command, as `rl-softmax run`: every core and the compilation cache
+    executor.use_cpu_cores()
+    executor.enable_compilation_cache()
     main()

@@ -84,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     results = run_experiment(
         config, args.out, progress=not args.quiet, plots=not args.no_plots,
         overwrite=args.overwrite, devices=args.devices,
-        cache_dir=False if args.no_cache else args.cache_dir,
+        cache_dir=False if args.no_cache else (args.cache_dir or True),
         log=functools.partial(print, flush=True),
         checkpoint_every=args.checkpoint_every, on_divergence=args.on_divergence,
     )  # fmt: skip

@@ -4,6 +4,7 @@ are the ones it writes."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -206,3 +207,34 @@ def test_what_only_building_a_run_finds_is_a_config_error(tmp_path):
     config["studies"][0]["track_probs"] = False
     with pytest.raises(ConfigError, match="cannot be a results directory"):
         run_experiment(config, tmp_path / "afile" / "sub", progress=False)
+
+
+def test_a_library_call_leaves_the_jax_configuration_as_it_found_it(tmp_path):
+    """run_experiment from Python turns on no persistent compilation cache and asks
+    for no devices unless told to (issue 23): a fresh process has JAX's defaults
+    afterwards. Asked, it does both."""
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import jax
+        from rl_softmax.experiment import run_experiment
+        config = {"name": "c", "num_seeds": 4, "num_steps": 10,
+                  "studies": [{"name": "b", "rule": "boltzmann", "values": [1.0]}]}
+        asked = dict(cache_dir=sys.argv[1], devices=2) if len(sys.argv) > 1 else {}
+        run_experiment(config, write=False, progress=False, **asked)
+        print(json.dumps([jax.config.jax_compilation_cache_dir, len(jax.devices())]))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_"))}
+
+    def run(*args):
+        out = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return json.loads(out.stdout.splitlines()[-1])
+
+    assert run() == [None, 1]
+    cache = tmp_path / "cache"
+    assert run(str(cache)) == [str(cache), 2]
+    assert any(cache.iterdir())

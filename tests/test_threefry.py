@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from rl_softmax.engine import executor
 from rl_softmax.engine import threefry as prng
 
 # Known-answer vectors of the Random123 reference (kat_vectors, threefry2x32_20):
@@ -94,3 +95,14 @@ def test_computed_once_returns_integers_unchanged_and_refuses_floats():
     np.testing.assert_array_equal(jax.jit(computed_once)(signed), signed)
     with pytest.raises(TypeError, match="float32"):
         computed_once(jnp.zeros(3))
+
+
+def test_the_cpu_measures_stand_aside_on_other_backends(monkeypatch):
+    """The unrolled threefry and computed_once are XLA:CPU measures: on another
+    backend the key keeps its type and the array is returned as it is."""
+    key = jax.random.key(0)
+    x = jnp.arange(5)
+    assert prng.fast_key(key).dtype != key.dtype  # on CPU: re-typed
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert prng.fast_key(key) is key
+    assert executor.computed_once(x) is x

@@ -110,10 +110,13 @@ def fast_key(key: jax.Array) -> jax.Array:
     """``key`` re-typed to :data:`THREEFRY` if it is a default threefry key.
 
     The key data are unchanged, so every draw gives the same bits as before. Keys of
-    any other implementation (``rbg``, ``philox``...), and every key when JAX's
-    non-default ``jax_threefry_partitionable=False`` mode is on, are returned
-    unchanged.
+    any other implementation (``rbg``, ``philox``...), every key when JAX's
+    non-default ``jax_threefry_partitionable=False`` mode is on, and every key on a
+    backend other than CPU (where the unrolled form was never measured) are
+    returned unchanged.
     """
+    if jax.default_backend() != "cpu":  # the unrolled form is a CPU measure
+        return key
     threefry = jax.random.key_impl(key) == jax.random.key_impl(
         jax.random.key(0, impl="threefry2x32")
     )

@@ -227,7 +227,7 @@ def run_experiment(
     write: bool = True,
     overwrite: bool = False,
     devices: int | None = None,
-    cache_dir: str | os.PathLike | None | bool = None,
+    cache_dir: str | os.PathLike | bool | None = None,
     log: Callable[[str], None] | None = None,
     checkpoint_every: float = 30.0,
     on_divergence: str = "flag",
@@ -243,11 +243,14 @@ def run_experiment(
       plots: draw the figures into ``out/plots``.
       write: write results at all (False: in memory only, no resume).
       overwrite: replace results of a different config in ``out``.
-      devices: JAX CPU devices to use (default one per core if JAX has not started
-        yet, else the devices it has).
-      cache_dir: JAX's persistent compilation cache (default the user cache
-        directory, see :func:`rl_softmax.engine.executor.default_cache_dir`;
-        ``False`` turns it off).
+      devices: JAX CPU devices to ask for before JAX starts (see
+        :func:`rl_softmax.engine.executor.use_cpu_cores`); default: leave JAX's
+        devices as they are (``rl-softmax run`` asks for one per core).
+      cache_dir: turn on JAX's persistent compilation cache in this directory
+        (``True``: :func:`rl_softmax.engine.executor.default_cache_dir`); default
+        (None or False): leave JAX's configuration as it is. The cache is a
+        process-wide setting, so a library call takes it only when asked;
+        ``rl-softmax run`` asks.
       log: where progress lines go (default: nowhere).
       checkpoint_every: seconds between checkpoints of the study in progress
         (``out/checkpoints``; 0: after every block). A rerun resumes from them.
@@ -281,7 +284,8 @@ def run_experiment(
     resolved = config_lib.to_dict(config)
     config_hash = _config_hash(resolved)
     out_dir = outdir.results_dir(out, config.name)
-    executor.use_cpu_cores(devices)  # before building runs starts JAX's backend
+    if devices is not None:  # before building runs starts JAX's backend
+        executor.use_cpu_cores(devices)
     if jax.process_index() != 0:  # process 0 writes, plots and talks
         write, progress, say = False, False, (lambda line: None)
     start = time.perf_counter()
@@ -321,9 +325,9 @@ def _run_studies(
     finished_everywhere = {
         s.name for i, s in enumerate(config.studies) if mask >> i & 1
     }
-    if cache_dir is not False:
+    if cache_dir is not None and cache_dir is not False:
         try:
-            executor.enable_compilation_cache(cache_dir or None)
+            executor.enable_compilation_cache(None if cache_dir is True else cache_dir)
         except OSError as err:  # a file in the way, no permission
             raise config_lib.ConfigError(
                 f"--cache-dir {err.filename}: cannot hold the compilation cache "
