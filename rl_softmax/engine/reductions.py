@@ -123,9 +123,8 @@ def reduced_run(
     (``counts = (all, final, per window)``; None for a continuing run); ``end``
     holds the per-run metrics (:attr:`Run.end`); ``diverged`` is the first window
     after which :func:`diverged` held (int32, -1: never). ``report``, if given, is
-    called on
-    the host with each window's index as the window finishes (progress of a long
-    run; one callback per window, none inside it). Under ``vmap``, ``report_axes``
+    called on the host with each window's index as the window finishes (progress
+    of a long run; one callback per window, none inside it). Under ``vmap``, ``report_axes``
     names the mapped axes: the callback then waits for the window of every run
     of the batch, and is made once per window rather than once per run.
     """
