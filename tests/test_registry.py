@@ -527,3 +527,41 @@ def test_register_agent_makes_a_new_agent_configurable(monkeypatch):
     assert "softmax_values" not in registry.AGENTS
     with pytest.raises(ConfigError, match="softmax_values"):
         _config({"agent": "softmax_values", "values": [1.0]})
+
+
+@pytest.mark.parametrize("name", sorted(registry.AGENTS))
+def test_each_run_constructor_takes_its_agents_and_names_the_other(name):
+    """make_run builds every per-step agent of the registry and make_rollout_run
+    every rollout agent; each refuses the other kind in one line naming the right
+    constructor (issue 23)."""
+    from rl_softmax.agents.base import Agent, RolloutAgent
+    from rl_softmax.engine import make_rollout_run, make_run
+
+    entry = registry.AGENTS[name]
+    rules = [r for r in registry.RULES if entry.rules is None or r in entry.rules]
+    rule = rules[0] if entry.takes_rule else None
+    param, spec = next(iter(registry.agent_params(name, rule, 2).items()))
+    study = {"name": "s", "agent": name, "param": param, "values": [spec.default]}
+    if rule:
+        study["rule"] = rule
+    env_name = "FrozenLake-v1" if name in TD_AGENTS else "CartPole-v1"
+    raw = {"name": "c", "num_steps": 512, "env": {"name": env_name},
+           "studies": [study]}  # fmt: skip
+    config = config_lib.from_dict(raw)
+    env = registry.ENVS[env_name].make(**config.env.options)
+    agent = entry.make(config.studies[0], env, 512)
+    field = registry.agent_params(name, rule, env.num_actions)[param].field
+    if isinstance(agent, RolloutAgent):
+        run = make_rollout_run(env, agent, 1, num_envs=2, rollout_steps=4, swept=field)
+        with pytest.raises(TypeError) as refused:
+            make_run(env, agent, 8, swept=field)
+        right = "make_rollout_run(env, agent, num_updates"
+    else:
+        assert isinstance(agent, Agent)
+        run = make_run(env, agent, 8, swept=field)
+        with pytest.raises(TypeError) as refused:
+            make_rollout_run(env, agent, 1, num_envs=2, rollout_steps=4, swept=field)
+        right = "make_run(env, agent, num_steps)"
+    assert run.swept == field
+    message = str(refused.value)
+    assert "\n" not in message and right in message, message

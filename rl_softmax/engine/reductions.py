@@ -124,9 +124,10 @@ def reduced_run(
     holds the per-run metrics (:attr:`Run.end`); ``diverged`` is the first window
     after which :func:`diverged` held (int32, -1: never). ``report``, if given, is
     called on the host with each window's index as the window finishes (progress
-    of a long run; one callback per window, none inside it). Under ``vmap``, ``report_axes``
-    names the mapped axes: the callback then waits for the window of every run
-    of the batch, and is made once per window rather than once per run.
+    of a long run; one callback per window, none inside it). Under ``vmap``,
+    ``report_axes`` names the mapped axes: the callback then waits for the window
+    of every run of the batch, and is made once per window rather than once per
+    run.
     """
     num_windows = run.num_steps // stride
     first_final = run.num_steps - final_steps

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.base import Agent, RolloutAgent, Transition
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine.executor import computed_once
 from rl_softmax.envs.base import Environment
@@ -221,6 +221,15 @@ def make_run(
     Returns:
       a :class:`Run`.
     """
+    if not isinstance(agent, Agent):
+        raise TypeError(
+            f"make_run takes a per-step Agent (init, act, update); got "
+            f"{type(agent).__name__}: a RolloutAgent runs with make_rollout_run(env, "
+            "agent, num_updates, num_envs=..., rollout_steps=...)."
+            if isinstance(agent, RolloutAgent)
+            else f"make_run takes a per-step Agent (init, act, update); got "
+            f"{type(agent).__name__}."
+        )
     env_params = env.default_params if env_params is None else env_params
     agent_params = checked_agent_params(env, agent, agent_params, swept)
     if not isinstance(num_steps, int) or num_steps < 1:
