@@ -220,6 +220,11 @@ CASES = [
          {"env.name": '"Acrobot-v1"', "env.dt": "0.0", "studies.agent": '"ppo"',
           "studies.rule": None, "num_steps": "512"},
          ("env.dt", "got 0.0", "[0.0002, 20]")),
+    # a tuple (the actions' torques) read as a number: a TypeError when built
+    Case("Acrobot avail_torque", "config",
+         {"env.name": '"Acrobot-v1"', "env.avail_torque": "0.0",
+          "studies.agent": '"ppo"', "studies.rule": None, "num_steps": "512"},
+         ("env", "unknown key(s) ['avail_torque']")),
     Case("MountainCar track reversed", "config",
          {"env.name": '"MountainCar-v0"', "env.min_position": "1.0",
           "studies.agent": '"ppo"', "studies.rule": None, "num_steps": "512"},

@@ -508,8 +508,14 @@ for _env_id, _description in (
     ("MountainCar-v0", "gymnasium's MountainCar-v0 in JAX (sparse reward, 200 steps)"),
 ):  # fmt: skip
     _classic = envs.classic.IDS[_env_id]
+    # the numbers a config may set: Acrobot's avail_torque is the tuple of the
+    # actions' torques (its number of actions), not a number
+    _numbers = tuple(
+        name for name, value in _classic().default_params._asdict().items()
+        if not isinstance(value, tuple)
+    )  # fmt: skip
     register_env(EnvEntry(
-        _env_id, _description, _classic, _classic().default_params._fields, sizes={},
+        _env_id, _description, _classic, _numbers, sizes={},
         check=_classic_check(_env_id),
     ))  # fmt: skip
 
