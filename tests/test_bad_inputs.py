@@ -569,6 +569,10 @@ def normalise(message: str, tmp: Path) -> str:
     message = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", "<time>", message)
     message = re.sub(r"\d+(\.\d+)? [KMGT]?B is available", "<memory> is available",
                      message)  # fmt: skip
+    # the block, and so the estimate, depends on the devices and the free memory
+    estimate = r"about \d+(\.\d+)? [KMGT]?B of memory \([^)]* of results\)"
+    placeholder = "about <bytes> of memory (<per block>, <results>)"
+    message = re.sub(estimate, placeholder, message)
     return re.sub(r"\b[0-9a-f]{16}\b", "<hash>", message)
 
 
