@@ -30,13 +30,14 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rl_softmax.agents.base import Agent, RolloutAgent, Transition
+from rl_softmax.agents.base import RolloutAgent, Transition
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine.run import (
     Run,
     StepOutput,
     _Episode,
     autoreset,
+    checked_agent_kind,
     checked_agent_params,
     learned_state,
 )
@@ -108,15 +109,7 @@ def make_rollout_run(
     Returns:
       a :class:`~rl_softmax.engine.run.Run` whose ``step`` is one update.
     """
-    if not isinstance(agent, RolloutAgent):
-        raise TypeError(
-            f"make_rollout_run takes a RolloutAgent (init, act, learn); got "
-            f"{type(agent).__name__}: a per-step Agent runs with make_run(env, agent, "
-            "num_steps)."
-            if isinstance(agent, Agent)
-            else f"make_rollout_run takes a RolloutAgent (init, act, learn); got "
-            f"{type(agent).__name__}."
-        )
+    checked_agent_kind(agent, RolloutAgent)
     env_params = env.default_params if env_params is None else env_params
     for name, value in (
         ("num_updates", num_updates), ("num_envs", num_envs),

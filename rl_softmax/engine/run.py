@@ -176,6 +176,29 @@ def autoreset(env, env_params, metrics, key_reset, episode, stepped) -> Autorese
     )
 
 
+# The run constructor of each kind of agent: its name, what it takes, a call.
+_CONSTRUCTORS = {
+    Agent: ("make_run", "a per-step Agent (init, act, update)",
+            "make_run(env, agent, num_steps)"),
+    RolloutAgent: ("make_rollout_run", "a RolloutAgent (init, act, learn)",
+                   "make_rollout_run(env, agent, num_updates, num_envs=..., "
+                   "rollout_steps=...)"),
+}  # fmt: skip
+
+
+def checked_agent_kind(agent: Any, kind: type) -> None:
+    """Refuses, in one line naming the right constructor, an agent that is not of
+    the ``kind`` (:class:`Agent` or :class:`RolloutAgent`) a constructor takes."""
+    if isinstance(agent, kind):
+        return
+    name, takes, _ = _CONSTRUCTORS[kind]
+    message = f"{name} takes {takes}; got {type(agent).__name__}"
+    for other, (_, _, call) in _CONSTRUCTORS.items():
+        if isinstance(agent, other):
+            message += f": it runs with {call}"
+    raise TypeError(message + ".")
+
+
 def checked_agent_params(env, agent, agent_params: Any, swept: str) -> Any:
     """``agent_params`` (default: the agent's), checked to hold ``swept`` and the
     agent checked to have the environment's number of actions."""
@@ -221,15 +244,7 @@ def make_run(
     Returns:
       a :class:`Run`.
     """
-    if not isinstance(agent, Agent):
-        raise TypeError(
-            f"make_run takes a per-step Agent (init, act, update); got "
-            f"{type(agent).__name__}: a RolloutAgent runs with make_rollout_run(env, "
-            "agent, num_updates, num_envs=..., rollout_steps=...)."
-            if isinstance(agent, RolloutAgent)
-            else f"make_run takes a per-step Agent (init, act, update); got "
-            f"{type(agent).__name__}."
-        )
+    checked_agent_kind(agent, Agent)
     env_params = env.default_params if env_params is None else env_params
     agent_params = checked_agent_params(env, agent, agent_params, swept)
     if not isinstance(num_steps, int) or num_steps < 1:
