@@ -214,10 +214,14 @@ def host_sweep(
         }
         # once per window, as on the JAX path: a run whose agent state holds a NaN
         # or whose window is not finite has diverged
+        # (only when a window closes: the agent states may hold a replay buffer)
         metric_window = {k: v for k, v in window.items() if k != "_ended"}
-        bad = grid(reductions.diverged, (0, 0))(metric_window, states)
-        first = sums.diverged
-        first = jnp.where(closes & (first < 0) & bad, w, first)
+        bad = jax.lax.cond(
+            closes,
+            lambda: grid(reductions.diverged, (0, 0))(metric_window, states),
+            lambda: jnp.zeros(sums.diverged.shape, bool),
+        )
+        first = jnp.where((sums.diverged < 0) & bad, w, sums.diverged)
         window = {k: jnp.where(closes, 0.0, v) for k, v in window.items()}
         return states, _Sums(window, total, final, windows, first), episode
 

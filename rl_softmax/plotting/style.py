@@ -222,11 +222,11 @@ def _fig_legend(fig: Figure, handles, labels, *, max_cols: int = 3, **kwargs):
 
 def _diverged_text(result: SweepResult) -> str:
     """``"; k of the n runs diverged (left out)"`` if any run did, else ``""``."""
-    diverged = None if result.diverged is None else np.asarray(result.diverged)
-    if diverged is None or not (diverged >= 0).any():
+    count = int(stats.num_diverged(result).sum())
+    if not count:
         return ""
-    count = int((diverged >= 0).sum())
-    return f"; {count} of the {diverged.size} runs diverged (left out)"
+    total = np.asarray(result.values).size * np.asarray(result.seeds).size
+    return f"; {count} of the {total} runs diverged (left out)"
 
 
 def _num_steps(result: SweepResult) -> int:
