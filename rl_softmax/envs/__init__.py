@@ -1,8 +1,9 @@
-"""Functional environments with gymnax's 1.0 API (contract: :mod:`.base`).
+"""Functional environments in JAX (the contract: :mod:`.base`).
 
 Bandits (:mod:`.bandits`), gymnasium's toy-text MDPs from their tables
 (:mod:`.tabular`) and its classic control in JAX (:mod:`.classic`); :func:`make`
-takes a gymnasium id. :mod:`.host` describes any gymnasium id with discrete actions
+takes a gymnasium id. :func:`from_gymnax` adapts a gymnax-API environment
+(:mod:`.gymnax_api`). :mod:`.host` describes any gymnasium id with discrete actions
 for the host executor (:mod:`rl_softmax.engine.host`).
 """
 
@@ -16,6 +17,7 @@ from rl_softmax.envs.bandits import (
 )
 from rl_softmax.envs.base import Environment
 from rl_softmax.envs.classic import Acrobot, CartPole, MountainCar
+from rl_softmax.envs.gymnax_api import GymnaxEnv, from_gymnax
 from rl_softmax.envs.ids import make
 from rl_softmax.envs.tabular import (
     TabularEnv,
@@ -34,11 +36,13 @@ __all__ = [
     "Environment",
     "GaussianBandit",
     "GaussianParams",
+    "GymnaxEnv",
     "MountainCar",
     "TabularEnv",
     "TabularParams",
     "TabularState",
     "classic",
+    "from_gymnax",
     "host",
     "make",
     "one_hot",

@@ -1,4 +1,4 @@
-"""Multi-armed bandits as functional environments with gymnax's 1.0 API.
+"""Multi-armed bandits as functional environments (:mod:`rl_softmax.envs.base`).
 
 A bandit is the one-state case of :class:`~rl_softmax.envs.base.Environment`:
 ``reset(key, params) -> (obs, state)`` draws a task; ``step(key, state, action,

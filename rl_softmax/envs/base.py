@@ -1,4 +1,4 @@
-"""The environment contract: gymnax's 1.0 API plus what an engine for episodes needs.
+"""The environment contract: pure ``reset`` and ``step``, the engine resets.
 
 An environment is a frozen object whose static sizes are set at construction and
 whose sweepable numbers live in ``params``::
@@ -6,6 +6,12 @@ whose sweepable numbers live in ``params``::
     obs, state = env.reset(key, params)
     obs, state, reward, terminated, truncated, info = env.step(key, state, action,
                                                               params)
+
+This is gymnax's ``reset_env``/``step_env`` pair with gymnasium's two end flags,
+not gymnax's public ``step``: ``step`` never resets. It returns the observation
+the step produced also when the episode ended there, and the engine resets on the
+same step (gymnasium's same-step autoreset). A gymnax environment, whose ``step``
+resets inside, is adapted by :func:`rl_softmax.envs.from_gymnax`.
 
 It also says how many actions it has (``num_actions``, the ``Discrete`` action
 space) and whether its episodes end (``episodic``; a bandit is a continuing,

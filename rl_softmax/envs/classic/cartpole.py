@@ -1,4 +1,4 @@
-"""CartPole-v1 as a functional environment with gymnax's 1.0 API.
+"""CartPole-v1 as a functional environment (:mod:`rl_softmax.envs.base`).
 
 A pole is hinged to a cart on a frictionless track; each step pushes the cart left
 (action 0) or right (action 1) with a force of ``force_mag`` for ``tau`` seconds. The
