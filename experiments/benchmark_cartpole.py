@@ -4,7 +4,7 @@ acting (issue #11; ``rl-softmax bench --only cartpole``).
 The workload: 4096 CartPole-v1 environments stepped 1000 times in one ``lax.scan``,
 each environment reset on the step its episode ends (terminated, or truncated at 500
 steps) and, in the policy rows, a ``[4, 64, 64, 2]`` tanh MLP
-(:func:`rl_softmax.agents.policy_gradient.init_mlp` with ``out_scale=0.01``, so a
+(:func:`rl_softmax.agents.networks.init_mlp` with ``out_scale=0.01``, so a
 near-uniform policy) acting every step: one forward pass per environment, the action
 drawn from the softmax of its logits at ``tau = 1`` with one uniform per environment
 (:func:`rl_softmax.policies.sample_from_uniform`). Rows, as environment steps per
@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from rl_softmax.agents.policy_gradient import init_mlp, mlp
+from rl_softmax.agents.networks import init_mlp, mlp
 from rl_softmax.envs.classic import CartPole
 from rl_softmax.policies import sample_from_uniform
 from rl_softmax.softmax import softmax

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rl_softmax.agents import action_value, dqn
+from rl_softmax.agents import dqn, rules
 from rl_softmax.agents.base import Transition
 from rl_softmax.experiment import build_run, config
 
@@ -54,7 +54,7 @@ def sweep_config(num_taus: int, num_seeds: int, num_steps: int, starts: int) -> 
 def loop_agent(starts: int):
     """The agent the loop trains: the sweep's, learning from one transition a call."""
     return dqn.make_dqn_agent(
-        4, 2, action_value.boltzmann(), learning_starts=starts,
+        4, 2, rules.boltzmann_rule(), learning_starts=starts,
         train_every=_NUM_ENVS,
     )  # fmt: skip
 

@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 from rl_softmax import envs
-from rl_softmax.agents import action_value, make_actor_critic_agent, make_td_agent
+from rl_softmax.agents import make_actor_critic_agent, make_td_agent, rules
 from rl_softmax.engine import make_rollout_run, make_run, sweep
 from rl_softmax.engine.host import host_sweep
 from rl_softmax.envs.host import make_host
@@ -121,7 +121,7 @@ def _rows(settings, title, calls, work, host_work) -> list[harness.Row]:
 
 
 def frozenlake(settings, num_envs: int, steps: int) -> list[harness.Row]:
-    agent = make_td_agent(16, 4, action_value.boltzmann(), target="q_learning")
+    agent = make_td_agent(16, 4, rules.boltzmann_rule(), target="q_learning")
     host_env = make_host("FrozenLake-v1")
     jax_env, _ = envs.make("FrozenLake-v1")
     key = jax.random.key(0)

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
         overrides += [f"num_steps={args.num_steps}", f"final_steps={args.num_steps}"]
     out = Path(args.out)
     results = run_experiment(
-        CONFIG, out / "runs", overrides=overrides, plots=False, overwrite=True,
+        CONFIG, out / "runs", overrides=overrides, overwrite=True,
         log=print,
     )  # fmt: skip
     config = results.config

@@ -37,7 +37,6 @@ def _both(config: str, overrides: list[str], out: Path) -> dict:
             out / f"{config}_{backend}",
             overrides=[*overrides, f"env.backend={backend}"],
             progress=False,
-            plots=False,
             overwrite=True,
         )  # fmt: skip
         for backend in ("jax", "host")

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     for name, figures, changes in jobs:
         results = run_experiment(
             _CONFIGS / f"{name}.toml", Path(args.results) / f"{name}{suffix}",
-            overrides=changes, progress=False,
+            overrides=changes, progress=False, draw=plotting.draw_experiment,
         )  # fmt: skip
         for plot, figure in figures.items():
             written.append(

@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
             _CONFIGS / f"{family.config}.toml",
             Path(args.out) / (family.config + ("_quick" if args.quick else "")),
             overrides=[*(family.quick if args.quick else ()), *args.set],
-            progress=True, plots=False, log=print,
+            progress=True, log=print,
         )  # fmt: skip
         curve, row = analyse(family, results)
         curves[family.name] = curve

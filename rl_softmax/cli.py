@@ -23,6 +23,12 @@ from pathlib import Path
 __all__ = ["build_parser", "console", "main"]
 
 
+def _draw_figures(out_dir, studies, metadata):
+    from rl_softmax import plotting  # matplotlib only when drawing
+
+    return plotting.draw_experiment(out_dir, studies, metadata)
+
+
 def _best_line(results, study) -> str:
     from rl_softmax.engine.metrics import METRICS
     from rl_softmax.experiment import stats
@@ -82,7 +88,8 @@ def _run(args: argparse.Namespace) -> int:
     config = config_lib.load(args.config, args.set)
     print(f"rl-softmax run {args.config}: {config.description.strip()}")
     results = run_experiment(
-        config, args.out, progress=not args.quiet, plots=not args.no_plots,
+        config, args.out, progress=not args.quiet,
+        draw=None if args.no_plots else _draw_figures,
         overwrite=args.overwrite, devices=args.devices,
         cache_dir=False if args.no_cache else (args.cache_dir or True),
         log=functools.partial(print, flush=True),

@@ -22,7 +22,9 @@ can be used directly wherever a schedule is expected.
 schedules; softmax action selection with a temperature is Sutton & Barto (2018),
 ch. 2, 1st ed. Sec. 2.3), :func:`entropy_target` (a target entropy annealed from
 ``log K``) and :func:`target_entropy_temperature`, which solves each step for the
-``tau`` that gives the policy over the current values that entropy. Cesa-Bianchi
+``tau`` that gives the policy over the current values that entropy;
+:func:`temperature_step` instead learns ``tau`` towards a target entropy, one optax
+step at a time (the automatic temperature of soft actor-critic). Cesa-Bianchi
 et al. (2017) show that Boltzmann exploration with *any* monotone schedule can have
 regret linear in ``T``, which is why schedules are worth sweeping, and why adapting
 ``tau`` to the values (target entropy) or per arm (Boltzmann-Gumbel) is offered.
@@ -43,6 +45,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax.typing import ArrayLike
 from optax import schedules as _optax
 
@@ -63,6 +66,7 @@ __all__ = [
     "make_temperature",
     "piecewise_constant",
     "target_entropy_temperature",
+    "temperature_step",
 ]
 
 Schedule = Callable[[ArrayLike], jax.Array]
@@ -495,6 +499,36 @@ def target_entropy_temperature(
     # Compiled once per values shape: run eagerly, the bisection loop would be traced
     # and compiled again at every call (~0.5 s each on a 2-core CPU).
     return jax.jit(temperature)
+
+
+def temperature_step(
+    optimizer: optax.GradientTransformation,
+    log_tau: jax.Array,
+    opt_state: optax.OptState,
+    entropy: ArrayLike,
+    target: ArrayLike,
+) -> tuple[jax.Array, optax.OptState]:
+    """One optax step of ``log tau`` on the SAC temperature loss ``tau (H - H_target)``.
+
+    Haarnoja et al. (2018), "Soft Actor-Critic Algorithms and Applications", Eq. 18,
+    with ``log tau`` as the variable so ``tau`` stays positive. The gradient is
+    ``tau (H - H_target)``: ``tau`` falls while the policy's entropy ``H`` is above
+    the target and rises while it is below, so the entropy tracks the target.
+
+    Args:
+      optimizer: the optax transformation of ``log tau`` (built by the caller, e.g.
+        ``optax.adam(learning_rate)``).
+      log_tau: scalar ``log`` of the current temperature.
+      opt_state: the optimizer's state for ``log_tau``.
+      entropy: the entropy of the policy that acted, in nats (held fixed).
+      target: the target entropy in nats.
+
+    Returns:
+      ``(log_tau, opt_state)`` after the step.
+    """
+    grad = jnp.exp(log_tau) * (entropy - target)
+    updates, opt_state = optimizer.update(grad, opt_state, log_tau)
+    return optax.apply_updates(log_tau, updates), opt_state
 
 
 # --- a swept schedule scale ---------------------------------------------------------

@@ -7,7 +7,7 @@ References: Sutton & Barto (2018), Sec. 2.4 (sample average
 Boltzmann-Gumbel exploration, which with equal counts is Boltzmann sampling at
 ``tau = C / sqrt(N)`` by the Gumbel-max trick.
 
-Rules are functions (``action_value.boltzmann()``, ...) handed to
+Rules are functions (``rules.boltzmann_rule()``, ...) handed to
 ``make_action_value_agent``; ``act`` returns ``(action, policy_info)`` with
 ``"probs"`` where the rule has closed-form probabilities and ``"tau"`` where it has a
 temperature. Each rule is compiled once (``jit(vmap(act))`` over ``NUM_KEYS`` rows:
@@ -26,10 +26,9 @@ import pytest
 
 from rl_softmax.agents import (
     ActionValueParams,
-    ActionValueState,
     Transition,
-    action_value,
     make_action_value_agent,
+    rules,
 )
 
 K = 4
@@ -48,14 +47,14 @@ def _entropy_is_explore(step, explore):
     return explore
 
 
-def _rule(name: str, schedule: bool = False) -> action_value.Rule:
+def _rule(name: str, schedule: bool = False) -> rules.Rule:
     if name == "boltzmann":
         if schedule:
-            return action_value.boltzmann(_annealed)
-        return action_value.boltzmann()
+            return rules.boltzmann_rule(_annealed)
+        return rules.boltzmann_rule()
     if name == "target_entropy":
-        return action_value.target_entropy(_entropy_is_explore)
-    return getattr(action_value, name)()
+        return rules.target_entropy_rule(_entropy_is_explore)
+    return getattr(rules, f"{name}_rule")()
 
 
 @functools.cache
@@ -85,7 +84,7 @@ def _act_info(rule, q, counts, step, explore, *, schedule=False, seed=0):
     or ``[N]``. Returns NumPy ``(actions [N], policy_info)`` (``probs [N, K]``,
     ``tau [N]``, as the rule reports them)."""
     n = NUM_KEYS
-    state = ActionValueState(
+    state = rules.Estimates(
         q=jnp.asarray(np.broadcast_to(q, (n, K)), jnp.float32),
         counts=jnp.asarray(np.broadcast_to(counts, (n, K)), jnp.float32),
         step=jnp.asarray(np.broadcast_to(step, (n,)), jnp.int32),
@@ -238,7 +237,7 @@ def test_sample_average_update_matches_numpy():
 
 def test_constant_step_size_update_matches_numpy():
     actions, rewards = _sequence(seed=2)
-    agent = make_action_value_agent(K, action_value.greedy(), sample_average=False)
+    agent = make_action_value_agent(K, rules.greedy_rule(), sample_average=False)
     alphas = np.array([0.1, 0.5, 1.0], np.float32)
     params = ActionValueParams(
         explore=jnp.zeros(3), step_size=alphas, initial_value=jnp.full(3, 5.0)
@@ -276,7 +275,7 @@ def test_boltzmann_probs_equal_numpy_softmax_over_traced_tau():
     # The unbatched, unjitted call of the default rule (boltzmann(), tau = explore)
     # agrees with its row of the batch, and ignores the observation.
     agent = make_action_value_agent(K)
-    state = ActionValueState(jnp.asarray(q[2], jnp.float32), jnp.ones(K), jnp.int32(4))
+    state = rules.Estimates(jnp.asarray(q[2], jnp.float32), jnp.ones(K), jnp.int32(4))
     params = ActionValueParams(explore=taus[2])
     key = jax.random.split(jax.random.key(0), NUM_KEYS)[2]
     action, plain = agent.act(key, state, _OBS, params)
@@ -402,10 +401,10 @@ def test_non_callable_rule_raises_value_error_naming_it(rule):
     with pytest.raises(ValueError, match="rule=") as info:
         make_action_value_agent(K, rule)
     assert repr(rule) in str(info.value)
-    assert "boltzmann()" in str(info.value)  # the message shows what to pass
+    assert "boltzmann_rule()" in str(info.value)  # the message shows what to pass
 
 
 @pytest.mark.parametrize("num_actions", [1, 0, 4.0, "4"])
 def test_bad_num_actions_raises_value_error(num_actions):
     with pytest.raises(ValueError, match="num_actions"):
-        make_action_value_agent(num_actions, action_value.boltzmann())
+        make_action_value_agent(num_actions, rules.boltzmann_rule())

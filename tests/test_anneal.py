@@ -22,10 +22,10 @@ import pytest
 
 from rl_softmax import schedules
 from rl_softmax.agents import (
-    action_value,
     make_action_value_agent,
     make_auto_temperature_agent,
     make_gradient_bandit,
+    rules,
 )
 from rl_softmax.engine import make_run, sweep
 from rl_softmax.envs import GaussianBandit
@@ -52,10 +52,10 @@ def _mechanism(name):
         return make_gradient_bandit(K, optax.sgd), "step_size", 0.25
     if name == "boltzmann_inverse_log":
         temperature = schedules.make_temperature(schedules.inverse_log)
-        agent = make_action_value_agent(K, action_value.boltzmann(temperature))
+        agent = make_action_value_agent(K, rules.boltzmann_rule(temperature))
         return agent, "explore", 1.0
     if name == "target_entropy":
-        rule = action_value.target_entropy(_scheduled_entropy)
+        rule = rules.target_entropy_rule(_scheduled_entropy)
         return make_action_value_agent(K, rule), "explore", FINAL_ENTROPY
     agent = make_auto_temperature_agent(K, _entropy_schedule(FINAL_ENTROPY))
     return agent, "tau_learning_rate", 0.25

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rl_softmax.agents import action_value, make_action_value_agent
+from rl_softmax.agents import make_action_value_agent, rules
 from rl_softmax.engine import make_run
 from rl_softmax.envs import (
     BernoulliBandit,
@@ -289,7 +289,7 @@ def test_engine_optimal_and_regret_come_from_the_action_values(env, params):
     # run's `optimal` and `regret` must be [q*(A) == max q*] and max q* - q*(A) with
     # q* read from the environment's state before the step (before any walk) and A
     # from the agent's counts.
-    agent = make_action_value_agent(env.num_arms, action_value.epsilon_greedy())
+    agent = make_action_value_agent(env.num_arms, rules.epsilon_greedy_rule())
     run = make_run(env, agent, ENGINE_STEPS, env_params=params)
     names = [m.name for m in run.metrics]
     assert "optimal" in names and "regret" in names

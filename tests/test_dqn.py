@@ -14,7 +14,7 @@ import optax
 import pytest
 
 from rl_softmax import policies
-from rl_softmax.agents import action_value, dqn, replay
+from rl_softmax.agents import dqn, replay, rules
 from rl_softmax.agents.base import RolloutAgent, Transition
 from rl_softmax.engine import make_rollout_run, metrics
 from rl_softmax.envs.classic import CartPole
@@ -149,7 +149,7 @@ def _numpy_q(params, obs):
 def test_one_learn_is_one_sgd_step_on_the_huber_loss_of_numpy_targets(target):
     tau, gamma, lr = 0.5, 0.9, 0.05
     agent = dqn.make_dqn_agent(
-        OBS_SIZE, NUM_ACTIONS, action_value.boltzmann(), target=target,
+        OBS_SIZE, NUM_ACTIONS, rules.boltzmann_rule(), target=target,
         optimizer=optax.sgd, hidden=(5,), buffer_size=16, batch_size=8,
         learning_starts=0, target_update=1,
     )  # fmt: skip

@@ -249,7 +249,7 @@ def test_a_long_block_estimates_its_time_from_finished_windows(tmp_path, monkeyp
     monkeypatch.setattr(sweep_lib, "_LONG_BLOCK_STEPS", 1)
     results = run_experiment(
         FLAGSHIP, tmp_path / "o", overrides=["num_seeds=1000"], progress=False,
-        plots=False, cache_dir=False,
+        cache_dir=False,
     )  # fmt: skip
     info = results.metadata["studies"]["boltzmann"]
     ratio = info["estimated_run_seconds"] / info["run_seconds"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rl_softmax import envs
-from rl_softmax.agents import action_value, make_actor_critic_agent, make_td_agent
+from rl_softmax.agents import make_actor_critic_agent, make_td_agent, rules
 from rl_softmax.engine import make_rollout_run, make_run, sweep
 from rl_softmax.engine.host import host_sweep
 from rl_softmax.envs.host import make_host
@@ -35,7 +35,7 @@ def _within(host, jax_result, name, sigmas=4.0):
 def test_frozenlake_host_and_jax_agree_at_every_tau():
     """Boltzmann Q-learning on FrozenLake 4x4, 60 runs x 4000 steps per tau: reward
     per step, episode return and length, entropy agree within 4 standard errors."""
-    agent = make_td_agent(16, 4, action_value.boltzmann(), target="q_learning")
+    agent = make_td_agent(16, 4, rules.boltzmann_rule(), target="q_learning")
     agent_params = agent.default_params._replace(step_size=0.5)
     kwargs = dict(key=jax.random.key(0), agent_params=agent_params, swept="explore")
     host = host_sweep(make_host("FrozenLake-v1"), agent, 4000, TAUS, 60, **kwargs)
@@ -52,7 +52,7 @@ def test_frozenlake_host_and_jax_agree_at_every_tau():
 
 
 def test_a_host_run_repeats_bit_for_bit_and_values_share_environments():
-    agent = make_td_agent(16, 4, action_value.boltzmann(), target="sarsa")
+    agent = make_td_agent(16, 4, rules.boltzmann_rule(), target="sarsa")
     host_env = make_host("FrozenLake-v1", is_slippery=True)
     kwargs = dict(key=jax.random.key(3), swept="explore", env_seeds=[11, 12, 13])
     first = host_sweep(host_env, agent, 300, [0.5, 0.5], 3, **kwargs)

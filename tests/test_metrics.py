@@ -58,3 +58,13 @@ def test_a_metric_exists_only_where_what_it_needs_exists():
         "reward", "entropy", "return", "length", "success",
     ]  # fmt: skip
     assert names(probs, values, episodic=False, track_probs=True)[-1] == "prob_by_rank"
+
+
+def test_the_exact_and_the_estimated_greedy_return_are_labelled_apart():
+    exact = metrics.label("greedy_return", {"greedy_success", "greedy_return"})
+    estimate = metrics.label("greedy_return", {"eval_return", "greedy_return"})
+    assert "exact" in exact and "exact" not in estimate
+    assert "evaluation" in estimate
+    # one label for every other metric, whatever the run; unknown names stand
+    assert metrics.label("eval_return", {"eval_return"}) == metrics.label("eval_return")
+    assert metrics.label("no_such_metric") == "no_such_metric"

@@ -155,7 +155,7 @@ def test_run_holds_the_lock_and_releases_it_when_interrupted(tmp_path, monkeypat
 
     monkeypatch.setattr(pipeline, "_sweep_study", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(TINY, out, progress=False, plots=False, cache_dir=False)
+        run_experiment(TINY, out, progress=False, cache_dir=False)
     assert seen[0]["pid"] == os.getpid()
     assert not (out / outdir.LOCK_FILE).exists()
     # The command says so in one line and exits 130.

@@ -22,6 +22,7 @@ from chain_mdp import (
     simulate_learner,
 )
 
+from rl_softmax import plotting
 from rl_softmax.experiment import ConfigError, registry, results, run_experiment, stats
 from rl_softmax.experiment.registry import AgentEntry, EnvEntry, Param
 
@@ -133,7 +134,10 @@ def test_learning_agent_on_the_mdp_matches_numpy(chain, tmp_path):
 def test_returned_results_are_what_was_written(chain, tmp_path):
     config = _config(agent="fixed_boltzmann", values=[1.0, 4.0])
     config["num_seeds"] = 16
-    out = run_experiment(config, tmp_path, progress=False, cache_dir=False)
+    out = run_experiment(
+        config, tmp_path, progress=False, cache_dir=False,
+        draw=plotting.draw_experiment,
+    )  # fmt: skip
     saved = results.load_study(tmp_path, "s")
     for name, metric in out.studies["s"].metrics.items():
         for field, array in metric._asdict().items():
@@ -155,7 +159,7 @@ def test_returned_results_are_what_was_written(chain, tmp_path):
 def test_a_different_config_in_the_same_directory_is_refused(chain, tmp_path):
     config = _config(agent="fixed_boltzmann", values=[1.0])
     config["num_seeds"] = 8
-    run_experiment(config, tmp_path, progress=False, plots=False, cache_dir=False)
+    run_experiment(config, tmp_path, progress=False, cache_dir=False)
     config["num_seeds"] = 9
     with pytest.raises(ConfigError, match="different config"):
         run_experiment(config, tmp_path, progress=False, cache_dir=False)

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from experiment_scripts import script
 
+from rl_softmax import plotting
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import registry, run_experiment
+from rl_softmax.experiment.pipeline import final_run_steps
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +43,10 @@ def test_the_classic_control_configs_are_shipped():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_shipped_config_runs_on_a_tiny_override(path, shared_results):
     # the folder readme_figures.py's quick run of the config writes
-    results = shared_results(path, f"{path.stem}_4x20", overrides=TINY, progress=False)
+    results = shared_results(
+        path, f"{path.stem}_4x20", overrides=TINY, progress=False,
+        draw=plotting.draw_experiment,
+    )  # fmt: skip
     out = results.out
     config = results.config
     on_host = config.env.backend == "host"  # gymnasium's own env: no evaluation
@@ -138,3 +143,29 @@ def test_registry_lists_the_rollout_agents_and_classic_envs():
         "num_envs": 4, "rollout_steps": 128, "num_epochs": 4, "num_minibatches": 4,
         "hidden": [64, 64], "anneal_lr": True,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "final_steps, per_update, expected",
+    [(100, 512, 1), (512, 512, 1), (1000, 512, 1), (1024, 512, 2), (7, 1, 7)],
+)
+def test_final_steps_are_the_most_whole_updates_that_fit_and_at_least_one(
+    final_steps, per_update, expected
+):
+    assert final_run_steps(final_steps, per_update) == expected
+
+
+def test_a_rounded_final_window_is_said_and_recorded(tmp_path):
+    raw = _config(num_envs=2, rollout_steps=8, num_epochs=1, num_minibatches=1)
+    raw.update(num_steps=64, final_steps=20, num_seeds=1)
+    lines = []
+    results = run_experiment(
+        raw, tmp_path / "out", progress=False, log=lines.append, cache_dir=False
+    )
+    said = [line for line in lines if "final_steps=20" in line]
+    assert said == [
+        "  s: final_steps=20 is rounded to 1 whole update(s) of 16 environment "
+        "steps: the final window is the last 16 steps"
+    ]
+    assert results.studies["s"].final_steps == 16
+    assert {row["final_steps"] for row in results.rows} == {16}

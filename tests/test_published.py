@@ -16,7 +16,7 @@ from pathlib import Path
 import jax
 import pytest
 
-from rl_softmax.agents import action_value, make_action_value_agent
+from rl_softmax.agents import make_action_value_agent, rules
 from rl_softmax.engine import SweepResult, make_run, sweep
 from rl_softmax.envs import GaussianBandit
 
@@ -45,7 +45,7 @@ PUBLISHED = {
 
 
 def _sweep(rule: str, values, num_runs: int, seed: int = 0) -> SweepResult:
-    agent = make_action_value_agent(10, getattr(action_value, rule)())
+    agent = make_action_value_agent(10, getattr(rules, f"{rule}_rule")())
     run = make_run(GaussianBandit(10), agent, NUM_STEPS)
     return sweep(run, values, num_runs, key=jax.random.key(seed))
 

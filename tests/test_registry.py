@@ -20,7 +20,7 @@ import optax
 import pytest
 
 from rl_softmax import envs, schedules
-from rl_softmax.agents import action_value, td
+from rl_softmax.agents import action_value, rules, td
 from rl_softmax.cli import main
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import pipeline, registry
@@ -489,7 +489,7 @@ def test_register_env_makes_a_new_environment_configurable(monkeypatch, capsys):
 
 def _make_uniform_softmax(study, env, num_steps):
     return action_value.make_action_value_agent(
-        env.num_actions, action_value.boltzmann(), sample_average=study.sample_average
+        env.num_actions, rules.boltzmann_rule(), sample_average=study.sample_average
     )
 
 

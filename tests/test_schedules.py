@@ -22,9 +22,8 @@ from rl_softmax import schedules
 from rl_softmax import softmax as sm
 from rl_softmax.agents import (
     ActionValueParams,
-    ActionValueState,
-    action_value,
     make_action_value_agent,
+    rules,
 )
 from rl_softmax.experiment import registry
 from rl_softmax.schedules import (
@@ -440,7 +439,7 @@ def test_make_temperature_equals_closed_form_over_traced_explore(name, factory):
 
 def test_boltzmann_agent_with_inverse_log_temperature_under_jit_and_vmap():
     num_actions = 10
-    rule = action_value.boltzmann(make_temperature(inverse_log))
+    rule = rules.boltzmann_rule(make_temperature(inverse_log))
     agent = make_action_value_agent(num_actions, rule)
     explores = np.array([0.05, 0.2, 1.0, 4.0, 20.0], np.float32)
     q = np.random.default_rng(1).normal(size=num_actions).astype(np.float32)
@@ -448,7 +447,7 @@ def test_boltzmann_agent_with_inverse_log_temperature_under_jit_and_vmap():
     act = jax.jit(jax.vmap(agent.act, (None, None, None, batched_params)))
     params = ActionValueParams(explore=jnp.asarray(explores))
     for t in (0, 1, 10, 999):
-        state = ActionValueState(
+        state = rules.Estimates(
             jnp.asarray(q), jnp.zeros(num_actions), jnp.asarray(t, jnp.int32)
         )
         actions, info = act(jax.random.key(t), state, jnp.zeros(()), params)

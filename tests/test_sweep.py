@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rl_softmax.agents import action_value, make_action_value_agent
+from rl_softmax.agents import make_action_value_agent, rules
 from rl_softmax.engine import compile_sweep, executor, make_run, sweep
 from rl_softmax.envs import GaussianBandit
 
@@ -166,7 +166,7 @@ def _sweep_with_key(run, key):
 
 
 def test_a_sweep_compiles_once_and_a_repeat_not_at_all(compile_events):
-    agent = make_action_value_agent(10, action_value.epsilon_greedy())
+    agent = make_action_value_agent(10, rules.epsilon_greedy_rule())
     fresh = make_run(GaussianBandit(10), agent, 20)
     _sweep(fresh, np.linspace(0, 1, 7), 9, max_block_runs=9)  # 7 blocks
     first = len(compile_events)
@@ -176,7 +176,7 @@ def test_a_sweep_compiles_once_and_a_repeat_not_at_all(compile_events):
 
 
 def test_boltzmann_limits_are_greedy_and_uniform(run):
-    agent = make_action_value_agent(10, action_value.greedy())
+    agent = make_action_value_agent(10, rules.greedy_rule())
     greedy = make_run(GaussianBandit(10), agent, NUM_STEPS)
     boltzmann = _sweep(run, [0.0, np.inf], 6, keep_runs=True)
     reference = _sweep(greedy, [0.0], 6, keep_runs=True)
@@ -239,10 +239,10 @@ def test_prob_by_rank_keeps_its_mean_curve_summed_by_seed_groups_on_device():
 
 
 def test_metrics_a_rule_cannot_define_are_absent():
-    gumbel = make_action_value_agent(10, action_value.boltzmann_gumbel())
+    gumbel = make_action_value_agent(10, rules.boltzmann_gumbel_rule())
     names = [m.name for m in make_run(GaussianBandit(10), gumbel, 5).metrics]
     assert names == ["reward", "optimal", "regret"]  # no probabilities, no tau
-    eps = make_action_value_agent(10, action_value.epsilon_greedy())
+    eps = make_action_value_agent(10, rules.epsilon_greedy_rule())
     names = [m.name for m in make_run(GaussianBandit(10), eps, 5).metrics]
     assert names == ["reward", "optimal", "regret", "entropy", "prob_optimal"]
     with pytest.raises(ValueError, match="track_probs needs action probabilities"):

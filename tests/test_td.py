@@ -30,8 +30,8 @@ from rl_softmax.agents import (
     TDParams,
     TDState,
     Transition,
-    action_value,
     make_td_agent,
+    rules,
     td,
 )
 from rl_softmax.engine import make_run
@@ -49,11 +49,11 @@ def _annealed(step, explore):
 
 
 RULES = {
-    "boltzmann": action_value.boltzmann,
-    "annealed_boltzmann": lambda: action_value.boltzmann(_annealed),
-    "epsilon_greedy": action_value.epsilon_greedy,
-    "greedy": action_value.greedy,
-    "ucb": action_value.ucb,
+    "boltzmann": rules.boltzmann_rule,
+    "annealed_boltzmann": lambda: rules.boltzmann_rule(_annealed),
+    "epsilon_greedy": rules.epsilon_greedy_rule,
+    "greedy": rules.greedy_rule,
+    "ucb": rules.ucb_rule,
 }
 
 
@@ -488,13 +488,13 @@ def test_same_key_same_action():
         ({"num_actions": 1}, "num_actions=1"),
         ({"target": "double_q"}, "target='double_q'.*q_learning"),
         ({"rule": "boltzmann"}, "rule='boltzmann'"),
-        ({"rule": action_value.boltzmann_gumbel(), "target": "expected_sarsa"},
+        ({"rule": rules.boltzmann_gumbel_rule(), "target": "expected_sarsa"},
          "no 'probs'.*target='expected_sarsa'"),
-        ({"rule": action_value.boltzmann_gumbel(), "target": "sarsa"},
+        ({"rule": rules.boltzmann_gumbel_rule(), "target": "sarsa"},
          "no 'probs'.*target='sarsa'"),
-        ({"rule": action_value.epsilon_greedy(), "target": "soft_q"},
+        ({"rule": rules.epsilon_greedy_rule(), "target": "soft_q"},
          "no 'tau'.*target='soft_q'"),
-        ({"rule": action_value.ucb(), "target": "soft_q"}, "no 'tau'"),
+        ({"rule": rules.ucb_rule(), "target": "soft_q"}, "no 'tau'"),
     ],
 )  # fmt: skip
 def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
@@ -504,5 +504,5 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
 
 
 def test_q_learning_accepts_rules_without_probs():
-    agent = make_td_agent(S, A, action_value.boltzmann_gumbel())
+    agent = make_td_agent(S, A, rules.boltzmann_gumbel_rule())
     assert isinstance(agent, Agent) and agent.num_actions == A

@@ -1,8 +1,11 @@
 """Agents: each is ``(init, act, update)``, pure, with its state a pytree.
 
 The contract (:class:`Agent`, :class:`Transition`) is in :mod:`rl_softmax.agents.base`.
-:mod:`.policy_gradient` holds the pieces of the softmax policy-gradient learner
-(networks as plain pytrees, GAE, the A2C and clipped-surrogate losses with the entropy
+:mod:`.rules` holds the exploration rules that value-based agents act with (the
+bandit agents of :mod:`.action_value`, the tables of :mod:`.td`, :mod:`.dqn`);
+:mod:`.networks` the MLPs and their clipped, annealed optimizers;
+:mod:`.policy_gradient` the pieces of the softmax policy-gradient learner (the
+actor-critic networks, GAE, the A2C and clipped-surrogate losses with the entropy
 temperature); :mod:`.actor_critic` puts them together into an agent that learns from
 rollouts (:class:`RolloutAgent`); :mod:`.dqn` is the deep Q-network that learns from
 a replay buffer (:mod:`.replay`), also a :class:`RolloutAgent`.
@@ -12,14 +15,15 @@ from rl_softmax.agents import (
     action_value,
     actor_critic,
     dqn,
+    networks,
     policy_gradient,
     replay,
+    rules,
     td,
 )
 from rl_softmax.agents.action_value import (
     ActionValueParams,
     ActionValueState,
-    constant_temperature,
     make_action_value_agent,
 )
 from rl_softmax.agents.actor_critic import PGParams, PGState, make_actor_critic_agent
@@ -56,9 +60,10 @@ __all__ = [
     "action_value",
     "actor_critic",
     "dqn",
+    "networks",
     "policy_gradient",
     "replay",
-    "constant_temperature",
+    "rules",
     "make_action_value_agent",
     "make_actor_critic_agent",
     "make_auto_temperature_agent",

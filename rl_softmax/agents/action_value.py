@@ -3,25 +3,8 @@
 Sutton & Barto (2018), Sec. 2.2-2.7. The estimate is the sample average
 ``Q(A) += (R - Q(A)) / N(A)`` or uses a constant step ``Q(A) += alpha (R - Q(A))``;
 ``Q`` starts at ``initial_value`` (optimistic when large). The agent ignores the
-observation: it is the one-state learner. A *rule* turns ``Q`` into an action:
-
-============================  ========================================  ===========
-rule                          action                                    ``explore``
-============================  ========================================  ===========
-:func:`boltzmann`             ``pi ∝ exp(Q / tau_t)``, the subject      ``tau``
-:func:`greedy`                argmax ``Q``, ties split evenly           unused
-:func:`epsilon_greedy`        greedy, or uniform with prob. ``epsilon``  ``epsilon``
-:func:`ucb`                   argmax ``Q + c sqrt(ln t / N)``           ``c``
-:func:`boltzmann_gumbel`      argmax ``Q + C/sqrt(N) Gumbel`` (BGE)     ``C``
-:func:`target_entropy`        Boltzmann at the ``tau`` whose entropy is  schedule's
-                              ``entropy_target(step, explore)``         parameter
-============================  ========================================  ===========
-
-The Boltzmann temperature may follow a schedule ``temperature(step, explore)`` (see
-:func:`rl_softmax.schedules.make_temperature`); :func:`target_entropy` instead solves,
-every step, for the temperature whose policy over the current estimates has the
-scheduled entropy (the maximum-entropy view,
-:func:`rl_softmax.schedules.target_entropy_temperature`).
+observation: it is the one-state learner. An exploration rule of
+:mod:`rl_softmax.agents.rules` (Boltzmann by default) turns ``Q`` into an action.
 
 Everything a sweep may vary (``explore``, ``step_size``, ``initial_value``) is in
 :class:`ActionValueParams` as arrays, so sweeping it never recompiles.
@@ -29,36 +12,16 @@ Everything a sweep may vary (``explore``, ``step_size``, ``initial_value``) is i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rl_softmax import policies, schedules
-from rl_softmax import softmax as sm
 from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.rules import Estimates, Rule, boltzmann_rule
 
-__all__ = [
-    "ActionValueParams",
-    "ActionValueState",
-    "Rule",
-    "boltzmann",
-    "boltzmann_gumbel",
-    "constant_temperature",
-    "epsilon_greedy",
-    "greedy",
-    "make_action_value_agent",
-    "target_entropy",
-    "ucb",
-]
-
-Temperature = Callable[[jax.Array, jax.Array], jax.Array]
-"""``(step, explore) -> tau``: the temperature at a 0-based step."""
-
-EntropyTarget = Callable[[jax.Array, jax.Array], jax.Array]
-"""``(step, explore) -> target entropy`` in nats at a 0-based step."""
+__all__ = ["ActionValueParams", "ActionValueState", "make_action_value_agent"]
 
 
 class ActionValueParams(NamedTuple):
@@ -83,99 +46,6 @@ class ActionValueState(NamedTuple):
     step: jax.Array
 
 
-Rule = Callable[[jax.Array, ActionValueState, jax.Array], tuple[jax.Array, dict]]
-"""``(key, state, explore) -> (action, policy_info)``: an exploration rule."""
-
-
-def constant_temperature(step: jax.Array, explore: jax.Array) -> jax.Array:
-    """The default schedule: ``tau_t = explore`` at every step."""
-    del step
-    return explore
-
-
-def _draw(key: jax.Array, probs: jax.Array) -> jax.Array:
-    u = jax.random.uniform(key, dtype=probs.dtype)
-    return policies.sample_from_uniform(u, probs)
-
-
-def boltzmann(temperature: Temperature = constant_temperature) -> Rule:
-    """Boltzmann (softmax) exploration ``pi ∝ exp(Q / tau_t)``, ``tau_t`` scheduled.
-
-    Args:
-      temperature: ``(step, explore) -> tau``; the default is ``tau = explore``.
-    """
-
-    def rule(key, state, explore):
-        tau = temperature(state.step, explore)
-        probs = sm.softmax(state.q, tau)
-        return _draw(key, probs), {"probs": probs, "tau": tau}
-
-    return rule
-
-
-def target_entropy(entropy_target: EntropyTarget, *, num_iters: int = 32) -> Rule:
-    """Boltzmann at the temperature whose policy has the scheduled entropy.
-
-    Args:
-      entropy_target: ``(step, explore) -> nats``, e.g. from
-        :func:`rl_softmax.schedules.entropy_target` with the swept final entropy.
-      num_iters: bisection steps of the solve (32 resolve the 45-nat bracket of
-        ``log tau`` below float32 precision).
-    """
-
-    solve = schedules.target_entropy_temperature(entropy_target, num_iters=num_iters)
-
-    def rule(key, state, explore):
-        tau = solve(state.step, state.q, explore)
-        probs = sm.softmax(state.q, tau)
-        return _draw(key, probs), {"probs": probs, "tau": tau}
-
-    return rule
-
-
-def greedy() -> Rule:
-    """Argmax ``Q`` with ties split evenly: the ``tau = 0`` limit of Boltzmann."""
-
-    def rule(key, state, explore):
-        del explore
-        probs = sm.softmax(state.q, 0.0)
-        return _draw(key, probs), {"probs": probs, "tau": jnp.zeros(())}
-
-    return rule
-
-
-def epsilon_greedy() -> Rule:
-    """Greedy, or a uniform action with probability ``explore`` (Sec. 2.2)."""
-
-    def rule(key, state, explore):
-        probs = policies.epsilon_greedy(explore).probs(state.q)
-        return _draw(key, probs), {"probs": probs}
-
-    return rule
-
-
-def ucb() -> Rule:
-    """Greedy on ``Q + c sqrt(ln t / N)``, ``c = explore`` (Sec. 2.7)."""
-
-    def rule(key, state, explore):
-        t = (state.step + 1).astype(state.q.dtype)
-        probs = sm.softmax(policies.ucb_scores(state.q, state.counts, t, explore), 0.0)
-        return _draw(key, probs), {"probs": probs}
-
-    return rule
-
-
-def boltzmann_gumbel() -> Rule:
-    """Boltzmann-Gumbel exploration with scale ``C = explore`` (no closed-form
-    probabilities, so no entropy is reported)."""
-
-    def rule(key, state, explore):
-        action = policies.boltzmann_gumbel_sample(key, state.q, state.counts, explore)
-        return action, {}
-
-    return rule
-
-
 def make_action_value_agent(
     num_actions: int, rule: Rule | None = None, *, sample_average: bool = True
 ) -> Agent:
@@ -183,8 +53,9 @@ def make_action_value_agent(
 
     Args:
       num_actions: number of arms (static: sets shapes).
-      rule: exploration rule, e.g. ``boltzmann()`` (the default),
-        ``boltzmann(make_temperature(inverse_log))``, ``epsilon_greedy()``.
+      rule: exploration rule of :mod:`rl_softmax.agents.rules`, e.g.
+        ``boltzmann_rule()`` (the default),
+        ``boltzmann_rule(make_temperature(inverse_log))``, ``epsilon_greedy_rule()``.
       sample_average: ``alpha = 1 / N(A)`` if True, else ``params.step_size``.
 
     Returns:
@@ -192,11 +63,9 @@ def make_action_value_agent(
     """
     if not isinstance(num_actions, int) or num_actions < 2:
         raise ValueError(f"num_actions={num_actions!r}: expected an integer >= 2.")
-    rule = boltzmann() if rule is None else rule
+    rule = boltzmann_rule() if rule is None else rule
     if not callable(rule):
-        raise ValueError(
-            f"rule={rule!r}: expected a rule such as action_value.boltzmann()."
-        )
+        raise ValueError(f"rule={rule!r}: expected a rule such as boltzmann_rule().")
 
     def init(key, params):
         del key
@@ -205,7 +74,7 @@ def make_action_value_agent(
 
     def act(key, state, obs, params):
         del obs  # one state
-        return rule(key, state, params.explore)
+        return rule(key, Estimates(state.q, state.counts, state.step), params.explore)
 
     def update(state, transition: Transition, params):
         # A dense one-hot update vectorises better under vmap than a scatter.

@@ -32,10 +32,11 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from rl_softmax import policies
+from rl_softmax import policies, schedules
 from rl_softmax import softmax as sm
 from rl_softmax.agents import policy_gradient as pg
 from rl_softmax.agents.base import RolloutAgent, Transition
+from rl_softmax.agents.networks import annealed, clipped
 
 __all__ = ["LOSSES", "PGParams", "PGState", "make_actor_critic_agent"]
 
@@ -139,9 +140,7 @@ def make_actor_critic_agent(
 
     def network_optimizer(params, learning_rate):
         # Built per call: the swept numbers are traced arrays.
-        return optax.chain(
-            optax.clip_by_global_norm(params.max_grad_norm), optimizer(learning_rate)
-        )
+        return clipped(optimizer, learning_rate, params.max_grad_norm)
 
     def tau_optimizer(params):
         return optax.adam(params.tau_learning_rate)
@@ -206,10 +205,7 @@ def make_actor_critic_agent(
             returns=returns.reshape(size),
         )
         tau = tau_now(state, params)
-        learning_rate = jnp.asarray(params.learning_rate, jnp.float32)
-        if anneal_steps is not None:
-            done = jnp.minimum(state.step / anneal_steps, 1.0)
-            learning_rate = learning_rate * (1.0 - done)
+        learning_rate = annealed(params.learning_rate, state.step, anneal_steps)
         opt = network_optimizer(params, learning_rate)
 
         def minibatch(carry, batch):
@@ -235,10 +231,9 @@ def make_actor_critic_agent(
             # The entropy of the policy that gathered the rollout.
             entropy = jnp.mean(sm.entropy(logits))
             target = entropy_target(state.step, params.final_entropy)
-            # d/d(log tau) of tau (H - H_target)
-            grad = jnp.exp(log_tau) * (entropy - target)
-            updates, tau_opt_state = tau_optimizer(params).update(grad, tau_opt_state)
-            log_tau = optax.apply_updates(log_tau, updates)
+            log_tau, tau_opt_state = schedules.temperature_step(
+                tau_optimizer(params), log_tau, tau_opt_state, entropy, target
+            )
         return PGState(network, opt_state, log_tau, tau_opt_state, state.step + size)
 
     return RolloutAgent(

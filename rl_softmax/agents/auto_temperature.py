@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from rl_softmax import policies
+from rl_softmax import policies, schedules
 from rl_softmax import softmax as sm
 from rl_softmax.agents.action_value import (
     ActionValueParams,
@@ -103,25 +103,19 @@ def make_auto_temperature_agent(
     def act(key, state, obs, params):
         del obs  # one state
         tau = jnp.exp(state.log_tau)
-        probs = sm.softmax(state.values.q, tau)
-        u = jax.random.uniform(key, dtype=probs.dtype)
-        return policies.sample_from_uniform(u, probs), {"probs": probs, "tau": tau}
+        probs = policies.boltzmann(tau).probs(state.values.q)
+        return policies.sample_categorical(key, probs), {"probs": probs, "tau": tau}
 
     def update(state, transition: Transition, params):
-        q = state.values.q
         target = entropy_target(state.values.step)
-        entropy = jax.lax.stop_gradient(sm.entropy(q, jnp.exp(state.log_tau)))
-
-        def loss(log_tau):
-            return jnp.exp(log_tau) * (entropy - target)
-
-        grad = jax.grad(loss)(state.log_tau)
+        entropy = sm.entropy(state.values.q, jnp.exp(state.log_tau))
         learning_rate = jnp.asarray(params.tau_learning_rate, jnp.float32)
         hyperparams = {**state.opt_state.hyperparams, "learning_rate": learning_rate}
         opt_state = state.opt_state._replace(hyperparams=hyperparams)
-        step, opt_state = tau_optimizer.update(grad, opt_state, state.log_tau)
+        log_tau, opt_state = schedules.temperature_step(
+            tau_optimizer, state.log_tau, opt_state, entropy, target
+        )
         values = values_agent.update(state.values, transition, value_params(params))
-        log_tau = optax.apply_updates(state.log_tau, step)
         return AutoTemperatureState(values, log_tau, opt_state)
 
     return Agent(init, act, update, AutoTemperatureParams(), num_actions)

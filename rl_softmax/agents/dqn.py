@@ -1,7 +1,7 @@
 """Deep Q-networks with a softmax (or any value-based) behaviour policy.
 
 A :class:`~rl_softmax.agents.base.RolloutAgent`: a ReLU MLP ``Q(s, .)`` acts through
-an exploration rule of :mod:`rl_softmax.agents.action_value` (Boltzmann at a
+an exploration rule of :mod:`rl_softmax.agents.rules` (Boltzmann at a
 constant, scheduled or entropy-targeted ``tau``; epsilon-greedy; greedy), every
 rollout goes into a ring replay buffer (:mod:`rl_softmax.agents.replay`), and once
 ``learning_starts`` environment steps are stored, every ``train_every``-th learn
@@ -44,10 +44,10 @@ import optax
 from jax.typing import ArrayLike
 
 from rl_softmax import softmax as sm
-from rl_softmax.agents import action_value, replay
-from rl_softmax.agents.action_value import ActionValueState, Rule
+from rl_softmax.agents import replay
 from rl_softmax.agents.base import RolloutAgent, Transition
-from rl_softmax.agents.policy_gradient import MLPParams, init_mlp
+from rl_softmax.agents.networks import MLPParams, annealed, clipped, init_mlp, mlp
+from rl_softmax.agents.rules import Estimates, Rule, boltzmann_rule, rule_info
 
 __all__ = [
     "TARGETS",
@@ -108,18 +108,13 @@ def q_values(params: MLPParams, obs: ArrayLike) -> jax.Array:
     """``Q(s, .)``: ReLU hidden layers and a linear output.
 
     Args:
-      params: ``[(W, b), ...]`` from
-        :func:`~rl_softmax.agents.policy_gradient.init_mlp`.
+      params: ``[(W, b), ...]`` from :func:`~rl_softmax.agents.networks.init_mlp`.
       obs: ``[obs_size]`` one observation.
 
     Returns:
       ``[num_actions]`` action values.
     """
-    h = jnp.asarray(obs, jnp.float32)
-    *hidden, (w_out, b_out) = params
-    for w, b in hidden:
-        h = jax.nn.relu(h @ w + b)
-    return h @ w_out + b_out
+    return mlp(params, obs, activation=jax.nn.relu)
 
 
 def max_backup(q_next: ArrayLike) -> jax.Array:
@@ -166,16 +161,6 @@ def polyak_update(online: Any, target: Any, rate: ArrayLike) -> Any:
     return jax.tree.map(lambda o, t: t + rate * (o - t), online, target)
 
 
-def _rule_info(rule: Rule, num_actions: int) -> dict:
-    """The shapes of what ``rule`` reports, found by tracing it once."""
-    row = ActionValueState(
-        jnp.zeros((num_actions,), jnp.float32),
-        jnp.zeros((num_actions,), jnp.float32),
-        jnp.zeros((), jnp.int32),
-    )
-    return jax.eval_shape(rule, jax.random.key(0), row, jnp.float32(0.1))[1]
-
-
 def make_dqn_agent(
     obs_size: int,
     num_actions: int,
@@ -196,9 +181,10 @@ def make_dqn_agent(
     Args:
       obs_size: length of a (flat, float) observation.
       num_actions: number of discrete actions.
-      rule: exploration rule from :mod:`rl_softmax.agents.action_value` that sees
-        ``Q(s, .)`` (``boltzmann()``, the default; ``epsilon_greedy()``;
-        ``greedy()``; ``target_entropy(...)``); its ``step`` is environment steps.
+      rule: exploration rule from :mod:`rl_softmax.agents.rules` that sees
+        ``Q(s, .)`` (``boltzmann_rule()``, the default; ``epsilon_greedy_rule()``;
+        ``greedy_rule()``; ``target_entropy_rule(...)``); its ``step`` is
+        environment steps.
       target: one of :data:`TARGETS`.
       optimizer: optax factory taking ``learning_rate``; gradients are clipped to
         ``params.max_grad_norm`` before it.
@@ -225,12 +211,10 @@ def make_dqn_agent(
     ):  # fmt: skip
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name}={value!r}: expected an integer >= {low}.")
-    rule = action_value.boltzmann() if rule is None else rule
+    rule = boltzmann_rule() if rule is None else rule
     if not callable(rule):
-        raise ValueError(
-            f"rule={rule!r}: expected a rule such as action_value.boltzmann()."
-        )
-    if target == "soft_dqn" and "tau" not in _rule_info(rule, num_actions):
+        raise ValueError(f"rule={rule!r}: expected a rule such as boltzmann_rule().")
+    if target == "soft_dqn" and "tau" not in rule_info(rule, num_actions):
         raise ValueError(
             f"rule={getattr(rule, '__qualname__', rule)!r} reports no 'tau', which "
             "target='soft_dqn' needs (boltzmann, greedy or target_entropy do)."
@@ -241,14 +225,8 @@ def make_dqn_agent(
 
     def network_optimizer(params, step=0):
         # Built per call: the swept numbers are traced arrays.
-        learning_rate = jnp.asarray(params.learning_rate, jnp.float32)
-        if anneal_steps is not None:
-            done = jnp.minimum(step / anneal_steps, 1.0)
-            learning_rate = learning_rate * (1.0 - done)
-        return optax.chain(
-            optax.clip_by_global_norm(params.max_grad_norm),
-            optimizer(learning_rate),
-        )
+        learning_rate = annealed(params.learning_rate, step, anneal_steps)
+        return clipped(optimizer, learning_rate, params.max_grad_norm)
 
     def init(key, params):
         online = init_mlp(key, sizes)
@@ -271,7 +249,7 @@ def make_dqn_agent(
         )
 
     def policy(key, values, step, params):
-        return rule(key, ActionValueState(values, no_counts, step), params.explore)
+        return rule(key, Estimates(values, no_counts, step), params.explore)
 
     def act(key, state, obs, params):
         values = q_values(state.online, obs)

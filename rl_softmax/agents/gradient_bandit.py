@@ -36,10 +36,10 @@ import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from rl_softmax import policies
+from rl_softmax import schedules
 from rl_softmax import softmax as sm
-from rl_softmax.agents.action_value import Temperature, constant_temperature
 from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.rules import Estimates, boltzmann_rule, constant_temperature
 
 __all__ = [
     "GradientBanditParams",
@@ -113,7 +113,7 @@ def make_gradient_bandit(
     optimizer: OptimizerFactory | None = None,
     *,
     baseline: bool = True,
-    temperature: Temperature = constant_temperature,
+    temperature: schedules.Temperature = constant_temperature,
 ) -> Agent:
     """Builds a gradient bandit agent (Sutton & Barto 2018, Sec. 2.8).
 
@@ -138,6 +138,8 @@ def make_gradient_bandit(
     optimizer = optax.sgd if optimizer is None else optimizer
     _check_optimizer(optimizer)
     default_params = GradientBanditParams()
+    rule = boltzmann_rule(temperature)
+    no_counts = jnp.zeros((num_actions,), jnp.float32)
     # The placeholder learning rate is replaced by params.step_size in the state.
     transform = optax.inject_hyperparams(optimizer)(
         **{_LEARNING_RATE: default_params.step_size}
@@ -161,10 +163,8 @@ def make_gradient_bandit(
 
     def act(key, state, obs, params):
         del obs  # one state
-        tau = temperature(state.step, params.explore)
-        probs = sm.softmax(state.preferences, tau)
-        u = jax.random.uniform(key, dtype=probs.dtype)
-        return policies.sample_from_uniform(u, probs), {"probs": probs, "tau": tau}
+        estimates = Estimates(state.preferences, no_counts, state.step)
+        return rule(key, estimates, params.explore)
 
     def update(state, transition: Transition, params):
         preferences = state.preferences

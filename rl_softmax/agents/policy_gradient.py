@@ -1,4 +1,5 @@
-"""Softmax policy-gradient building blocks: MLPs, GAE, A2C and PPO losses.
+"""Softmax policy-gradient building blocks: the actor-critic networks, GAE, A2C and
+PPO losses.
 
 Pure functions over plain pytrees of arrays (no module library). Each function takes
 one unbatched example (an observation ``[obs_size]``); ``jax.vmap`` makes a batch.
@@ -12,11 +13,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jax.typing import ArrayLike
 
 from rl_softmax import softmax as sm
+from rl_softmax.agents.networks import MLPParams, init_mlp, mlp
 
 __all__ = [
     "ActorCriticParams",
@@ -25,95 +26,14 @@ __all__ = [
     "a2c_loss",
     "gae",
     "init_actor_critic",
-    "init_mlp",
-    "mlp",
     "policy_logits",
     "ppo_loss",
     "state_value",
     "update",
 ]
 
-MLPParams = list[tuple[jax.Array, jax.Array]]
-"""``[(W, b), ...]`` per layer, ``W: [in, out]``, ``b: [out]``."""
-
-_HIDDEN_GAIN = float(np.sqrt(2.0))
 # Keeps a batch of equal advantages finite: they standardise to 0.
 _NORMALIZE_EPS = 1e-8
-
-
-def init_mlp(
-    key: jax.Array, sizes: Sequence[int], *, out_scale: float = 1.0
-) -> MLPParams:
-    """Orthogonal weights and zero biases for an MLP with layer widths ``sizes``.
-
-    Hidden layers get gain ``sqrt(2)``; the output layer gets ``out_scale`` (PPO's
-    usual choice: 0.01 for a policy head, so the first policy is near uniform, and 1.0
-    for a value head). Saxe et al. (2014); Andrychowicz et al. (2021), Sec. 3.
-
-    Args:
-      key: PRNG key.
-      sizes: ``[in, hidden..., out]``, at least two positive widths.
-      out_scale: gain of the last layer's orthogonal weights.
-
-    Returns:
-      ``[(W, b), ...]``, one float32 pair per layer, ``W: [sizes[i], sizes[i + 1]]``.
-    """
-    sizes = tuple(int(s) for s in sizes)
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(
-            f"sizes must hold at least two positive widths [in, ..., out], got {sizes}"
-        )
-    num_layers = len(sizes) - 1
-    layer_keys = jax.random.split(key, num_layers)
-    params = []
-    for i, (layer_key, fan_in, fan_out) in enumerate(
-        zip(layer_keys, sizes[:-1], sizes[1:], strict=True)
-    ):
-        gain = out_scale if i == num_layers - 1 else _HIDDEN_GAIN
-        weights = gain * _orthogonal(layer_key, fan_in, fan_out)
-        params.append((weights, jnp.zeros((fan_out,), jnp.float32)))
-    return params
-
-
-def _orthogonal(key: jax.Array, fan_in: int, fan_out: int) -> jax.Array:
-    """``jax.nn.initializers.orthogonal()`` (same draw, same matrix up to rounding)
-    without a QR factorization.
-
-    The Q of a Gaussian matrix with the signs that make R's diagonal positive is
-    what Gram-Schmidt on its columns gives; here modified Gram-Schmidt, applied
-    twice per column (orthogonal to float32 precision). jaxlib's batched QR
-    (LAPACK through ``ParallelBatchMap``) deadlocks on XLA:CPU's thread pool when
-    initialisation is vmapped over a sweep's runs, so it is avoided.
-    """
-    rows, cols = max(fan_in, fan_out), min(fan_in, fan_out)
-    a = jax.random.normal(key, (rows, cols), jnp.float32)
-    earlier = jnp.arange(cols)
-
-    def orthonormalize(j, q):
-        v = q[:, j]
-        for _ in range(2):
-            v = v - q @ jnp.where(earlier < j, q.T @ v, 0.0)
-        return q.at[:, j].set(v / jnp.linalg.norm(v))
-
-    q = jax.lax.fori_loop(0, cols, orthonormalize, a)
-    return q if fan_in >= fan_out else q.T
-
-
-def mlp(params: MLPParams, x: ArrayLike) -> jax.Array:
-    """``tanh`` hidden layers and a linear output layer.
-
-    Args:
-      params: ``[(W, b), ...]`` from :func:`init_mlp`.
-      x: ``[in]`` one input.
-
-    Returns:
-      ``[out]`` the last layer's pre-activation.
-    """
-    h = jnp.asarray(x, jnp.float32)
-    *hidden, (w_out, b_out) = params
-    for w, b in hidden:
-        h = jnp.tanh(h @ w + b)
-    return h @ w_out + b_out
 
 
 class ActorCriticParams(NamedTuple):

@@ -1,7 +1,7 @@
 """Tabular temporal-difference control: ``Q(S, A) += alpha (target - Q(S, A))``.
 
 Sutton & Barto (2018), ch. 6. The agent keeps a table ``Q [num_states, num_actions]``
-and acts with any exploration rule of :mod:`rl_softmax.agents.action_value`, which
+and acts with any exploration rule of :mod:`rl_softmax.agents.rules`, which
 sees the current state's row: ``ActionValueState(q[s], counts[s], step)``. Every
 target is ``R + gamma * bootstrap(S')``, with no bootstrap when the step
 ``terminated`` and a bootstrap when a time limit ``truncated`` it (the next state
@@ -48,9 +48,8 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rl_softmax import softmax as sm
-from rl_softmax.agents import action_value
-from rl_softmax.agents.action_value import ActionValueState, Rule
 from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.rules import Estimates, Rule, boltzmann_rule, rule_info
 
 __all__ = [
     "TARGETS",
@@ -121,17 +120,6 @@ def summary(state: TDState, params: TDParams) -> dict[str, jax.Array]:
     return {"greedy_policy": greedy_policy(state), "visits": state_visits(state)}
 
 
-def _policy_info(rule: Rule, num_actions: int) -> dict:
-    """The shapes of what ``rule`` reports, found by tracing it once."""
-    row = ActionValueState(
-        jnp.zeros((num_actions,), jnp.float32),
-        jnp.zeros((num_actions,), jnp.float32),
-        jnp.zeros((), jnp.int32),
-    )
-    _, info = jax.eval_shape(rule, jax.random.key(0), row, jnp.float32(0.1))
-    return info
-
-
 def make_td_agent(
     num_states: int,
     num_actions: int,
@@ -146,8 +134,8 @@ def make_td_agent(
         in ``[0, num_states)``, terminal states included (their rows are never
         bootstrapped from, but ``next_obs`` indexes them) (static: sets shapes).
       num_actions: size of the action space (static).
-      rule: exploration rule from :mod:`rl_softmax.agents.action_value`, e.g.
-        ``boltzmann()`` (the default) or ``epsilon_greedy()``.
+      rule: exploration rule of :mod:`rl_softmax.agents.rules`, e.g.
+        ``boltzmann_rule()`` (the default) or ``epsilon_greedy_rule()``.
       target: one of :data:`TARGETS` (see the module docstring).
 
     Returns:
@@ -160,17 +148,15 @@ def make_td_agent(
         raise ValueError(f"num_actions={num_actions!r}: expected an integer >= 2.")
     if target not in TARGETS:
         raise ValueError(f"target={target!r}: expected one of {TARGETS}.")
-    rule = action_value.boltzmann() if rule is None else rule
+    rule = boltzmann_rule() if rule is None else rule
     if not callable(rule):
-        raise ValueError(
-            f"rule={rule!r}: expected a rule such as action_value.boltzmann()."
-        )
+        raise ValueError(f"rule={rule!r}: expected a rule such as boltzmann_rule().")
     needs = {"sarsa": "probs", "expected_sarsa": "probs", "soft_q": "tau"}.get(target)
-    if needs is not None and needs not in _policy_info(rule, num_actions):
+    if needs is not None and needs not in rule_info(rule, num_actions):
         raise ValueError(
             f"rule={getattr(rule, '__qualname__', rule)!r} reports no {needs!r} in "
             f"its policy_info, which target={target!r} needs (e.g. "
-            f"action_value.boltzmann() reports both 'probs' and 'tau')."
+            f"boltzmann_rule() reports both 'probs' and 'tau')."
         )
 
     def init(key, params):
@@ -188,12 +174,12 @@ def make_td_agent(
         )
 
     def act(key, state, obs, params):
-        row = ActionValueState(state.q[obs], state.counts[obs], state.step)
+        row = Estimates(state.q[obs], state.counts[obs], state.step)
         return rule(key, row, params.explore)
 
     def next_policy(q, counts, step, next_obs, explore):
         """What the rule reports at ``S'`` (its action, from a fixed key, unused)."""
-        row = ActionValueState(q[next_obs], counts[next_obs], step)
+        row = Estimates(q[next_obs], counts[next_obs], step)
         _, info = rule(jax.random.key(0), row, explore)
         return info
 

@@ -18,7 +18,7 @@ Per-run metrics (``at_end``) are computed once, from the run's final state.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import jax
@@ -26,7 +26,14 @@ import jax.numpy as jnp
 
 from rl_softmax import softmax as sm
 
-__all__ = ["METRICS", "Metric", "available", "episode_values", "step_values"]
+__all__ = [
+    "METRICS",
+    "Metric",
+    "available",
+    "episode_values",
+    "label",
+    "step_values",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +57,9 @@ class Metric:
         small fraction of its per-run windows.
       meaning: what its value is, in words.
       needs: when a run defines it (:func:`available`), in words.
+      estimated_label: the label where a rollout run estimates by evaluation
+        episodes what a tabular run computes exactly (``""``: the same label);
+        see :func:`label`.
     """
 
     name: str
@@ -62,6 +72,7 @@ class Metric:
     mean_curve_only: bool = False
     meaning: str = ""
     needs: str = ""
+    estimated_label: str = ""
 
 
 _VALUES = 'the environment reports true action values (``info["action_values"]``)'
@@ -135,11 +146,13 @@ METRICS: dict[str, Metric] = {
             needs=_EVALUATE,
         ),
         Metric(
-            "greedy_return", "return of the final greedy policy", at_end=True,
+            "greedy_return", "expected return of the final greedy policy (exact)",
+            at_end=True,
             meaning="expected return of the final greedy policy, exact; for "
-            "rollout and replay agents the mean return of evaluation episodes "
-            "taking the most probable action",
+            "rollout and replay agents an estimate: the mean return of evaluation "
+            "episodes taking the most probable action",
             needs=f"{_EVALUATE}; or {_ROLLOUT}",
+            estimated_label="return of the final greedy policy (evaluation mean)",
         ),
         Metric(
             "eval_return", "return of the final softmax policy", at_end=True,
@@ -170,6 +183,22 @@ METRICS: dict[str, Metric] = {
     )
 }  # fmt: skip
 """Every metric the engine can report, by name, in reporting order."""
+
+
+def label(name: str, reported: Collection[str] = ()) -> str:
+    """The axis label of metric ``name`` in a result that reports ``reported``.
+
+    ``greedy_return`` is one name for two numbers: the exact expected return of a
+    tabular run's greedy policy (``env.evaluate``) and a rollout run's mean over
+    evaluation episodes. A rollout run also reports ``eval_return``, so its label
+    says it is an estimate. An unknown name is its own label.
+    """
+    if name not in METRICS:
+        return name
+    metric = METRICS[name]
+    if metric.estimated_label and "eval_return" in reported:
+        return metric.estimated_label
+    return metric.label
 
 
 def available(

@@ -1,11 +1,15 @@
-"""``run_experiment(config) -> Results``: one experiment, config to results and plots.
+"""``run_experiment(config) -> Results``: one experiment, config to saved results.
 
 The same function serves the ``rl-softmax run`` command, the scripts in
 ``experiments/`` and anyone's notebook: it validates the config, builds every
 study's environment and agent from the registry, compiles each study once, sweeps
-its values x seeds grid, writes arrays, metadata, a tidy summary and plots (atomic
+its values x seeds grid, writes arrays, metadata and a tidy summary (atomic
 writes; a rerun resumes from the studies already saved for the same config) and
 returns everything in memory, so nothing has to be read back from disk.
+
+Plots are drawn by a layer above this one: pass ``draw=`` a function such as
+:func:`rl_softmax.plotting.draw_experiment` (what ``rl-softmax run`` does), or
+call it later on the results, or run ``rl-softmax plot DIR``.
 """
 
 from __future__ import annotations
@@ -217,13 +221,18 @@ def _study_info(config, study) -> dict[str, Any]:
     }
 
 
+Draw = Callable[[Path, Mapping[str, SweepResult], dict], list[Path]]
+"""``(out_dir, studies, metadata) -> written paths``: what draws an experiment's
+figures (:func:`rl_softmax.plotting.draw_experiment`)."""
+
+
 def run_experiment(
     config: str | os.PathLike | Mapping | config_lib.ExperimentConfig,
     out: str | os.PathLike | None = None,
     *,
     overrides: Sequence[str] = (),
     progress: bool = True,
-    plots: bool = True,
+    draw: Draw | None = None,
     write: bool = True,
     overwrite: bool = False,
     devices: int | None = None,
@@ -240,7 +249,9 @@ def run_experiment(
       out: the results directory (default ``results/<config name>``).
       overrides: ``key=value`` overrides (TOML values) of a path or dict config.
       progress: show a progress bar per study.
-      plots: draw the figures into ``out/plots``.
+      draw: ``(out_dir, studies, metadata) -> paths``, called once the results are
+        written, e.g. :func:`rl_softmax.plotting.draw_experiment` (the figures go
+        into ``out/plots``); its time is recorded. Default: no figures.
       write: write results at all (False: in memory only, no resume).
       overwrite: replace results of a different config in ``out``.
       devices: JAX CPU devices to ask for before JAX starts (see
@@ -306,7 +317,7 @@ def run_experiment(
         return _run_studies(
             config, runs, out_dir, metadata, finished, resolved=resolved,
             config_hash=config_hash, build_seconds=build_seconds, write=write,
-            progress=progress, plots=plots, cache_dir=cache_dir, say=say,
+            progress=progress, draw=draw, cache_dir=cache_dir, say=say,
             estimates=estimates, checkpoint_every=checkpoint_every,
             stop_on_divergence=on_divergence == "stop",
         )  # fmt: skip
@@ -314,11 +325,11 @@ def run_experiment(
 
 def _run_studies(
     config, runs, out_dir, metadata, finished, *, resolved, config_hash,
-    build_seconds, write, progress, plots, cache_dir, say, estimates,
+    build_seconds, write, progress, draw, cache_dir, say, estimates,
     checkpoint_every, stop_on_divergence,
 ) -> Results:  # fmt: skip
     """The rest of :func:`run_experiment`: sweeps (or reuses) every study, writes
-    arrays, metadata and summary, and draws the plots."""
+    arrays, metadata and summary, and calls ``draw``."""
     mask = executor.from_process_zero(
         sum(1 << i for i, s in enumerate(config.studies) if s.name in finished)
     )
@@ -428,11 +439,9 @@ def _run_studies(
         paths.append(results.save_metadata(out_dir, metadata))
         paths.append(results.save_summary(out_dir, rows))
         timings["write"] += time.perf_counter() - start
-        if plots:
+        if draw is not None:
             start = time.perf_counter()
-            from rl_softmax import plotting  # matplotlib only when drawing
-
-            paths += plotting.draw_experiment(out_dir, studies, metadata)
+            paths += draw(out_dir, studies, metadata)
             timings["plot"] = time.perf_counter() - start
             results.save_metadata(out_dir, metadata)  # with the plot time
     return Results(
@@ -561,14 +570,34 @@ def _checked_run(config, index: int, study):
         ) from None
 
 
+def final_run_steps(final_steps: int, env_steps_per_step: int) -> int:
+    """A config's ``final_steps`` (environment steps) in a run's steps.
+
+    A rollout run's step is one update of ``env_steps_per_step`` environment steps,
+    so the final window is whole updates: the most that fit in ``final_steps``,
+    and at least one (so ``final_steps`` below one update is rounded up to it).
+    The study says so when it runs, and ``summary.csv``'s ``final_steps`` column
+    holds the window actually used.
+    """
+    return max(1, final_steps // env_steps_per_step)
+
+
 def _sweep_study(
     config, run, study, values, key, progress: bool, *, checkpoint=None,
     stop=None, say=None, stop_on_divergence=False,
 ):  # fmt: skip
     """Compiles and sweeps one study; returns ``(result, timings)``."""
+    final_steps = final_run_steps(config.final_steps, run.env_steps_per_step)
+    if final_steps * run.env_steps_per_step != config.final_steps and say:
+        say(
+            f"  {study.name}: final_steps={config.final_steps} is rounded to "
+            f"{final_steps} whole update(s) of {run.env_steps_per_step} environment "
+            f"steps: the final window is the last "
+            f"{final_steps * run.env_steps_per_step} steps"
+        )
     if isinstance(run, HostStudy):
         result, measured = _host_sweep_study(
-            config, run, study, values, key, progress, stop
+            config, run, study, values, key, progress, stop, final_steps
         )
         if stop_on_divergence:
             error = SweepDiverged.first_of(
@@ -578,8 +607,7 @@ def _sweep_study(
                 raise error
         return result, measured
     settings = {
-        # config.final_steps counts environment steps, a run's steps may be updates
-        "final_steps": max(1, config.final_steps // run.env_steps_per_step),
+        "final_steps": final_steps,
         "max_block_runs": config.max_block_runs or None,
     }
     start = time.perf_counter()
@@ -622,7 +650,7 @@ def _sweep_study(
 
 
 def _host_sweep_study(
-    config, run: HostStudy, study, values, key, progress: bool, stop=None
+    config, run: HostStudy, study, values, key, progress: bool, stop, final_steps
 ):
     """Steps one study's gymnasium environments on the host; progress in steps.
     A stop request ends it at once (the host loop keeps no checkpoint)."""
@@ -641,7 +669,7 @@ def _host_sweep_study(
             run.env, run.agent, run.num_steps, values, config.num_seeds, key=key,
             env_seeds=[_env_seed(config.seed, s) for s in range(config.num_seeds)],
             agent_params=run.agent_params, swept=run.swept,
-            final_steps=max(1, config.final_steps // run.env_steps_per_step),
+            final_steps=final_steps,
             rollout_shape=run.rollout_shape,
             on_step=lambda done: _host_step(bar, done, num_runs, stop),
         )  # fmt: skip

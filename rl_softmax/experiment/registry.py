@@ -25,6 +25,7 @@ from rl_softmax.agents import (
     auto_temperature,
     dqn,
     gradient_bandit,
+    rules,
     td,
 )
 from rl_softmax.experiment import schema
@@ -552,11 +553,11 @@ def make_temperature(schedule: str, schedule_args: dict[str, Any]) -> Callable:
 
 def _boltzmann_rule(study, num_actions, num_steps):
     temperature = make_temperature(study.schedule, study.schedule_args)
-    return action_value.boltzmann(temperature)
+    return rules.boltzmann_rule(temperature)
 
 
 def _target_entropy_rule(study, num_actions, num_steps):
-    return action_value.target_entropy(_entropy_schedule(study, num_actions))
+    return rules.target_entropy_rule(_entropy_schedule(study, num_actions))
 
 
 # A run reports its temperature every step and sums it over up to 2**31 steps in
@@ -571,25 +572,25 @@ for _entry in (
     ),
     RuleEntry(
         "greedy", "argmax Q, ties split evenly (optimistic with initial_value > 0)",
-        None, lambda *_: action_value.greedy(),
+        None, lambda *_: rules.greedy_rule(),
     ),
     RuleEntry(
         "epsilon_greedy", "greedy, uniform with probability epsilon",
         Param("epsilon", "explore", None, 0.0, 1.0, False, "ε",
               "exploration probability ε"),
-        lambda *_: action_value.epsilon_greedy(),
+        lambda *_: rules.epsilon_greedy_rule(),
     ),
     RuleEntry(
         "ucb", "argmax Q + c sqrt(ln t / N)",
         Param("c", "explore", 1.0, 0.0, _INF, False, "c",
               "exploration coefficient c"),
-        lambda *_: action_value.ucb(),
+        lambda *_: rules.ucb_rule(),
     ),
     RuleEntry(
         "boltzmann_gumbel",
         "Boltzmann-Gumbel exploration, Gumbel noise of scale c/sqrt(N)",
         Param("c", "explore", 1.0, 1e-12, _INF, False, "C", "Gumbel noise scale C"),
-        lambda *_: action_value.boltzmann_gumbel(),
+        lambda *_: rules.boltzmann_gumbel_rule(),
     ),
     RuleEntry(
         "target_entropy", "softmax at the tau whose entropy follows a target schedule",

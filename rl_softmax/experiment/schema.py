@@ -125,8 +125,9 @@ TOP_LEVEL = _table(
     # the step index is an int32 in the compiled loop
     Key("num_steps", "integer", "steps per run", 1000, low=1, high=2**31 - 1),
     Key("final_steps", "integer", 'the window at the end reported as "final" (e.g. '
-        "the last 100 steps)", 100, default_note="min(100, num_steps)", low=1,
-        note="at most num_steps"),
+        "the last 100 steps); a rollout study's is whole updates (the most that "
+        "fit, at least one), as summary.csv's final_steps column shows", 100,
+        default_note="min(100, num_steps)", low=1, note="at most num_steps"),
     Key("max_block_runs", "integer", "at most this many runs per compiled call, to "
         "bound memory (0: sized automatically); it never changes a number", 0,
         low=0),

@@ -262,11 +262,11 @@ def plot_study_curves(
         )  # fmt: skip
         ax.set_ylim(bottom=0.0)
     _steps_axis(ax, next(iter(chosen.values()))[0])
-    ax.set_ylabel(_metric_label(metric))
     first = next(iter(chosen.values()))[0]
+    ax.set_ylabel(_metric_label(metric, first.metrics))
     _set_panel_title(
         ax,
-        _metric_label(metric),
+        _metric_label(metric, first.metrics),
         f"{np.asarray(first.seeds).size} runs, mean and 95% CI",
     )
     fig.legend(loc="outside right upper", fontsize=9, frameon=False)

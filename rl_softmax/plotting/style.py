@@ -11,7 +11,7 @@ import math
 import os
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
@@ -21,6 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from rl_softmax.engine.metrics import METRICS
+from rl_softmax.engine.metrics import label as metrics_label
 from rl_softmax.engine.sweep import SweepResult
 from rl_softmax.experiment import results, stats
 
@@ -49,8 +50,10 @@ def _with_symbol(label: str, symbol: str) -> str:
     return f"{label} ({symbol})"
 
 
-def _metric_label(metric: str) -> str:
-    return METRICS[metric].label if metric in METRICS else metric
+def _metric_label(metric: str, reported: Collection[str] = ()) -> str:
+    """The metric's axis label; ``reported``: the names the result holds (a
+    rollout study's ``greedy_return`` is labelled as the estimate it is)."""
+    return metrics_label(metric, reported)
 
 
 def _is_power_of_two(x: np.ndarray) -> np.ndarray:

@@ -216,7 +216,7 @@ def plot_sweep(
         _undefined_note(ax, mean)
         _set_log_x(ax, x, max_ticks=6)
         ax.set_xlabel(f"{param_label or param} (log scale)")
-        ax.set_ylabel(_metric_label(metric))
+        ax.set_ylabel(_metric_label(metric, result.metrics))
     num_seeds = np.asarray(result.seeds).size
     details = (
         f"{num_seeds} runs × {_num_steps(result)} steps "
@@ -271,7 +271,7 @@ def plot_learning_curves(
         )  # fmt: skip
     _undefined_note(ax, mean[chosen + list(ref_index.values())])
     _steps_axis(ax, result)
-    ax.set_ylabel(_metric_label(metric))
+    ax.set_ylabel(_metric_label(metric, result.metrics))
     _set_panel_title(ax, label, _curves_details(result))
     fig.legend(loc="outside right upper", fontsize=9, frameon=False)
     return fig
@@ -325,7 +325,8 @@ def plot_parameter_study(
         span = f"first {num_steps.pop()}" if len(num_steps) == 1 else "all"
     else:
         span = f"last {final_steps.pop()}" if len(final_steps) == 1 else "final"
-    ax.set_ylabel(f"{_metric_label(metric)} over {span} steps")
+    reported = {n for result, _, _ in studies.values() for n in result.metrics}
+    ax.set_ylabel(f"{_metric_label(metric, reported)} over {span} steps")
     runs = f", {num_seeds.pop()} runs each" if len(num_seeds) == 1 else ""
     ax.set_title(f"Parameter study{runs} (mean ± 95% CI)")
     _fig_legend(fig, *ax.get_legend_handles_labels())
