@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rl_softmax import policies
-from rl_softmax.agents import Agent
+from rl_softmax.agents import Agent, learn_each_step
 from rl_softmax.envs import Environment
 
 
@@ -102,7 +102,7 @@ def fixed_boltzmann() -> Agent:
         del transition, params
         return state
 
-    return Agent(init, act, update, FixedParams(), 2)
+    return Agent(init, act, learn_each_step(update), FixedParams(), 2)
 
 
 def p_right(tau: float) -> float:

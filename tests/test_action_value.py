@@ -30,6 +30,16 @@ from rl_softmax.agents import (
     make_action_value_agent,
     rules,
 )
+from rl_softmax.agents.base import one_step
+
+
+def _update(agent):
+    """The agent's ``learn`` on one step of one environment, as an update
+    ``(state, transition, params) -> state`` (a per-step agent ignores the key)."""
+    return lambda state, transition, params: agent.learn(
+        jax.random.key(0), state, one_step(transition), params
+    )
+
 
 K = 4
 NUM_KEYS = 20_000
@@ -206,7 +216,7 @@ def _jax_updates(agent, params_batch, actions, rewards):
 
         def body(state, inputs):
             action, reward = inputs
-            return agent.update(state, _transition(action, reward), params), None
+            return _update(agent)(state, _transition(action, reward), params), None
 
         state, _ = jax.lax.scan(body, state, (actions, rewards))
         return state

@@ -26,8 +26,18 @@ from rl_softmax.agents import (
     Transition,
     make_auto_temperature_agent,
 )
+from rl_softmax.agents.base import one_step
 from rl_softmax.engine import MetricResult, compile_sweep, make_run, sweep
 from rl_softmax.envs import GaussianBandit
+
+
+def _update(agent):
+    """The agent's ``learn`` on one step of one environment, as an update
+    ``(state, transition, params) -> state`` (a per-step agent ignores the key)."""
+    return lambda state, transition, params: agent.learn(
+        jax.random.key(0), state, one_step(transition), params
+    )
+
 
 K = 10
 NUM_STEPS = 300
@@ -80,7 +90,7 @@ def test_sgd_step_is_minus_lr_tau_entropy_gap(seed, tau, offset):
     )
     params = AutoTemperatureParams(tau_learning_rate=learning_rate)
     state = _state_with(agent, q, tau, params, step=seed)
-    new = jax.jit(agent.update)(
+    new = jax.jit(_update(agent))(
         state, _transition(jnp.int32(0), jnp.float32(0.5)), params
     )
 
@@ -102,7 +112,7 @@ def test_first_adam_step_is_minus_lr_sign_of_entropy_gap(offset):
     agent = make_auto_temperature_agent(K, schedules.constant(target))
     params = AutoTemperatureParams(tau_learning_rate=0.05)
     state = _state_with(agent, q, tau, params)
-    new = agent.update(state, _transition(jnp.int32(3), jnp.float32(-1.0)), params)
+    new = _update(agent)(state, _transition(jnp.int32(3), jnp.float32(-1.0)), params)
     grad = tau * (entropy - target)
     # Adam's bias-corrected first step: m / (sqrt(v) + eps) = g / (|g| + 1e-8).
     expected = math.log(tau) - 0.05 * grad / (abs(grad) + 1e-8)
@@ -117,7 +127,7 @@ def test_entropy_at_target_leaves_tau_unchanged():
     )
     params = AutoTemperatureParams(tau_learning_rate=1.0)
     state = _state_with(agent, q, 1.3, params)
-    new = agent.update(state, _transition(jnp.int32(0), jnp.float32(0.0)), params)
+    new = _update(agent)(state, _transition(jnp.int32(0), jnp.float32(0.0)), params)
     np.testing.assert_allclose(float(new.log_tau), math.log(1.3), atol=1e-5)
 
 
@@ -170,7 +180,7 @@ def test_values_update_like_numpy_loop(sample_average):
     params = AutoTemperatureParams(
         tau_learning_rate=0.1, step_size=step_size, initial_value=initial_value
     )
-    update = jax.jit(agent.update)
+    update = jax.jit(_update(agent))
     state = agent.init(jax.random.key(0), params)
 
     q = np.full(K, initial_value, np.float64)
@@ -289,12 +299,12 @@ def test_act_and_update_under_jit_and_vmap():
 
     rewards = jnp.asarray(rng.normal(size=batch), jnp.float32)
     batched_transition = Transition(None, 0, 0, None, None, None)
-    update = jax.jit(jax.vmap(agent.update, (0, batched_transition, None)))
+    update = jax.jit(jax.vmap(_update(agent), (0, batched_transition, None)))
     new = update(states, _transition(actions, rewards), params)
     assert new.values.q.shape == (batch, K) and new.values.q.dtype == jnp.float32
     assert new.values.step.shape == (batch,) and new.values.step.dtype == jnp.int32
     assert new.log_tau.shape == (batch,) and new.log_tau.dtype == jnp.float32
-    plain = agent.update(one, _transition(actions[2], rewards[2]), params)
+    plain = _update(agent)(one, _transition(actions[2], rewards[2]), params)
     np.testing.assert_allclose(plain.log_tau, new.log_tau[2], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(plain.values.q, new.values.q[2], rtol=1e-6)
 

@@ -15,7 +15,7 @@ import pytest
 
 from rl_softmax import policies
 from rl_softmax.agents import dqn, replay, rules
-from rl_softmax.agents.base import RolloutAgent, Transition
+from rl_softmax.agents.base import Agent, Transition
 from rl_softmax.engine import make_rollout_run, metrics
 from rl_softmax.envs.classic import CartPole
 from rl_softmax.experiment import config as config_lib
@@ -287,9 +287,9 @@ def test_the_rollout_engine_averages_value_spread_over_steps():
                        -rollout.obs[..., 2]], -1), -1,
         ).sum()  # fmt: skip
 
-    agent = RolloutAgent(
+    agent = Agent(
         init=lambda key, params: jnp.zeros(()), act=act, learn=learn,
-        default_params=dqn.DQNParams(), num_actions=2,
+        default_params=dqn.DQNParams(), num_actions=2, per_step=False,
     )  # fmt: skip
     env = CartPole()
     num_envs, steps, updates = 3, 4, 5
@@ -315,7 +315,7 @@ def test_greedy_evaluation_takes_the_argmax_of_the_values_not_of_the_probs():
     Two stand-ins act on the same values, one with uniform probabilities and one
     with the values' one-hot: their greedy evaluations are the same episodes."""
 
-    def stand_in(uniform: bool) -> RolloutAgent:
+    def stand_in(uniform: bool) -> Agent:
         def act(key, state, obs, params):
             lean = obs[2] + obs[3]  # pole angle and angular velocity
             values = jnp.stack([-lean, lean])  # push the way the pole falls
@@ -325,10 +325,10 @@ def test_greedy_evaluation_takes_the_argmax_of_the_values_not_of_the_probs():
                 "probs": probs, "values": values,
             }  # fmt: skip
 
-        return RolloutAgent(
+        return Agent(
             init=lambda key, params: jnp.zeros(()), act=act,
             learn=lambda key, state, rollout, params: state,
-            default_params=dqn.DQNParams(), num_actions=2,
+            default_params=dqn.DQNParams(), num_actions=2, per_step=False,
         )  # fmt: skip
 
     ends = []

@@ -257,10 +257,10 @@ def test_a_long_block_estimates_its_time_from_finished_windows(tmp_path, monkeyp
 
 
 def test_default_stride_handles_prime_and_huge_step_counts():
-    assert sweep_lib._default_stride(1_000_000_007) == 1_000_000_007
-    assert sweep_lib._default_stride(1_000_000_000) == 4_000_000
-    assert sweep_lib._default_stride(1000) == 4
-    assert sweep_lib._default_stride(7) == 1
+    assert sweep_lib.default_stride(1_000_000_007) == 1_000_000_007
+    assert sweep_lib.default_stride(1_000_000_000) == 4_000_000
+    assert sweep_lib.default_stride(1000) == 4
+    assert sweep_lib.default_stride(7) == 1
 
 
 # ---------------------------------------------------------------- fail fast

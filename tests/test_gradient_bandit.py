@@ -31,6 +31,7 @@ import pytest
 
 from rl_softmax import softmax as sm
 from rl_softmax.agents import Transition
+from rl_softmax.agents.base import one_step
 from rl_softmax.agents.gradient_bandit import (
     GradientBanditParams,
     GradientBanditState,
@@ -39,6 +40,15 @@ from rl_softmax.agents.gradient_bandit import (
 )
 from rl_softmax.engine import MetricResult, Run, compile_sweep, make_run, sweep
 from rl_softmax.envs import GaussianBandit, GaussianParams
+
+
+def _update(agent):
+    """The agent's ``learn`` on one step of one environment, as an update
+    ``(state, transition, params) -> state`` (a per-step agent ignores the key)."""
+    return lambda state, transition, params: agent.learn(
+        jax.random.key(0), state, one_step(transition), params
+    )
+
 
 _SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "numpy_reference.py"
 _spec = importlib.util.spec_from_file_location("numpy_reference", _SCRIPT)
@@ -76,7 +86,7 @@ def _agent(optimizer: str = "sgd", baseline: bool = True, schedule: bool = False
 
 @functools.cache
 def _jitted_update(optimizer: str = "sgd", baseline: bool = True, schedule=False):
-    return jax.jit(_agent(optimizer, baseline, schedule).update)
+    return jax.jit(_update(_agent(optimizer, baseline, schedule)))
 
 
 @functools.cache
@@ -280,7 +290,7 @@ def test_act_and_update_under_jit_and_vmap():
     assert np.all(np.abs(freq - 1 / K) <= SIGMAS * math.sqrt((1 / K) * (1 - 1 / K) / n))
 
     rewards = jnp.asarray(np.random.default_rng(0).normal(size=n), jnp.float32)
-    update = jax.jit(jax.vmap(agent.update, (0, _BATCHED_TRANSITION, batched)))
+    update = jax.jit(jax.vmap(_update(agent), (0, _BATCHED_TRANSITION, batched)))
     new = update(states, _transition(actions, rewards), params)
     for _ in range(2):  # past the first step, whose advantage is 0
         new = update(new, _transition(actions, rewards + 1.0), params)
@@ -291,9 +301,9 @@ def test_act_and_update_under_jit_and_vmap():
     # A row equals the plain (unbatched, unjitted) computation.
     for i in (n - 1,):  # one row: eager dispatch is slow
         row = jax.tree.map(lambda x, i=i: x[i], (states, params))
-        plain = agent.update(row[0], _transition(actions[i], rewards[i]), row[1])
+        plain = _update(agent)(row[0], _transition(actions[i], rewards[i]), row[1])
         for _ in range(2):
-            plain = agent.update(
+            plain = _update(agent)(
                 plain, _transition(actions[i], rewards[i] + 1.0), row[1]
             )
         np.testing.assert_allclose(

@@ -538,7 +538,7 @@ def test_each_run_constructor_takes_its_agents_and_names_the_other(name):
     """make_run builds every per-step agent of the registry and make_rollout_run
     every rollout agent; each refuses the other kind in one line naming the right
     constructor (issue 23)."""
-    from rl_softmax.agents.base import Agent, RolloutAgent
+    from rl_softmax.agents.base import Agent
     from rl_softmax.engine import make_rollout_run, make_run
 
     entry = registry.AGENTS[name]
@@ -555,13 +555,13 @@ def test_each_run_constructor_takes_its_agents_and_names_the_other(name):
     env = registry.ENVS[env_name].make(**config.env.options)
     agent = entry.make(config.studies[0], env, 512)
     field = registry.agent_params(name, rule, env.num_actions)[param].field
-    if isinstance(agent, RolloutAgent):
+    assert isinstance(agent, Agent)  # one contract for every agent
+    if not agent.per_step:
         run = make_rollout_run(env, agent, 1, num_envs=2, rollout_steps=4, swept=field)
         with pytest.raises(TypeError) as refused:
             make_run(env, agent, 8, swept=field)
         right = "make_rollout_run(env, agent, num_updates"
     else:
-        assert isinstance(agent, Agent)
         run = make_run(env, agent, 8, swept=field)
         with pytest.raises(TypeError) as refused:
             make_rollout_run(env, agent, 1, num_envs=2, rollout_steps=4, swept=field)

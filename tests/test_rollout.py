@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from rl_softmax import envs, schedules
-from rl_softmax.agents import RolloutAgent, make_actor_critic_agent
+from rl_softmax.agents import Agent, make_actor_critic_agent
 from rl_softmax.agents.policy_gradient import policy_logits
 from rl_softmax.engine import make_rollout_run, sweep
 from rl_softmax.engine.rollout import SOLVE_WINDOW
@@ -31,7 +31,7 @@ class _SpyParams(NamedTuple):
     tau: float = 0.0
 
 
-def _spy_agent(num_actions: int, num_updates: int, obs_size: int) -> RolloutAgent:
+def _spy_agent(num_actions: int, num_updates: int, obs_size: int) -> Agent:
     """Acts uniformly at random and keeps every rollout it is given (its state)."""
 
     def init(key, params):
@@ -60,7 +60,7 @@ def _spy_agent(num_actions: int, num_updates: int, obs_size: int) -> RolloutAgen
             "update": u + 1,
         }
 
-    return RolloutAgent(init, act, learn, _SpyParams(), num_actions)
+    return Agent(init, act, learn, _SpyParams(), num_actions, per_step=False)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from chain_mdp import ChainMDP, FixedParams, fixed_boltzmann, ratio_se, simulate
 
-from rl_softmax.agents import Agent, Transition
+from rl_softmax.agents import Agent, Transition, learn_each_step, one_step
 from rl_softmax.engine import make_run, sweep
 
 SIGMAS = 4.0
@@ -34,7 +34,7 @@ def _recording_agent(action: int) -> Agent:
         del state, params
         return transition
 
-    return Agent(init, act, update, FixedParams(), 2)
+    return Agent(init, act, learn_each_step(update), FixedParams(), 2)
 
 
 def _transitions(env, agent, num_steps):
@@ -154,3 +154,34 @@ def test_sweep_curves_pool_episodes_with_their_standard_error():
         np.testing.assert_allclose(
             curve.curve_sem[0, w], ratio_se(sums[:, w], counts[:, w]), rtol=1e-9
         )
+
+
+def test_a_per_step_agent_learns_from_one_step_and_refuses_a_rollout():
+    agent = _recording_agent(1)
+    state = agent.init(jax.random.key(0), FixedParams())
+    step = Transition(jnp.int32(2), jnp.int32(1), jnp.float32(0.5), jnp.int32(3),
+                      jnp.bool_(True), jnp.bool_(False))  # fmt: skip
+    learned = agent.learn(jax.random.key(1), state, one_step(step), FixedParams())
+    assert learned._fields == step._fields  # the recording agent keeps the step
+    for got, given in zip(learned, step, strict=True):
+        assert got.shape == () and got == given
+    rollout = jax.tree.map(lambda x: jnp.stack([one_step(x)[0]] * 2), step)  # [2, 1]
+    with pytest.raises(ValueError) as refused:
+        agent.learn(jax.random.key(1), state, rollout, FixedParams())
+    message = str(refused.value)
+    assert "\n" not in message and "got a batch of shape [2, 1]" in message
+
+
+def test_the_swept_parameter_defaults_to_the_agents_first_for_either_constructor():
+    """One rule for both constructors: the first field of the agent's params (the
+    issue-23 case: make_rollout_run with a DQN agent used to assume 'tau')."""
+    from rl_softmax.agents import make_actor_critic_agent, make_dqn_agent
+    from rl_softmax.engine import make_rollout_run
+    from rl_softmax.envs import CartPole
+
+    chain = make_run(ChainMDP(), fixed_boltzmann(), 8)
+    assert chain.swept == FixedParams._fields[0] == "tau"
+    rollout = {"num_envs": 2, "rollout_steps": 4, "num_eval_episodes": 0}
+    dqn = make_rollout_run(CartPole(), make_dqn_agent(4, 2), 1, **rollout)
+    ppo = make_rollout_run(CartPole(), make_actor_critic_agent(4, 2), 1, **rollout)
+    assert (dqn.swept, ppo.swept) == ("explore", "tau")

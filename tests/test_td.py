@@ -34,7 +34,17 @@ from rl_softmax.agents import (
     rules,
     td,
 )
+from rl_softmax.agents.base import one_step
 from rl_softmax.engine import make_run
+
+
+def _update(agent):
+    """The agent's ``learn`` on one step of one environment, as an update
+    ``(state, transition, params) -> state`` (a per-step agent ignores the key)."""
+    return lambda state, transition, params: agent.learn(
+        jax.random.key(0), state, one_step(transition), params
+    )
+
 
 S, A = 5, 3
 TARGETS = ("q_learning", "sarsa", "expected_sarsa", "soft_q")
@@ -164,7 +174,7 @@ def _fold_updates(target, rule):
 
     def run(transitions, params):
         state = agent.init(jax.random.key(0), params)
-        step = lambda state, tr: (agent.update(state, tr, params), None)  # noqa: E731
+        step = lambda state, tr: (_update(agent)(state, tr, params), None)  # noqa: E731
         return jax.lax.scan(step, state, transitions)[0]
 
     return jax.jit(run)
@@ -218,7 +228,7 @@ def test_soft_q_bootstrap_is_tau_logsumexp():
     row = jnp.array([0.3, -1.2, 2.0])
     state = agent.init(jax.random.key(0), params)
     state = state._replace(q=state.q.at[4].set(row))
-    state = agent.update(state, _one(0, 1, 0.25, 4, False, False), params)
+    state = _update(agent)(state, _one(0, 1, 0.25, 4, False, False), params)
     expected = 0.25 + tau * np.log(np.sum(np.exp(np.asarray(row, np.float64) / tau)))
     np.testing.assert_allclose(state.q[0, 1], expected, rtol=1e-6)
 
@@ -251,7 +261,7 @@ def _from_known_table(target, transition):
     params = TDParams(explore=TAU, step_size=0.5, discount=0.9, initial_value=1.0)
     state = agent.init(jax.random.key(0), params)
     state = state._replace(q=state.q.at[3].set(jnp.asarray(NEXT_ROW, jnp.float32)))
-    return agent.update(state, transition, params), params
+    return _update(agent)(state, transition, params), params
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -275,7 +285,7 @@ def test_sarsa_defers_until_the_next_action():
     assert bool(state.has_pending)
     assert (int(state.pending_obs), int(state.pending_action)) == (0, 2)
     # The next step is taken in S' = 3 with A' = 1: Q(0, 2) uses Q(3, 1) = 3.
-    state = _agent("sarsa").update(state, _one(3, 1, 0.0, 4, False, False), params)
+    state = _update(_agent("sarsa"))(state, _one(3, 1, 0.0, 4, False, False), params)
     np.testing.assert_allclose(
         state.q[0, 2], 1.0 + 0.5 * (4.0 + 0.9 * 3.0 - 1.0), rtol=1e-6
     )
@@ -289,7 +299,7 @@ def test_sarsa_acts_on_q_in_the_books_order():
     the update of ``(S, A)``."""
     agent, num_steps = _agent("sarsa"), 120
     params = PARAMS._replace(explore=0.5, step_size=0.5)
-    act, update = jax.jit(agent.act), jax.jit(agent.update)
+    act, update = jax.jit(agent.act), jax.jit(_update(agent))
     rng = np.random.default_rng(3)
     state = agent.init(jax.random.key(0), params)
     obs, steps, reported = 0, [], []
@@ -405,7 +415,7 @@ def test_init_act_update_shapes_and_dtypes(target, transform):
     agent = _agent(target)
     transition = _one(1, 2, 0.5, 4, False, False)
     key, params = jax.random.key(0), PARAMS
-    init, act, update = agent.init, agent.act, agent.update
+    init, act, update = agent.init, agent.act, _update(agent)
     batch = ()
     if transform == "jit":
         init, act, update = jax.jit(init), jax.jit(act), jax.jit(update)

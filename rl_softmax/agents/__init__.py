@@ -1,4 +1,4 @@
-"""Agents: each is ``(init, act, update)``, pure, with its state a pytree.
+"""Agents: each is ``(init, act, learn)``, pure and keyed, with its state a pytree.
 
 The contract (:class:`Agent`, :class:`Transition`) is in :mod:`rl_softmax.agents.base`.
 :mod:`.rules` holds the exploration rules that value-based agents act with (the
@@ -7,8 +7,8 @@ bandit agents of :mod:`.action_value`, the tables of :mod:`.td`, :mod:`.dqn`);
 :mod:`.policy_gradient` the pieces of the softmax policy-gradient learner (the
 actor-critic networks, GAE, the A2C and clipped-surrogate losses with the entropy
 temperature); :mod:`.actor_critic` puts them together into an agent that learns from
-rollouts (:class:`RolloutAgent`); :mod:`.dqn` is the deep Q-network that learns from
-a replay buffer (:mod:`.replay`), also a :class:`RolloutAgent`.
+rollouts (``per_step=False``); :mod:`.dqn` is the deep Q-network that learns from
+a replay buffer (:mod:`.replay`), also from rollouts.
 """
 
 from rl_softmax.agents import (
@@ -32,7 +32,7 @@ from rl_softmax.agents.auto_temperature import (
     AutoTemperatureState,
     make_auto_temperature_agent,
 )
-from rl_softmax.agents.base import Agent, RolloutAgent, Transition
+from rl_softmax.agents.base import Agent, Transition, learn_each_step, one_step
 from rl_softmax.agents.dqn import DQNParams, DQNState, make_dqn_agent
 from rl_softmax.agents.gradient_bandit import (
     GradientBanditParams,
@@ -53,7 +53,6 @@ __all__ = [
     "GradientBanditState",
     "PGParams",
     "PGState",
-    "RolloutAgent",
     "TDParams",
     "TDState",
     "Transition",
@@ -70,5 +69,7 @@ __all__ = [
     "make_dqn_agent",
     "make_gradient_bandit",
     "make_td_agent",
+    "learn_each_step",
+    "one_step",
     "td",
 ]

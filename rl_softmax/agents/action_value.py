@@ -18,10 +18,15 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.base import Agent, Transition, learn_each_step
 from rl_softmax.agents.rules import Estimates, Rule, boltzmann_rule
 
-__all__ = ["ActionValueParams", "ActionValueState", "make_action_value_agent"]
+__all__ = [
+    "ActionValueParams",
+    "ActionValueState",
+    "make_action_value_agent",
+    "update_estimates",
+]
 
 
 class ActionValueParams(NamedTuple):
@@ -77,14 +82,26 @@ def make_action_value_agent(
         return rule(key, Estimates(state.q, state.counts, state.step), params.explore)
 
     def update(state, transition: Transition, params):
-        # A dense one-hot update vectorises better under vmap than a scatter.
-        chosen = jax.nn.one_hot(transition.action, num_actions, dtype=state.q.dtype)
-        counts = state.counts + chosen
-        if sample_average:
-            step_size = 1.0 / jnp.maximum(counts, 1.0)
-        else:
-            step_size = params.step_size
-        q = state.q + chosen * step_size * (transition.reward - state.q)
-        return ActionValueState(q, counts, state.step + 1)
+        step_size = None if sample_average else params.step_size
+        return update_estimates(state, transition, step_size)
 
-    return Agent(init, act, update, ActionValueParams(), num_actions)
+    return Agent(init, act, learn_each_step(update), ActionValueParams(), num_actions)
+
+
+def update_estimates(
+    state: ActionValueState, transition: Transition, step_size: ArrayLike | None
+) -> ActionValueState:
+    """One step of ``Q(A) += alpha (R - Q(A))`` for the arm pulled.
+
+    Args:
+      state: the estimates before the step.
+      transition: the step (its ``action`` and ``reward``; nothing else is read).
+      step_size: ``alpha``; None for the sample average ``alpha = 1 / N(A)``.
+    """
+    # A dense one-hot update vectorises better under vmap than a scatter.
+    chosen = jax.nn.one_hot(transition.action, state.q.shape[-1], dtype=state.q.dtype)
+    counts = state.counts + chosen
+    if step_size is None:
+        step_size = 1.0 / jnp.maximum(counts, 1.0)
+    q = state.q + chosen * step_size * (transition.reward - state.q)
+    return ActionValueState(q, counts, state.step + 1)

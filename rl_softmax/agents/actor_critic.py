@@ -1,6 +1,6 @@
 """The softmax actor-critic agent: A2C or PPO with the entropy temperature ``tau``.
 
-A :class:`~rl_softmax.agents.base.RolloutAgent` built from the pieces of
+A rollout :class:`~rl_softmax.agents.base.Agent` built from the pieces of
 :mod:`rl_softmax.agents.policy_gradient`. It acts with the softmax policy of an MLP
 over the observation and learns from rollouts of a batch of environments: values of
 every observation, generalized advantage estimates per environment, then
@@ -35,7 +35,7 @@ from jax.typing import ArrayLike
 from rl_softmax import policies, schedules
 from rl_softmax import softmax as sm
 from rl_softmax.agents import policy_gradient as pg
-from rl_softmax.agents.base import RolloutAgent, Transition
+from rl_softmax.agents.base import Agent, Transition
 from rl_softmax.agents.networks import annealed, clipped
 
 __all__ = ["LOSSES", "PGParams", "PGState", "make_actor_critic_agent"]
@@ -100,7 +100,7 @@ def make_actor_critic_agent(
     anneal_steps: int | None = None,
     temperature: Callable[[jax.Array, jax.Array], jax.Array] | None = None,
     entropy_target: Callable[[jax.Array, jax.Array], jax.Array] | None = None,
-) -> RolloutAgent:
+) -> Agent:
     """Builds the softmax actor-critic.
 
     Args:
@@ -119,7 +119,8 @@ def make_actor_critic_agent(
         temperature (excludes ``temperature``).
 
     Returns:
-      a :class:`~rl_softmax.agents.base.RolloutAgent` with :class:`PGParams`.
+      a rollout :class:`~rl_softmax.agents.base.Agent` (``per_step=False``) with
+      :class:`PGParams`.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss={loss!r}: expected one of {list(LOSSES)}.")
@@ -236,7 +237,7 @@ def make_actor_critic_agent(
             )
         return PGState(network, opt_state, log_tau, tau_opt_state, state.step + size)
 
-    return RolloutAgent(
+    return Agent(
         init=init, act=act, learn=learn, default_params=PGParams(),
-        num_actions=num_actions,
+        num_actions=num_actions, per_step=False,
     )  # fmt: skip

@@ -32,8 +32,9 @@ from rl_softmax.agents.action_value import (
     ActionValueParams,
     ActionValueState,
     make_action_value_agent,
+    update_estimates,
 )
-from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.base import Agent, Transition, learn_each_step
 
 __all__ = [
     "AutoTemperatureParams",
@@ -90,7 +91,7 @@ def make_auto_temperature_agent(
     tau_optimizer = optax.inject_hyperparams(optimizer)(learning_rate=0.0)
 
     def value_params(params):
-        # explore is unused: only the estimates' update is borrowed.
+        # explore is unused: only the estimates' init is borrowed.
         return ActionValueParams(1.0, params.step_size, params.initial_value)
 
     def init(key, params):
@@ -115,7 +116,10 @@ def make_auto_temperature_agent(
         log_tau, opt_state = schedules.temperature_step(
             tau_optimizer, state.log_tau, opt_state, entropy, target
         )
-        values = values_agent.update(state.values, transition, value_params(params))
+        step_size = None if sample_average else params.step_size
+        values = update_estimates(state.values, transition, step_size)
         return AutoTemperatureState(values, log_tau, opt_state)
 
-    return Agent(init, act, update, AutoTemperatureParams(), num_actions)
+    return Agent(
+        init, act, learn_each_step(update), AutoTemperatureParams(), num_actions
+    )

@@ -1,13 +1,26 @@
-"""The agent contract shared by every agent: ``(init, act, update)``, pure.
+"""The agent contract shared by every agent: ``(init, act, learn)``, pure and keyed.
 
-An agent sees observations and transitions, never the environment's internals, so
+An agent sees observations and experience, never the environment's internals, so
 the same agent runs on a bandit (whose observation is a constant: the one-state
 case) and on a Markov decision process::
 
     state = agent.init(key, params)
     action, policy_info = agent.act(key, state, obs, params)
-    state = agent.update(state, Transition(obs, action, reward, next_obs,
-                                           terminated, truncated), params)
+    state = agent.learn(key, state, batch, params)
+
+``batch`` is a :class:`Transition` of time-major arrays over a batch of
+environments, ``[T, N, ...]``: ``T`` steps of ``N`` environments, gathered by the
+policy of ``state``. Every agent learns through this one call; what differs is the
+batch it is built for (:attr:`Agent.per_step`):
+
+* a **per-step** agent (bandit and tabular learners) learns from each step as it
+  comes, so its batches are ``T = N = 1`` (:func:`one_step` makes one from a
+  :class:`Transition`), given in order; its ``learn`` is its per-step update
+  (:func:`learn_each_step`) and it ignores the key. The engine runs it with
+  :func:`rl_softmax.engine.make_run`.
+* a **rollout** agent (the softmax actor-critic, DQN) learns from rollouts of any
+  ``T x N`` and may draw random numbers (minibatches, replay) from the key. The
+  engine runs it with :func:`rl_softmax.engine.make_rollout_run`.
 
 ``policy_info`` is a dict with what the policy can say about the action it drew:
 ``"probs"`` (``[num_actions]``, the distribution it was drawn from) when the policy
@@ -23,16 +36,6 @@ the greedy policy of its estimates, ties split evenly) and ``"visits"``
 (``[num_states]``, how often each state was acted in). The engine evaluates the
 greedy policy exactly where the environment can (``env.evaluate``) and reports the
 visits, once, at the end of a run.
-
-An agent that learns from batches of experience rather than step by step (the
-softmax actor-critic of :mod:`rl_softmax.agents.actor_critic`) is a
-:class:`RolloutAgent`: the same ``init`` and ``act``, and instead of ``update`` a
-``learn`` that takes a whole rollout, a :class:`Transition` whose arrays are
-time-major over a batch of environments (``[T, N, ...]``)::
-
-    state = agent.learn(key, state, rollout, params)
-
-The engine runs it with :func:`rl_softmax.engine.make_rollout_run`.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
-__all__ = ["Agent", "RolloutAgent", "Transition"]
+__all__ = ["Agent", "Transition", "learn_each_step", "one_step"]
 
 
 class Transition(NamedTuple):
@@ -75,36 +79,20 @@ class Agent(NamedTuple):
 
     Attributes:
       init: ``(key, params) -> state``.
-      act: ``(key, state, obs, params) -> (action, policy_info)``; ``action`` is an
-        int32 scalar, ``policy_info`` a dict with ``"probs"`` and/or ``"tau"`` (see
-        the module docstring).
-      update: ``(state, transition, params) -> state`` with a :class:`Transition`.
-      default_params: parameters to start from (``_replace`` the swept one).
+      act: ``(key, state, obs, params) -> (action, policy_info)`` for one
+        observation; ``action`` is an int32 scalar, ``policy_info`` a dict with
+        ``"probs"`` and/or ``"tau"`` (see the module docstring).
+      learn: ``(key, state, batch, params) -> state``; ``batch`` is a
+        :class:`Transition` of ``[T, N, ...]`` arrays.
+      default_params: parameters to start from (``_replace`` the swept one; the
+        first field is the one a run sweeps unless told otherwise).
       num_actions: size of the action space.
       summary: optional ``(state, params) -> dict`` of what the final state holds
         (see the module docstring); None when the agent reports nothing.
-    """
-
-    init: Callable[[jax.Array, Any], Any]
-    act: Callable[[jax.Array, Any, Any, Any], tuple[jax.Array, dict[str, jax.Array]]]
-    update: Callable[[Any, Transition, Any], Any]
-    default_params: NamedTuple
-    num_actions: int
-    summary: Callable[[Any, Any], dict[str, jax.Array]] | None = None
-
-
-class RolloutAgent(NamedTuple):
-    """A pure agent that learns from rollouts of a batch of environments.
-
-    Attributes:
-      init: ``(key, params) -> state``.
-      act: ``(key, state, obs, params) -> (action, policy_info)`` for one
-        observation, as :attr:`Agent.act` (the engine vmaps it over environments).
-      learn: ``(key, state, rollout, params) -> state``; ``rollout`` is a
-        :class:`Transition` of ``[T, N, ...]`` arrays, ``T`` steps of ``N``
-        environments, gathered by the policy of ``state``.
-      default_params: parameters to start from (``_replace`` the swept one).
-      num_actions: size of the action space.
+      per_step: True if the agent learns from each step as it comes (``T = N =
+        1``, in order: :func:`rl_softmax.engine.make_run`); False if it learns
+        from rollouts of ``num_envs`` environments (:func:`rl_softmax.engine.
+        make_rollout_run`).
     """
 
     init: Callable[[jax.Array, Any], Any]
@@ -112,3 +100,33 @@ class RolloutAgent(NamedTuple):
     learn: Callable[[jax.Array, Any, Transition, Any], Any]
     default_params: NamedTuple
     num_actions: int
+    summary: Callable[[Any, Any], dict[str, jax.Array]] | None = None
+    per_step: bool = True
+
+
+def one_step(transition: Transition) -> Transition:
+    """One step of one environment as a ``[1, 1]`` batch for :attr:`Agent.learn`."""
+    return jax.tree.map(lambda x: jnp.asarray(x)[None, None], transition)
+
+
+def learn_each_step(
+    update: Callable[[Any, Transition, Any], Any],
+) -> Callable[[jax.Array, Any, Transition, Any], Any]:
+    """A per-step agent's ``learn`` from its update ``(state, transition, params)``.
+
+    The batch must be one step of one environment (``[1, 1]``, e.g. from
+    :func:`one_step`); the key is not used (the update draws nothing).
+    """
+
+    def learn(key, state, batch: Transition, params):
+        del key
+        shape = jnp.shape(batch.action)
+        if shape != (1, 1):
+            raise ValueError(
+                f"this agent learns from one step at a time: got a batch of shape "
+                f"{list(shape)}, expected [1, 1] (one_step(transition)); run it "
+                "with make_run, not make_rollout_run."
+            )
+        return update(state, jax.tree.map(lambda x: x[0, 0], batch), params)
+
+    return learn

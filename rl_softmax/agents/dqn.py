@@ -1,6 +1,6 @@
 """Deep Q-networks with a softmax (or any value-based) behaviour policy.
 
-A :class:`~rl_softmax.agents.base.RolloutAgent`: a ReLU MLP ``Q(s, .)`` acts through
+A rollout :class:`~rl_softmax.agents.base.Agent`: a ReLU MLP ``Q(s, .)`` acts through
 an exploration rule of :mod:`rl_softmax.agents.rules` (Boltzmann at a
 constant, scheduled or entropy-targeted ``tau``; epsilon-greedy; greedy), every
 rollout goes into a ring replay buffer (:mod:`rl_softmax.agents.replay`), and once
@@ -45,7 +45,7 @@ from jax.typing import ArrayLike
 
 from rl_softmax import softmax as sm
 from rl_softmax.agents import replay
-from rl_softmax.agents.base import RolloutAgent, Transition
+from rl_softmax.agents.base import Agent, Transition
 from rl_softmax.agents.networks import MLPParams, annealed, clipped, init_mlp, mlp
 from rl_softmax.agents.rules import Estimates, Rule, boltzmann_rule, rule_info
 
@@ -175,7 +175,7 @@ def make_dqn_agent(
     train_every: int = 1,
     target_update: int = 1,
     anneal_steps: int | None = None,
-) -> RolloutAgent:
+) -> Agent:
     """Builds a DQN agent (see the module docstring).
 
     Args:
@@ -198,7 +198,8 @@ def make_dqn_agent(
         environment steps (None: constant).
 
     Returns:
-      a :class:`~rl_softmax.agents.base.RolloutAgent` with :class:`DQNParams`.
+      a rollout :class:`~rl_softmax.agents.base.Agent` (``per_step=False``) with
+      :class:`DQNParams`.
     """
     if target not in TARGETS:
         raise ValueError(f"target={target!r}: expected one of {list(TARGETS)}.")
@@ -316,7 +317,7 @@ def make_dqn_agent(
         )
         return DQNState(online, target_net, opt_state, buffer, step, count)
 
-    return RolloutAgent(
+    return Agent(
         init=init, act=act, learn=learn, default_params=DQNParams(),
-        num_actions=num_actions,
+        num_actions=num_actions, per_step=False,
     )  # fmt: skip

@@ -38,7 +38,7 @@ from jax.typing import ArrayLike
 
 from rl_softmax import schedules
 from rl_softmax import softmax as sm
-from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.base import Agent, Transition, learn_each_step
 from rl_softmax.agents.rules import Estimates, boltzmann_rule, constant_temperature
 
 __all__ = [
@@ -181,4 +181,4 @@ def make_gradient_bandit(
         preferences = optax.apply_updates(preferences, updates)
         return GradientBanditState(preferences, opt_state, mean_reward, state.step + 1)
 
-    return Agent(init, act, update, default_params, num_actions)
+    return Agent(init, act, learn_each_step(update), default_params, num_actions)

@@ -25,8 +25,8 @@ unused) on the row ``S'`` as the next :func:`act` would see it: ``counts`` and
 ``step`` after this update, ``Q`` before it (the target is formed first).
 
 SARSA needs ``A'``, which is chosen after the update is due, so the update of a step
-is *deferred*: it is stored in the state as pending and applied by the next call of
-``update``, whose ``transition.action`` is ``A'`` and whose ``transition.obs`` is
+is *deferred*: it is stored in the state as pending and applied by the next step's
+``learn``, whose ``transition.action`` is ``A'`` and whose ``transition.obs`` is
 ``S'``. The action ``A'`` was therefore chosen with ``Q`` before the step's update,
 the book's order. A step that ends the episode is applied at once: with target
 ``R`` when it terminated, and, when it was truncated, with the expectation of
@@ -48,7 +48,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from rl_softmax import softmax as sm
-from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.agents.base import Agent, Transition, learn_each_step
 from rl_softmax.agents.rules import Estimates, Rule, boltzmann_rule, rule_info
 
 __all__ = [
@@ -63,22 +63,6 @@ __all__ = [
 
 TARGETS = ("q_learning", "sarsa", "expected_sarsa", "soft_q")
 """The bootstrap targets :func:`make_td_agent` accepts."""
-
-
-class TDParams(NamedTuple):
-    """Sweepable numbers of a TD agent.
-
-    Attributes:
-      explore: the rule's parameter: ``tau``, ``epsilon``, ``c``.
-      step_size: constant step ``alpha``.
-      discount: ``gamma``.
-      initial_value: ``Q0`` for every state and action.
-    """
-
-    explore: ArrayLike = 0.1
-    step_size: ArrayLike = 0.1
-    discount: ArrayLike = 0.99
-    initial_value: ArrayLike = 0.0
 
 
 class TDState(NamedTuple):
@@ -102,6 +86,22 @@ class TDState(NamedTuple):
     pending_action: jax.Array
     pending_reward: jax.Array
     has_pending: jax.Array
+
+
+class TDParams(NamedTuple):
+    """Sweepable numbers of a TD agent.
+
+    Attributes:
+      explore: the rule's parameter: ``tau``, ``epsilon``, ``c``.
+      step_size: constant step ``alpha``.
+      discount: ``gamma``.
+      initial_value: ``Q0`` for every state and action.
+    """
+
+    explore: ArrayLike = 0.1
+    step_size: ArrayLike = 0.1
+    discount: ArrayLike = 0.99
+    initial_value: ArrayLike = 0.0
 
 
 def greedy_policy(state: TDState) -> jax.Array:
@@ -229,4 +229,6 @@ def make_td_agent(
             has_pending=~now,
         )
 
-    return Agent(init, act, update, TDParams(), num_actions, summary=summary)
+    return Agent(
+        init, act, learn_each_step(update), TDParams(), num_actions, summary=summary
+    )

@@ -11,10 +11,15 @@ step, and what crosses to the host is the actions and what gymnasium returns.
 Results come back as a :class:`~rl_softmax.engine.sweep.SweepResult` folded by the
 same :class:`~rl_softmax.engine.reductions.Accumulator`.
 
-A rollout agent (:class:`~rl_softmax.agents.base.RolloutAgent`, ``rollout_shape =
+An agent that learns from rollouts (``per_step=False``, ``rollout_shape =
 (num_envs, rollout_steps)``) gets ``num_envs`` environments per run and learns every
 ``rollout_steps`` steps, as in :func:`~rl_softmax.engine.rollout.make_rollout_run`;
-a per-step agent is the case of one environment and one step.
+a per-step agent is the case of one environment and one step. Both learn through
+the one contract (``agent.learn`` on a ``[T, N]`` batch). The bookkeeping is the
+engine's: episodes by :func:`~rl_softmax.engine.run.episode_step`, an update's
+output by :func:`~rl_softmax.engine.rollout.rollout_output`; the windows, totals,
+final steps and divergence check by the
+:class:`~rl_softmax.engine.reductions.WindowFold` of the compiled scan.
 
 Seeding: run ``(v, s)`` draws its agent keys from ``fold_in(key, s)`` (the seed only,
 as on the JAX path) and environment ``n`` of it is gymnasium-seeded with
@@ -26,37 +31,31 @@ distribution, and itself bit for bit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from rl_softmax.agents.base import Transition
+from rl_softmax.agents.base import Agent, Transition
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine import reductions
-from rl_softmax.engine.run import checked_agent_params
-from rl_softmax.engine.sweep import SweepResult, _as_grid, _check_int, _default_stride
+from rl_softmax.engine.rollout import rollout_output
+from rl_softmax.engine.run import (
+    Episode,
+    StepOutput,
+    checked_agent_params,
+    episode_step,
+)
+from rl_softmax.engine.sweep import SweepResult, as_grid, check_int, default_stride
 
 __all__ = ["host_sweep"]
 
 
-class _Sums(NamedTuple):
-    """On-device running sums of every metric, ``[V, S]`` each (a window's,
-    the run's, the final steps'), the windows so far ``[W, V, S]`` and each run's
-    first diverged window ``[V, S]`` (-1: never)."""
-
-    window: dict[str, jax.Array]
-    total: dict[str, jax.Array]
-    final: dict[str, jax.Array]
-    windows: dict[str, jax.Array]
-    diverged: jax.Array
-
-
 def host_sweep(
     env,
-    agent,
+    agent: Agent,
     num_steps: int,
     values: ArrayLike,
     seeds: int | Sequence[int],
@@ -64,60 +63,67 @@ def host_sweep(
     key: jax.Array,
     env_seeds: Sequence[int] | None = None,
     agent_params: Any = None,
-    swept: str = "explore",
+    swept: str | None = None,
     final_steps: int | None = None,
     curve_stride: int | None = None,
     rollout_shape: tuple[int, int] | None = None,
     on_step: Callable[[int], None] | None = None,
 ) -> SweepResult:
-    """Evaluates a per-step ``agent`` on every (value, seed) pair, on the host.
+    """Evaluates ``agent`` on every (value, seed) pair, on the host.
 
     Args:
       env: a :class:`~rl_softmax.envs.host.HostEnv`.
-      agent: an :class:`~rl_softmax.agents.Agent` (``init``, ``act``, ``update``).
-      num_steps: steps per run.
+      agent: an :class:`~rl_softmax.agents.Agent`, per-step or learning from
+        rollouts.
+      num_steps: steps per run (updates, for an agent that learns from rollouts).
       values: ``[V]`` values of the swept parameter.
       seeds: number of seeds or explicit seed indices.
       key: base PRNG key; seed ``s`` uses ``fold_in(key, s)``.
       env_seeds: gymnasium's seed of each seed's environment (default: the seed
         indices).
       agent_params: agent parameters (default: ``agent.default_params``).
-      swept: the field of ``agent_params`` the value replaces.
+      swept: the field of ``agent_params`` the value replaces (default: the first).
       final_steps: the window at the end for ``run_final`` (default the last 100).
       curve_stride: steps per curve window (default: at most 250 windows).
-      rollout_shape: ``(num_envs, rollout_steps)`` of a rollout agent (one of its
-        steps is an update of that many environment steps); None for a per-step
-        agent.
+      rollout_shape: ``(num_envs, rollout_steps)`` of an agent that learns from
+        rollouts (one of its steps is an update of that many environment steps);
+        None for a per-step agent.
       on_step: called with the number of steps done, every 1% of the run.
 
     Returns:
       a :class:`~rl_softmax.engine.sweep.SweepResult`.
     """
-    values, seeds = _as_grid(values, seeds)
-    _check_int("num_steps", num_steps, 1, None)
-    stride = _default_stride(num_steps) if curve_stride is None else curve_stride
+    values, seeds = as_grid(values, seeds)
+    check_int("num_steps", num_steps, 1, None)
+    stride = default_stride(num_steps) if curve_stride is None else curve_stride
     final_steps = min(100, num_steps) if final_steps is None else final_steps
-    _check_int("final_steps", final_steps, 1, num_steps)
-    _check_int("curve_stride", stride, 1, num_steps)
+    check_int("final_steps", final_steps, 1, num_steps)
+    check_int("curve_stride", stride, 1, num_steps)
     if num_steps % stride:
         raise ValueError(f"curve_stride={stride} must divide num_steps={num_steps}.")
-    agent_params = checked_agent_params(env, agent, agent_params, swept)
+    agent_params, swept = checked_agent_params(env, agent, agent_params, swept)
     env_seeds = [int(s) for s in (seeds if env_seeds is None else env_seeds)]
     if len(env_seeds) != seeds.size:
         raise ValueError(
             f"env_seeds has {len(env_seeds)} entries for {seeds.size} seeds."
         )
+    if agent.per_step:
+        if rollout_shape not in (None, (1, 1)):
+            raise ValueError(
+                f"rollout_shape={rollout_shape}: this agent learns from each step "
+                "(per_step=True); expected None."
+            )
+        num_envs, horizon = 1, 1
+    elif rollout_shape is None:
+        raise ValueError(
+            "this agent learns from rollouts (per_step=False): it needs "
+            "rollout_shape=(num_envs, rollout_steps)."
+        )
+    else:
+        num_envs, horizon = rollout_shape
     num_values, num_seeds = values.size, seeds.size
     num_windows = num_steps // stride
-    first_final = num_steps - final_steps
-    if hasattr(agent, "learn"):  # a rollout agent: num_envs x rollout_steps updates
-        if rollout_shape is None:
-            raise ValueError(
-                "a rollout agent needs rollout_shape=(num_envs, rollout_steps)."
-            )
-        (num_envs, horizon), learn_one = rollout_shape, agent.learn
-    else:
-        (num_envs, horizon), learn_one = (1, 1), _per_step_learn(agent.update)
+    fold = reductions.WindowFold(num_steps, final_steps, stride)
 
     def grid(f, in_axes):
         """``f`` vmapped over seeds inside values."""
@@ -131,6 +137,7 @@ def host_sweep(
     params_axes = agent_params._replace(
         **{f: None for f in agent_params._fields}
     )._replace(**{swept: 0})
+    run_axes = ((0, 0, None, params_axes), (0, 0, 0, None))
     states = jax.jit(grid(agent.init, ((None, params_axes), (0, None))))(
         agent_keys, params
     )
@@ -143,9 +150,7 @@ def host_sweep(
             keys = jax.random.split(key, num_envs)
             return jax.vmap(agent.act, (0, None, 0, None))(keys, state, o, p)
 
-        return grid(one, ((0, 0, None, params_axes), (0, 0, 0, None)))(
-            states, obs, step_keys, params
-        )
+        return grid(one, run_axes)(states, obs, step_keys, params)
 
     act = jax.jit(act)
     obs_shape = (num_values, num_seeds, num_envs, *env.obs_shape)
@@ -158,93 +163,66 @@ def host_sweep(
     metrics = metrics_lib.available(one_policy, {}, episodic=True)
     per_episode = {m.name for m in metrics if m.per_episode}
 
-    def learn(states, sums, episode, experience, policy_info, t):
-        """Learns from one update's ``[V, S, T, N]`` experience and adds its
-        metrics (means over ``T x N`` steps; per-episode sums) to the sums."""
+    def update(states, episode, experience, policy_info, t):
+        """Every run learns from update ``t``'s ``[T, N]`` experience; returns the
+        states, the episodes under way and the update's output, ``[V, S]``."""
 
-        def one(state, e, step_key, p):
+        def one(state, episode, e, info, step_key, p):
             key = jax.random.fold_in(jax.random.fold_in(step_key, t), horizon)
-            return learn_one(key, state, e, p)
+            state = agent.learn(key, state, e, p)
+            ended = e.terminated | e.truncated
 
-        states = grid(one, ((0, 0, None, params_axes), (0, 0, 0, None)))(
-            states, experience, step_keys, params
+            def step(episode, inputs):  # one step of the run's N environments
+                reward, ended = inputs
+                episode, _, values = jax.vmap(
+                    lambda ep, r, d: episode_step(metrics, ep, r, d, {})
+                )(episode, reward, ended)
+                return episode, values
+
+            episode, values = jax.lax.scan(step, episode, (e.reward, ended))
+            out = rollout_output(metrics, e, info, {}, values, ended)
+            return state, episode, out
+
+        axes = ((0, 0, 0, 0, None, params_axes), (0, 0, 0, 0, 0, None))
+        return grid(one, axes)(
+            states, episode, experience, policy_info, step_keys, params
         )
-        values = jax.vmap(
-            jax.vmap(
-                jax.vmap(
-                    jax.vmap(
-                        lambda r, a, pi: metrics_lib.step_values(metrics, r, a, pi, {})
-                    )
-                )
-            )
-        )(experience.reward, experience.action, policy_info)
-        step = {k: jnp.mean(v, axis=(2, 3)) for k, v in values.items()}
 
-        def episodes(carry, inputs):  # over the T steps, per environment
-            returns, lengths = carry
-            reward, ended = inputs
-            returns, lengths = returns + reward, lengths + 1
-            at_end = (jnp.where(ended, returns, 0.0),
-                      jnp.where(ended, lengths, 0).astype(jnp.float32))  # fmt: skip
-            carry = (jnp.where(ended, 0.0, returns), jnp.where(ended, 0, lengths))
-            return carry, at_end
+    def close(sums, windows, states, w):
+        """Closes window ``w`` of every run: the divergence check, the sums."""
+        bad = grid(reductions.diverged, (0, 0))(sums.window.values, states)
+        sums, window = fold.close(sums, w, bad)
+        windows = jax.tree.map(lambda ws, x: ws.at[w].set(x), windows, window)
+        return sums, windows
 
-        ended = experience.terminated | experience.truncated
-        episode, (returns, lengths) = jax.lax.scan(
-            episodes, episode,
-            (jnp.moveaxis(experience.reward, 2, 0), jnp.moveaxis(ended, 2, 0)),
-        )  # fmt: skip
-        at_end = {"return": returns, "length": lengths}
-        for name in per_episode:
-            step[name] = jnp.sum(at_end[name], axis=(0, 3))
-        step["_ended"] = jnp.sum(ended, axis=(2, 3), dtype=jnp.float32)
-        window = {k: sums.window[k] + v for k, v in step.items()}
-        total = {k: sums.total[k] + v for k, v in step.items()}
-        final = {
-            k: jnp.where(t >= first_final, sums.final[k] + v, sums.final[k])
-            for k, v in step.items()
-        }
-        closes = (t + 1) % stride == 0
-        w = t // stride
-        windows = {
-            k: sums.windows[k]
-            .at[w]
-            .set(jnp.where(closes, window[k], sums.windows[k][w]))
-            for k in window
-        }
-        # once per window, as on the JAX path: a run whose agent state holds a NaN
-        # or whose window is not finite has diverged
-        # (only when a window closes: the agent states may hold a replay buffer)
-        metric_window = {k: v for k, v in window.items() if k != "_ended"}
-        bad = jax.lax.cond(
-            closes,
-            lambda: grid(reductions.diverged, (0, 0))(metric_window, states),
-            lambda: jnp.zeros(sums.diverged.shape, bool),
-        )
-        first = jnp.where((sums.diverged < 0) & bad, w, sums.diverged)
-        window = {k: jnp.where(closes, 0.0, v) for k, v in window.items()}
-        return states, _Sums(window, total, final, windows, first), episode
-
-    def learn_and_act(states, sums, episode, steps, infos, t, obs):
-        """Learns from update ``t``'s steps, then acts at the first step of update
-        ``t + 1``: one dispatch per update (per step for a per-step agent)."""
+    def learn_and_act(states, sums, windows, episode, steps, infos, t, obs):
+        """Learns from update ``t``'s steps and folds its metrics, then acts at the
+        first step of update ``t + 1``: one dispatch per update (per step for a
+        per-step agent)."""
+        # stacked here: [V, S, T, N, ...], time-major per run
         experience = jax.tree.map(lambda *x: jnp.stack(x, axis=2), *steps)
         policy_info = jax.tree.map(lambda *x: jnp.stack(x, axis=2), *infos)
-        states, sums, episode = learn(states, sums, episode, experience, policy_info, t)
+        states, episode, out = update(states, episode, experience, policy_info, t)
+        sums = fold.add_step(sums, out, t)
+        # once per window, as on the JAX path (the agent states may hold a replay
+        # buffer: the check runs only when a window closes)
+        sums, windows = jax.lax.cond(
+            (t + 1) % stride == 0, close, lambda s, ws, *_: (s, ws),
+            sums, windows, states, t // stride,
+        )  # fmt: skip
         action, policy_info = act(states, obs, t + 1, jnp.int32(0))
-        return states, sums, episode, action, policy_info
+        return states, sums, windows, episode, action, policy_info
 
     learn_and_act = jax.jit(learn_and_act)
-    names = [m.name for m in metrics] + ["_ended"]
-    zeros = jnp.zeros((num_values, num_seeds), jnp.float32)
-    sums = _Sums(
-        {k: zeros for k in names}, {k: zeros for k in names},
-        {k: zeros for k in names},
-        {k: jnp.zeros((num_windows, num_values, num_seeds)) for k in names},
-        jnp.full((num_values, num_seeds), -1, jnp.int32),
-    )  # fmt: skip
+    runs = (num_values, num_seeds)
+    zeros = StepOutput(
+        {m.name: jnp.zeros(runs, jnp.float32) for m in metrics if not m.at_end},
+        jnp.zeros(runs, jnp.float32),
+    )
+    sums = fold.start(zeros, runs)
+    windows = jax.tree.map(lambda x: jnp.zeros((num_windows, *x.shape)), zeros)
     batch = (num_values, num_seeds, num_envs)
-    episode = (jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32))
+    episode = Episode(jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32))
 
     vector = env.vector(num_values * num_seeds * num_envs)
     try:
@@ -279,10 +257,10 @@ def host_sweep(
                 ))  # fmt: skip
                 infos.append(policy_info)
                 obs = next_obs.reshape(obs_shape)
-            # stacked inside the jitted call: [V, S, T, N, ...], time-major per run
-            states, sums, episode, action, policy_info = learn_and_act(
-                states, sums, episode, tuple(steps), tuple(infos), jnp.int32(t), obs
-            )
+            states, sums, windows, episode, action, policy_info = learn_and_act(
+                states, sums, windows, episode, tuple(steps), tuple(infos),
+                jnp.int32(t), obs,
+            )  # fmt: skip
             if on_step is not None and (
                 (t + 1) % report_every == 0 or t + 1 == num_steps
             ):
@@ -290,31 +268,22 @@ def host_sweep(
     finally:
         vector.close()
 
-    sums = jax.tree.map(np.asarray, sums)
-    count_all, count_final = sums.total["_ended"], sums.final["_ended"]
-    count_windows = np.moveaxis(sums.windows["_ended"], 0, -1)
-
-    def means(total, count, steps):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return {
-                k: total[k] / count if k in per_episode else total[k] / steps
-                for k in total
-                if k != "_ended"
-            }
-
-    mean = means(sums.total, count_all, num_steps)
-    final = means(sums.final, count_final, final_steps)
-    windows = {
-        k: np.moveaxis(v, 0, -1) if k in per_episode else np.moveaxis(v, 0, -1) / stride
-        for k, v in sums.windows.items()
-        if k != "_ended"
+    mean = fold.means(sums.total, sums.total.ended, num_steps, per_episode)
+    final = fold.means(sums.final, sums.final.ended, final_steps, per_episode)
+    window_values = {
+        k: np.moveaxis(np.asarray(v if k in per_episode else v / stride), 0, -1)
+        for k, v in windows.values.items()
     }
-    acc = reductions.Accumulator(
-        _RunShape(metrics, env.num_actions), num_values, num_seeds, num_windows, False
-    )
+    counts = (
+        np.asarray(sums.total.ended), np.asarray(sums.final.ended),
+        np.moveaxis(np.asarray(windows.ended), 0, -1),
+    )  # fmt: skip
+    diverged = np.asarray(sums.first_diverged)
+    acc = reductions.Accumulator(metrics, num_values, num_seeds, num_windows, False)
     acc.add(
-        slice(0, num_values), slice(0, num_seeds), mean, final, windows,
-        (count_all, count_final, count_windows), {}, sums.diverged,
+        slice(0, num_values), slice(0, num_seeds),
+        jax.tree.map(np.asarray, mean), jax.tree.map(np.asarray, final),
+        window_values, counts, {}, diverged,
     )  # fmt: skip
     per_step = num_envs * horizon
     return SweepResult(
@@ -323,23 +292,5 @@ def host_sweep(
         steps=np.arange(1, num_windows + 1) * stride * per_step,
         final_steps=final_steps * per_step,
         metrics=acc.result(num_seeds),
-        diverged=sums.diverged,
+        diverged=diverged,
     )
-
-
-def _per_step_learn(update):
-    """A per-step agent's ``update`` as the ``learn`` of a one-step, one-environment
-    rollout."""
-
-    def learn(key, state, rollout, params):
-        del key
-        return update(state, jax.tree.map(lambda x: x[0, 0], rollout), params)
-
-    return learn
-
-
-class _RunShape(NamedTuple):
-    """What the accumulator reads of a run: its metrics."""
-
-    metrics: tuple
-    num_actions: int

@@ -29,6 +29,7 @@ the blocks either.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -42,6 +43,9 @@ __all__ = [
     "SEED_GROUP",
     "Accumulator",
     "MetricResult",
+    "Sums",
+    "WindowFold",
+    "add_where",
     "diverged",
     "group_seeds",
     "reduced_run",
@@ -105,6 +109,90 @@ def diverged(values: dict[str, jax.Array], state: Any) -> jax.Array:
     return bad
 
 
+class Sums(NamedTuple):
+    """The running sums of one run's reductions (or of a grid of runs, elementwise).
+
+    Attributes:
+      window: the sums of the curve window under way.
+      total: the sums of the closed windows.
+      final: the sums over the final steps so far.
+      first_diverged: the first window after which the run had diverged (int32,
+        -1: never).
+    """
+
+    window: StepOutput
+    total: StepOutput
+    final: StepOutput
+    first_diverged: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowFold:
+    """How a run's step outputs are summed: into windows of ``stride`` steps, the
+    windows into the run's totals, and the final ``final_steps`` apart.
+
+    Every loop folds with it: the scan of :func:`reduced_run` and the host loop of
+    :mod:`rl_softmax.engine.host`. Sums are added in step order within a window and
+    in window order across windows. When the final steps are whole windows they
+    are summed window by window, else step by step.
+    """
+
+    num_steps: int
+    final_steps: int
+    stride: int
+
+    @property
+    def first_final(self) -> int:
+        return self.num_steps - self.final_steps
+
+    @property
+    def whole_windows(self) -> bool:
+        return self.first_final % self.stride == 0
+
+    def start(self, zeros: StepOutput, runs: tuple[int, ...] = ()) -> Sums:
+        """The sums before the first step: ``zeros`` shaped like a step's output,
+        ``runs`` the shape of the grid of runs they hold (``()``: one run)."""
+        return Sums(zeros, zeros, zeros, jnp.full(runs, -1, jnp.int32))
+
+    def add_step(self, sums: Sums, out: StepOutput, t: jax.Array) -> Sums:
+        """Adds step ``t``'s output to the window (and to the final sums)."""
+        window = jax.tree.map(jnp.add, sums.window, out)
+        final = sums.final
+        if not self.whole_windows:
+            final = add_where(t >= self.first_final, final, out)
+        return sums._replace(window=window, final=final)
+
+    def close(
+        self, sums: Sums, w: jax.Array, bad: jax.Array
+    ) -> tuple[Sums, StepOutput]:
+        """Closes window ``w``: ``(sums, the window's sums)``. ``bad``: whether the
+        run had diverged by its end (:func:`diverged`)."""
+        window = sums.window
+        total = jax.tree.map(jnp.add, sums.total, window)
+        first = jnp.where((sums.first_diverged < 0) & bad, w, sums.first_diverged)
+        final = sums.final
+        if self.whole_windows:
+            final = add_where(w * self.stride >= self.first_final, final, window)
+        zeros = jax.tree.map(jnp.zeros_like, window)
+        return Sums(zeros, total, final, first), window
+
+    def means(
+        self, sums: StepOutput, count: jax.Array | None, steps: int, per_episode
+    ) -> dict[str, jax.Array]:
+        """Per-step metrics' sums over ``steps`` as means; per-episode ones' over
+        the ``count`` of episodes."""
+        return {
+            k: v / count if k in per_episode else v / steps
+            for k, v in sums.values.items()
+        }
+
+
+def add_where(condition: jax.Array, sums: Any, out: Any) -> Any:
+    """``sums + out`` where ``condition``, else ``sums`` (a ``where``, not a 0/1
+    weight: 0 * inf would be NaN for tau = inf)."""
+    return jax.tree.map(lambda s, x: jnp.where(condition, s + x, s), sums, out)
+
+
 def reduced_run(
     run: Run,
     final_steps: int,
@@ -115,51 +203,36 @@ def reduced_run(
     """``(key, value) -> (mean, final, windows, counts, end, diverged)``, reduced in
     the scan.
 
-    Memory is ``[windows]`` per run instead of ``[steps]``. Each step adds its
-    values to the window's sums (in step order); each window's sums are added to the
-    run's totals (in window order), and to the final-steps sums when the final steps
-    are whole windows, else the final sums are kept step by step. Step metrics come
-    out as means; per-episode ones as sums beside the count of episodes that ended
-    (``counts = (all, final, per window)``; None for a continuing run); ``end``
-    holds the per-run metrics (:attr:`Run.end`); ``diverged`` is the first window
-    after which :func:`diverged` held (int32, -1: never). ``report``, if given, is
-    called on the host with each window's index as the window finishes (progress
-    of a long run; one callback per window, none inside it). Under ``vmap``,
-    ``report_axes`` names the mapped axes: the callback then waits for the window
-    of every run of the batch, and is made once per window rather than once per
-    run.
+    Memory is ``[windows]`` per run instead of ``[steps]``: the steps are folded by
+    a :class:`WindowFold`. Step metrics come out as means; per-episode ones as sums
+    beside the count of episodes that ended (``counts = (all, final, per
+    window)``; None for a continuing run); ``end`` holds the per-run metrics
+    (:attr:`Run.end`); ``diverged`` is the first window after which
+    :func:`diverged` held (int32, -1: never). ``report``, if given, is called on the
+    host with each window's index as the window finishes (progress of a long run;
+    one callback per window, none inside it). Under ``vmap``, ``report_axes`` names
+    the mapped axes: the callback then waits for the window of every run of the
+    batch, and is made once per window rather than once per run.
     """
     num_windows = run.num_steps // stride
-    first_final = run.num_steps - final_steps
-    whole_windows = first_final % stride == 0
+    fold = WindowFold(run.num_steps, final_steps, stride)
     per_episode = {m.name for m in run.step_metrics if m.per_episode}
     zeros = StepOutput(
         {m.name: jnp.zeros(step_shape(run, m), jnp.float32) for m in run.step_metrics},
         jnp.zeros((), jnp.float32) if per_episode else None,
     )
 
-    def add_if(condition, sums, out):
-        # where, not a 0/1 weight: 0 * inf would be NaN for tau = inf
-        return jax.tree.map(lambda s, x: jnp.where(condition, s + x, s), sums, out)
-
     def reduced(key, value):
         def window(outer, w):
             def inner(acc, i):
-                carry, win, final = acc
+                carry, sums = acc
                 t = w * stride + i
                 carry, out = run.step(carry, t)
-                win = jax.tree.map(jnp.add, win, out)
-                if not whole_windows:
-                    final = add_if(t >= first_final, final, out)
-                return (carry, win, final), None
+                return (carry, fold.add_step(sums, out, t)), None
 
-            carry, total, final, first = outer
-            (carry, win, final), _ = jax.lax.scan(
-                inner, (carry, zeros, final), jnp.arange(stride)
-            )
-            total = jax.tree.map(jnp.add, total, win)
-            bad = diverged(win.values, run.checked_state(carry))
-            first = jnp.where((first < 0) & bad, w, first)
+            (carry, sums), _ = jax.lax.scan(inner, outer, jnp.arange(stride))
+            bad = diverged(sums.window.values, run.checked_state(carry))
+            sums, win = fold.close(sums, w, bad)
             if report is not None:
                 # the callback takes a number of the finished window, so it fires
                 # after the window (with w alone, XLA may run it when w is known)
@@ -167,30 +240,26 @@ def reduced_run(
                 if report_axes:
                     finished = jax.lax.psum(finished, report_axes)
                 jax.debug.callback(lambda w, _: report(w), w, finished)
-            if whole_windows:
-                final = add_if(w * stride >= first_final, final, win)
-            return (carry, total, final, first), win
+            return (carry, sums), win
 
-        outer = (run.init(key, value), zeros, zeros, jnp.int32(-1))
-        (carry, total, final, first), windows = jax.lax.scan(
-            window, outer, jnp.arange(num_windows)
-        )
-
-        def means(sums, count, steps):
-            return {
-                k: v / count if k in per_episode else v / steps
-                for k, v in sums.values.items()
-            }
-
-        mean = means(total, total.ended, run.num_steps)
-        final_mean = means(final, final.ended, final_steps)
+        outer = (run.init(key, value), fold.start(zeros))
+        (carry, sums), windows = jax.lax.scan(window, outer, jnp.arange(num_windows))
+        mean = fold.means(sums.total, sums.total.ended, run.num_steps, per_episode)
+        final_mean = fold.means(sums.final, sums.final.ended, final_steps, per_episode)
         window_values = {
             k: v if k in per_episode else v / stride for k, v in windows.values.items()
         }
         counts = None
-        if total.ended is not None:
-            counts = (total.ended, final.ended, windows.ended)
-        return mean, final_mean, window_values, counts, run.end(carry), first
+        if sums.total.ended is not None:
+            counts = (sums.total.ended, sums.final.ended, windows.ended)
+        return (
+            mean,
+            final_mean,
+            window_values,
+            counts,
+            run.end(carry),
+            sums.first_diverged,
+        )
 
     return reduced
 
@@ -236,10 +305,10 @@ class Accumulator:
     ratio estimator's standard error needs them).
     """
 
-    def __init__(self, run: Run, num_values, num_seeds, num_windows, keep_runs):
-        self.order = [m.name for m in run.metrics]
-        self.per_episode = {m.name for m in run.metrics if m.per_episode}
-        self.grouped = {m.name for m in run.metrics if m.mean_curve_only}
+    def __init__(self, metrics, num_values, num_seeds, num_windows, keep_runs):
+        self.order = [m.name for m in metrics]
+        self.per_episode = {m.name for m in metrics if m.per_episode}
+        self.grouped = {m.name for m in metrics if m.mean_curve_only}
         self.at_end: dict[str, np.ndarray] = {}
         shape = (num_values, num_seeds)
         self.grid = shape

@@ -2,7 +2,8 @@
 
 ``make_rollout_run(env, agent, num_updates, num_envs=..., rollout_steps=...)``
 builds a :class:`~rl_softmax.engine.run.Run` whose ``step`` is one update of a
-:class:`~rl_softmax.agents.base.RolloutAgent`: ``rollout_steps`` steps of
+:class:`~rl_softmax.agents.base.Agent` that learns from rollouts (``per_step=False``):
+``rollout_steps`` steps of
 ``num_envs`` environments (the agent's ``act`` and the environment's ``step``
 vmapped over them, in a ``lax.scan``), then ``agent.learn`` on the time-major
 rollout. Everything :mod:`rl_softmax.engine.sweep` does with a run (the value x
@@ -30,20 +31,20 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rl_softmax.agents.base import RolloutAgent, Transition
+from rl_softmax.agents.base import Agent, Transition
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine.run import (
+    Episode,
     Run,
     StepOutput,
-    _Episode,
     autoreset,
-    checked_agent_kind,
+    checked_agent,
     checked_agent_params,
     learned_state,
 )
 from rl_softmax.envs.base import Environment
 
-__all__ = ["SOLVE_WINDOW", "make_rollout_run"]
+__all__ = ["SOLVE_WINDOW", "make_rollout_run", "rollout_output"]
 
 SOLVE_WINDOW = 100
 """Training episodes whose mean return decides ``solved`` (gymnasium's rule)."""
@@ -62,7 +63,7 @@ class _Carry(NamedTuple):
     obs: Any
     env_state: Any
     agent_state: Any
-    episode: _Episode
+    episode: Episode
     recent: _Recent
     solved_at: jax.Array
     value: jax.Array
@@ -79,37 +80,62 @@ def _record(recent: _Recent, returns: jax.Array, ended: jax.Array) -> _Recent:
     return _Recent(ring, recent.count + ended_count)
 
 
+def rollout_output(
+    metrics, experience: Transition, policy_info, info, episode_values, ended
+) -> StepOutput:
+    """What one update reports, from its rollout (``[T, N, ...]`` arrays).
+
+    Per-step metrics are means over the ``T x N`` steps; per-episode metrics are
+    sums over the episodes that ended in the rollout (``episode_values``, 0 where
+    none ended, from :func:`~rl_softmax.engine.run.episode_step`) beside their
+    count. Shared by the rollout runs and the host loop.
+    """
+    per_episode = {m.name for m in metrics if m.per_episode}
+
+    def step_values(reward, action, policy_info, info):
+        return metrics_lib.step_values(metrics, reward, action, policy_info, info)
+
+    values = jax.vmap(jax.vmap(step_values))(
+        experience.reward, experience.action, policy_info, info
+    )
+    out = {k: jnp.mean(v, axis=(0, 1)) for k, v in values.items()}
+    out.update({k: jnp.sum(episode_values[k], axis=(0, 1)) for k in per_episode})
+    return StepOutput(out, jnp.sum(ended, dtype=jnp.float32))
+
+
 def make_rollout_run(
     env: Environment,
-    agent: RolloutAgent,
+    agent: Agent,
     num_updates: int,
     *,
     num_envs: int,
     rollout_steps: int,
+    num_eval_episodes: int = 100,
     env_params: Any = None,
     agent_params: Any = None,
-    swept: str = "tau",
-    num_eval_episodes: int = 100,
+    swept: str | None = None,
 ) -> Run:
     """Builds the pure run of a rollout ``agent`` on ``num_envs`` copies of ``env``.
 
     Args:
       env: an :class:`~rl_softmax.envs.Environment` with episodes.
-      agent: a :class:`~rl_softmax.agents.base.RolloutAgent`.
+      agent: an :class:`~rl_softmax.agents.base.Agent` that learns from rollouts
+        (``per_step=False``).
       num_updates: rollouts (and learns) per run (static); the run takes
         ``num_updates * num_envs * rollout_steps`` environment steps.
       num_envs: environments stepped together.
       rollout_steps: steps of each environment per rollout.
-      env_params: environment parameters (default: ``env.default_params``).
-      agent_params: agent parameters (default: ``agent.default_params``).
-      swept: the field of ``agent_params`` that the run's ``value`` replaces.
       num_eval_episodes: evaluation episodes of the final policy, stochastic and
         greedy (0: none; needs the environment's ``max_steps``).
+      env_params: environment parameters (default: ``env.default_params``).
+      agent_params: agent parameters (default: ``agent.default_params``).
+      swept: the field of ``agent_params`` that the run's ``value`` replaces
+        (default: the first, e.g. ``tau`` of the actor-critic, ``explore`` of DQN).
 
     Returns:
       a :class:`~rl_softmax.engine.run.Run` whose ``step`` is one update.
     """
-    checked_agent_kind(agent, RolloutAgent)
+    checked_agent(agent, per_step=False)
     env_params = env.default_params if env_params is None else env_params
     for name, value in (
         ("num_updates", num_updates), ("num_envs", num_envs),
@@ -121,7 +147,7 @@ def make_rollout_run(
         raise ValueError(
             f"num_eval_episodes={num_eval_episodes!r}: expected an integer >= 0."
         )
-    agent_params = checked_agent_params(env, agent, agent_params, swept)
+    agent_params, swept = checked_agent_params(env, agent, agent_params, swept)
     if not env.episodic:
         raise ValueError("a rollout run needs an environment whose episodes end.")
     horizon = getattr(env, "max_steps", None) if num_eval_episodes else None
@@ -136,7 +162,7 @@ def make_rollout_run(
     def init(key, value):
         key_reset, key_agent, key_steps, key_eval = jax.random.split(key, 4)
         obs, env_state = reset_batch(jax.random.split(key_reset, num_envs), env_params)
-        zeros = _Episode(
+        zeros = Episode(
             jnp.zeros((num_envs,), jnp.float32), jnp.zeros((num_envs,), jnp.int32)
         )
         recent = _Recent(
@@ -203,7 +229,6 @@ def make_rollout_run(
     metrics = metrics_lib.available(
         policy_shape, info_shape, episodic=True, end=end_names
     )
-    per_episode = {m.name for m in metrics if m.per_episode}
 
     def step(carry, t):
         key_rollout, key_learn = jax.random.split(jax.random.fold_in(carry.key, t))
@@ -211,14 +236,9 @@ def make_rollout_run(
         (obs, env_state, episode, recent), outputs = rollout(carry, key_rollout)
         experience, policy_info, info, after = outputs
 
-        def step_values(reward, action, policy_info, info):
-            return metrics_lib.step_values(metrics, reward, action, policy_info, info)
-
-        values = jax.vmap(jax.vmap(step_values))(
-            experience.reward, experience.action, policy_info, info
+        out = rollout_output(
+            metrics, experience, policy_info, info, after.values, after.ended
         )
-        out = {k: jnp.mean(v, axis=(0, 1)) for k, v in values.items()}
-        out.update({k: jnp.sum(after.values[k], axis=(0, 1)) for k in per_episode})
         agent_state = agent.learn(key_learn, carry.agent_state, experience, params)
         solved_at = carry.solved_at
         if threshold is not None:
@@ -233,8 +253,7 @@ def make_rollout_run(
             obs=obs, env_state=env_state, agent_state=agent_state, episode=episode,
             recent=recent, solved_at=solved_at,
         )  # fmt: skip
-        ended = jnp.sum(after.ended, dtype=jnp.float32)
-        return carry, StepOutput(out, ended)
+        return carry, out
 
     def evaluate(carry):
         """Mean returns of ``num_eval_episodes`` episodes of the final policy,

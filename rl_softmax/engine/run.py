@@ -31,12 +31,22 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from rl_softmax.agents.base import Agent, RolloutAgent, Transition
+from rl_softmax.agents.base import Agent, Transition, one_step
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine.executor import computed_once
 from rl_softmax.envs.base import Environment
 
-__all__ = ["Run", "StepOutput", "learned_state", "make_run"]
+__all__ = [
+    "Episode",
+    "Run",
+    "StepOutput",
+    "autoreset",
+    "checked_agent",
+    "checked_agent_params",
+    "episode_step",
+    "learned_state",
+    "make_run",
+]
 
 
 class StepOutput(NamedTuple):
@@ -54,8 +64,8 @@ class StepOutput(NamedTuple):
     ended: jax.Array | None
 
 
-class _Episode(NamedTuple):
-    """Running sums of the episode under way."""
+class Episode(NamedTuple):
+    """Running sums of the episode under way (its reward and its steps)."""
 
     reward: jax.Array
     length: jax.Array
@@ -73,7 +83,7 @@ class _Carry(NamedTuple):
     obs: Any
     env_state: Any
     agent_state: Any
-    episode: _Episode | None
+    episode: Episode | None
     value: jax.Array
     returns: _Returns | None = None
 
@@ -149,60 +159,80 @@ class Autoreset(NamedTuple):
 
     obs: Any
     env_state: Any
-    episode: _Episode
-    finished: _Episode
+    episode: Episode
+    finished: Episode
     ended: jax.Array
     values: dict[str, jax.Array]
 
 
-def autoreset(env, env_params, metrics, key_reset, episode, stepped) -> Autoreset:
-    """The episode bookkeeping of one environment step (``stepped`` is what
-    ``env.step`` returned), shared by :func:`make_run` and the rollout runs."""
-    next_obs, env_state, reward, terminated, truncated, info = stepped
-    finished = _Episode(episode.reward + reward, episode.length + 1)
-    ended = terminated | truncated
+def episode_step(
+    metrics, episode: Episode, reward, ended, info
+) -> tuple[Episode, Episode, dict[str, jax.Array]]:
+    """The episode bookkeeping of one step of one environment.
+
+    Returns ``(episode, finished, values)``: the sums of the episode under way
+    after the step (zeros if it ended), the sums including the step, and the
+    per-episode metrics of ``finished`` (0 unless ``ended``). Shared by every
+    loop: :func:`make_run`, the rollout runs and the host loop (where gymnasium
+    resets the environment).
+    """
+    finished = Episode(episode.reward + reward, episode.length + 1)
     at_end = metrics_lib.episode_values(metrics, *finished, info)
     values = {k: jnp.where(ended, v, 0.0) for k, v in at_end.items()}
+    zeros = Episode(*jax.tree.map(jnp.zeros_like, finished))
+    return _select(ended, zeros, finished), finished, values
+
+
+def autoreset(env, env_params, metrics, key_reset, episode, stepped) -> Autoreset:
+    """One environment after a step (``stepped`` is what ``env.step`` returned):
+    :func:`episode_step`, and a reset on the same step if the episode ended."""
+    next_obs, env_state, reward, terminated, truncated, info = stepped
+    ended = terminated | truncated
+    episode, finished, values = episode_step(metrics, episode, reward, ended, info)
     reset_obs, reset_state = env.reset(key_reset, env_params)
     return Autoreset(
         obs=_select(ended, reset_obs, next_obs),
         env_state=_select(ended, reset_state, env_state),
-        episode=_select(
-            ended, _Episode(*jax.tree.map(jnp.zeros_like, finished)), finished
-        ),
+        episode=episode,
         finished=finished,
         ended=ended,
         values=values,
     )
 
 
-# The run constructor of each kind of agent: its name, what it takes, a call.
+# The run constructor of each kind of agent (Agent.per_step): what it takes, a call.
 _CONSTRUCTORS = {
-    Agent: ("make_run", "a per-step Agent (init, act, update)",
-            "make_run(env, agent, num_steps)"),
-    RolloutAgent: ("make_rollout_run", "a RolloutAgent (init, act, learn)",
-                   "make_rollout_run(env, agent, num_updates, num_envs=..., "
-                   "rollout_steps=...)"),
+    True: ("make_run", "an agent that learns from each step (per_step=True)",
+           "make_run(env, agent, num_steps)"),
+    False: ("make_rollout_run", "an agent that learns from rollouts (per_step=False)",
+            "make_rollout_run(env, agent, num_updates, num_envs=..., "
+            "rollout_steps=...)"),
 }  # fmt: skip
 
 
-def checked_agent_kind(agent: Any, kind: type) -> None:
-    """Refuses, in one line naming the right constructor, an agent that is not of
-    the ``kind`` (:class:`Agent` or :class:`RolloutAgent`) a constructor takes."""
-    if isinstance(agent, kind):
-        return
-    name, takes, _ = _CONSTRUCTORS[kind]
-    message = f"{name} takes {takes}; got {type(agent).__name__}"
-    for other, (_, _, call) in _CONSTRUCTORS.items():
-        if isinstance(agent, other):
-            message += f": it runs with {call}"
-    raise TypeError(message + ".")
+def checked_agent(agent: Any, per_step: bool) -> None:
+    """Refuses, in one line naming the right constructor, what is not an
+    :class:`~rl_softmax.agents.Agent` of the kind (``per_step``) a constructor
+    runs."""
+    name, takes, _ = _CONSTRUCTORS[per_step]
+    if not isinstance(agent, Agent):
+        raise TypeError(
+            f"{name} takes {takes}; got {type(agent).__name__}, not an "
+            "rl_softmax.agents.Agent (init, act, learn)."
+        )
+    if agent.per_step != per_step:
+        call = _CONSTRUCTORS[agent.per_step][2]
+        raise TypeError(f"{name} takes {takes}; this agent runs with {call}.")
 
 
-def checked_agent_params(env, agent, agent_params: Any, swept: str) -> Any:
-    """``agent_params`` (default: the agent's), checked to hold ``swept`` and the
-    agent checked to have the environment's number of actions."""
+def checked_agent_params(
+    env, agent, agent_params: Any, swept: str | None
+) -> tuple[Any, str]:
+    """``(agent_params, swept)``: the parameters (default: the agent's) checked to
+    hold ``swept`` (default: their first field), and the agent checked to have the
+    environment's number of actions."""
     agent_params = agent.default_params if agent_params is None else agent_params
+    swept = agent_params._fields[0] if swept is None else swept
     if swept not in agent_params._fields:
         raise ValueError(
             f"swept={swept!r} is not a parameter of this agent; "
@@ -213,7 +243,7 @@ def checked_agent_params(env, agent, agent_params: Any, swept: str) -> Any:
             f"the agent has {agent.num_actions} actions but the environment "
             f"{env.num_actions}."
         )
-    return agent_params
+    return agent_params, swept
 
 
 def make_run(
@@ -223,7 +253,7 @@ def make_run(
     *,
     env_params: Any = None,
     agent_params: Any = None,
-    swept: str = "explore",
+    swept: str | None = None,
     track_probs: bool = False,
     num_episodes: int = 0,
 ) -> Run:
@@ -231,11 +261,13 @@ def make_run(
 
     Args:
       env: an :class:`~rl_softmax.envs.Environment`.
-      agent: an :class:`~rl_softmax.agents.Agent`.
+      agent: an :class:`~rl_softmax.agents.Agent` that learns from each step
+        (``per_step``); it learns from one ``[1, 1]`` batch per step.
       num_steps: steps per run (static).
       env_params: environment parameters (default: ``env.default_params``).
       agent_params: agent parameters (default: ``agent.default_params``).
-      swept: the field of ``agent_params`` that the run's ``value`` replaces.
+      swept: the field of ``agent_params`` that the run's ``value`` replaces
+        (default: the first, e.g. ``explore``).
       track_probs: also report ``prob_by_rank``, the action probabilities with
         arms ordered by true value.
       num_episodes: also report ``episode_returns``, the returns of the first
@@ -244,9 +276,9 @@ def make_run(
     Returns:
       a :class:`Run`.
     """
-    checked_agent_kind(agent, Agent)
+    checked_agent(agent, per_step=True)
     env_params = env.default_params if env_params is None else env_params
-    agent_params = checked_agent_params(env, agent, agent_params, swept)
+    agent_params, swept = checked_agent_params(env, agent, agent_params, swept)
     if not isinstance(num_steps, int) or num_steps < 1:
         raise ValueError(f"num_steps={num_steps!r}: expected an integer >= 1.")
     episodic = bool(env.episodic)
@@ -261,9 +293,7 @@ def make_run(
         key_reset, key_agent, key_steps = jax.random.split(key, 3)
         params = agent_params._replace(**{swept: value})
         obs, env_state = env.reset(key_reset, env_params)
-        episode = (
-            _Episode(jnp.zeros(()), jnp.zeros((), jnp.int32)) if episodic else None
-        )
+        episode = Episode(jnp.zeros(()), jnp.zeros((), jnp.int32)) if episodic else None
         agent_state = agent.init(key_agent, params)
         returns = None
         if num_episodes:
@@ -290,25 +320,27 @@ def make_run(
 
     def act_and_step(carry, t):
         """The step's draws, action and environment step."""
-        # split(k, 3)[:2] == split(k, 2): a continuing run's draws do not depend on
-        # whether the reset key exists.
-        key_act, key_env, key_reset = jax.random.split(
-            jax.random.fold_in(carry.key, t), 3
+        # split(k, 4)[:2] == split(k, 2): a continuing run's draws do not depend on
+        # whether the reset key exists, nor any draw on the learn key.
+        key_act, key_env, key_reset, key_learn = jax.random.split(
+            jax.random.fold_in(carry.key, t), 4
         )
         params = agent_params._replace(**{swept: carry.value})
         action, policy_info = agent.act(key_act, carry.agent_state, carry.obs, params)
         action = computed_once(action)
         stepped = env.step(key_env, carry.env_state, action, env_params)
-        return action, policy_info, stepped, params, key_reset
+        return action, policy_info, stepped, params, (key_reset, key_learn)
 
     def transition(carry, t):
         """The step's draws and results, before any metric."""
-        action, policy_info, stepped, params, key_reset = act_and_step(carry, t)
+        action, policy_info, stepped, params, keys = act_and_step(carry, t)
+        key_reset, key_learn = keys
         next_obs, env_state, reward, terminated, truncated, info = stepped
         experience = Transition(
             carry.obs, action, reward, next_obs, terminated, truncated
         )
-        agent_state = agent.update(carry.agent_state, experience, params)
+        batch = one_step(experience)
+        agent_state = agent.learn(key_learn, carry.agent_state, batch, params)
         return experience, policy_info, info, env_state, agent_state, key_reset
 
     # What the agent and the environment report decides the metrics (no update

@@ -43,7 +43,10 @@ __all__ = [
     "SweepDiverged",
     "SweepInterrupted",
     "SweepResult",
+    "as_grid",
+    "check_int",
     "compile_sweep",
+    "default_stride",
     "memory_estimate",
     "sweep",
 ]
@@ -73,7 +76,7 @@ class SweepResult(NamedTuple):
     diverged: np.ndarray | None = None
 
 
-def _default_stride(num_steps: int, max_points: int = 250) -> int:
+def default_stride(num_steps: int, max_points: int = 250) -> int:
     """Smallest divisor of ``num_steps`` leaving at most ``max_points`` windows."""
     divisors = set()
     for d in range(1, math.isqrt(num_steps) + 1):
@@ -165,7 +168,8 @@ def _report_window(w) -> None:
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _check_int(name: str, value, low: int, high: int | None) -> None:
+def check_int(name: str, value, low: int, high: int | None) -> None:
+    """Refuses, naming it, a ``value`` that is not an integer in ``[low, high]``."""
     ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
     if not ok or value < low or (high is not None and value > high):
         allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
@@ -217,12 +221,12 @@ def memory_estimate(
     num_values: int,
     num_seeds: int,
     *,
+    keep_runs: bool = False,
     curve_stride: int | None = None,
     max_block_runs: int | None = None,
-    keep_runs: bool = False,
 ) -> MemoryEstimate:
     """Estimates a sweep's memory before compiling it (see :class:`MemoryEstimate`)."""
-    stride = _default_stride(run.num_steps) if curve_stride is None else curve_stride
+    stride = default_stride(run.num_steps) if curve_stride is None else curve_stride
     num_windows = run.num_steps // stride
     per_run = _bytes_per_run(run, num_windows)
     block_values, block_seeds = executor.block_shape(
@@ -278,14 +282,14 @@ def compile_sweep(
     are XLA's (default :data:`~rl_softmax.engine.executor.CPU_COMPILER_OPTIONS` on
     CPU; ``{}`` for XLA's own).
     """
-    stride = _default_stride(run.num_steps) if curve_stride is None else curve_stride
+    stride = default_stride(run.num_steps) if curve_stride is None else curve_stride
     final_steps = min(100, run.num_steps) if final_steps is None else final_steps
-    _check_int("final_steps", final_steps, 1, run.num_steps)
-    _check_int("curve_stride", stride, 1, run.num_steps)
-    _check_int("num_values", num_values, 1, None)
-    _check_int("num_seeds", num_seeds, 1, None)
+    check_int("final_steps", final_steps, 1, run.num_steps)
+    check_int("curve_stride", stride, 1, run.num_steps)
+    check_int("num_values", num_values, 1, None)
+    check_int("num_seeds", num_seeds, 1, None)
     if max_block_runs is not None:
-        _check_int("max_block_runs", max_block_runs, 1, None)
+        check_int("max_block_runs", max_block_runs, 1, None)
     if run.num_steps % stride:
         raise ValueError(
             f"curve_stride={stride} must divide num_steps={run.num_steps}."
@@ -403,14 +407,18 @@ def _layout(key, values, seeds, program, final_steps, keep_runs) -> str:
     )
 
 
-def _as_grid(values: ArrayLike, seeds: int | Sequence[int]):
+def as_grid(
+    values: ArrayLike, seeds: int | Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, seeds)`` of a sweep as 1-D arrays, checked (a seed count becomes
+    ``0 .. seeds - 1``)."""
     values = np.asarray(values, np.float32)
     if values.ndim != 1 or values.size == 0 or np.isnan(values).any():
         raise ValueError(
             f"values={values.tolist()}: expected a non-empty 1-D list of numbers."
         )
     if isinstance(seeds, int | np.integer):
-        _check_int("seeds", seeds, 1, 2**32)
+        check_int("seeds", seeds, 1, 2**32)
         seeds = np.arange(seeds)
     seeds = np.asarray(seeds)
     if (
@@ -473,7 +481,7 @@ def sweep(
       process computes its share of each block and process 0 returns the result;
       the others return None.
     """
-    values, seeds = _as_grid(values, seeds)
+    values, seeds = as_grid(values, seeds)
     key = threefry.fast_key(key)
     final_steps = min(100, run.num_steps) if final_steps is None else final_steps
     program = compile_sweep(
@@ -483,7 +491,9 @@ def sweep(
     )  # fmt: skip
     num_values, num_seeds = values.size, seeds.size
     num_windows = run.num_steps // program.curve_stride
-    acc = reductions.Accumulator(run, num_values, num_seeds, num_windows, keep_runs)
+    acc = reductions.Accumulator(
+        run.metrics, num_values, num_seeds, num_windows, keep_runs
+    )
     sharding = executor.seed_sharding()
     main = jax.process_index() == 0
     # Values outer, seeds inner: each value's seeds are folded in seed order.
