@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
@@ -884,3 +885,60 @@ def test_default_metrics_skip_a_copy_of_the_objective_and_add_the_greedy_score()
     metrics["greedy_success"] = metrics["reward"]
     result = result._replace(metrics=metrics)
     assert plotting.default_metrics(result) == ("return", "optimal", "greedy_success")
+
+
+def _constant(result: SweepResult, metric: str, value: float) -> SweepResult:
+    """``result`` with ``metric`` equal to ``value`` in every run."""
+    old = result.metrics[metric]
+    const = old._replace(
+        run_mean=np.full_like(old.run_mean, value),
+        run_final=np.full_like(old.run_final, value),
+    )
+    return result._replace(metrics={**result.metrics, metric: const})
+
+
+def test_a_metric_constant_over_every_value_gets_no_panel_and_is_named():
+    """A slippery CliffWalking sweep drew a flat 100% line of successful episodes
+    (every episode reaches the goal) and a greedy-success axis of one value."""
+    result = _constant(make_episodic(), "success", 1.0)
+    greedy = result.metrics["return"]._replace(
+        run_mean=np.ones_like(result.metrics["return"].run_mean),
+        run_weight=None, final_weight=None,
+    )  # fmt: skip
+    result = result._replace(metrics={**result.metrics, "greedy_success": greedy})
+    assert plotting.default_metrics(result) == ("return", "length")
+    assert sweeps.constant_metrics(result) == ("success", "greedy_success")
+    fig = plotting.plot_sweep(result, label="s", param="τ")
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        METRICS["return"].label, METRICS["length"].label,
+    ]  # fmt: skip
+    title = fig.get_suptitle().replace("\n", " ")
+    assert "left out: % successful episodes (100 at every τ)" in title
+    assert "% success of the final greedy policy (100 at every τ)" in title
+    # a metric that moves, however little, keeps its panel
+    moving = _constant(make_episodic(), "success", 1.0)
+    moving.metrics["success"].run_mean[0, :] = 0.999
+    assert plotting.default_metrics(moving) == ("return", "success")
+
+
+def test_percent_axes_never_use_an_offset():
+    """A greedy success of 100% less a hair read "+1e2" above ticks of -0.03 to
+    0.01; the ticks are percentages."""
+    result = make_episodic()
+    runs = np.ones(result.metrics["success"].run_mean.shape, np.float32)
+    runs[1, :] = 1.0 - 1e-4  # one value a hair below 100%, one of its seeds two
+    runs[1, 0] = 1.0 - 2e-4
+    near = result.metrics["success"]._replace(
+        run_mean=runs, run_weight=None, final_weight=None
+    )
+    result = result._replace(metrics={**result.metrics, "greedy_success": near})
+    fig = plotting.plot_sweep(
+        result, label="s", param="τ", metrics=("return", "greedy_success")
+    )
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[1]
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    ticks = [float(t.get_text().replace("−", "-")) for t in ax.get_yticklabels()]
+    low, high = ax.get_ylim()
+    shown = [t for t in ticks if low <= t <= high]
+    assert len(shown) >= 2 and all(99.9 < t < 100.1 for t in shown)  # percentages

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.quiver import Quiver
@@ -421,3 +422,24 @@ def test_first_episodes_far_below_the_rest_are_clipped_with_a_note():
         make_tabular(short=False), label="Sarsa", param="τ"
     )
     assert not [t for t in unclipped.axes[0].texts if "below" in t.get_text()]
+
+
+def test_visits_colour_bar_labels_never_overlap():
+    """Shares within a decade had every minor tick labelled ("3x10^-2 4x10^-2" ran
+    into each other); the labels are now at most 1, 2 and 5 per decade, apart."""
+    layout = make_layout()
+    visits = np.linspace(1.0, 5.0, 16)  # shares 1/48 to 5/48: within a decade
+    fig = plotting.plot_visits(layout, {"τ = 1": visits}, title="visits")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    bar = fig.axes[0].images[0].colorbar
+    low, high = bar.ax.get_xlim()
+    labels = [
+        t for t in bar.ax.xaxis.get_ticklabels(which="both")
+        if t.get_text() and t.get_visible() and low <= t.get_position()[0] <= high
+    ]  # fmt: skip
+    assert len(labels) >= 2
+    boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 < right.x0, [t.get_text() for t in labels]

@@ -87,6 +87,8 @@ def _new_figure(ncols: int = 1) -> tuple[Figure, list[Axes]]:
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
+        # ticks read as values: never "+1e2" above ticks of -0.03 .. 0.01
+        ax.yaxis.set_major_formatter(ticker.ScalarFormatter(useOffset=False))
     return fig, axes
 
 

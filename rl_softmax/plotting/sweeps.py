@@ -37,6 +37,7 @@ from rl_softmax.plotting.style import (
     _num_steps,
     _ordered_colors,
     _reference_indices,
+    _scale,
     _seed_stats,
     _selection,
     _set_log_x,
@@ -134,25 +135,66 @@ def _same_runs(result: SweepResult, a: str, b: str) -> bool:
     )
 
 
-def default_metrics(result: SweepResult) -> tuple[str, ...]:
+def default_metrics(result: SweepResult, window: str = "all") -> tuple[str, ...]:
     """The two panels a sweep figure shows: what a setting maximises (reward, or
     the episode return where episodes end) and how often it does well (% optimal
     action for a bandit; % successful episodes, else % optimal action, else the
-    episode length where episodes end; a metric identical to the first is skipped),
-    and, where the run scored it, the success of the final greedy policy."""
+    episode length where episodes end), and, where the run scored it, the success
+    of the final greedy policy. A metric identical to the first, or the same at
+    every swept value (:func:`constant_metrics`), says nothing and is skipped."""
+    return _panels(result, window)[0]
+
+
+def constant_metrics(result: SweepResult, window: str = "all") -> tuple[str, ...]:
+    """The metrics :func:`default_metrics` would show but leaves out because their
+    seed mean is the same at every swept value (to plotting precision), e.g. the
+    % successful episodes of CliffWalking, where every episode reaches the goal."""
+    return _panels(result, window)[1]
+
+
+def _panels(result: SweepResult, window: str) -> tuple[tuple, tuple]:
+    """``(shown, left out as constant)`` of :func:`default_metrics`."""
     objective = stats.objective(result)
     if objective == "return":
         others = ("success", "optimal", "length")
     else:
         others = ("optimal", "success", "length")
-    chosen = (objective,)
+    chosen, constant = (objective,), ()
     for other in others:
-        if other in result.metrics and not _same_runs(result, objective, other):
-            chosen = (objective, other)
-            break
+        if other not in result.metrics or _same_runs(result, objective, other):
+            continue
+        if _is_constant(result, other, window):
+            constant += (other,)
+            continue
+        chosen = (objective, other)
+        break
     if "greedy_success" in result.metrics:  # what the learning left behind
-        chosen += ("greedy_success",)
-    return chosen
+        if _is_constant(result, "greedy_success", window):
+            constant += ("greedy_success",)
+        else:
+            chosen += ("greedy_success",)
+    return chosen, constant
+
+
+def _is_constant(result: SweepResult, metric: str, window: str) -> bool:
+    """The seed means over every value agree to 1e-6 of their scale (and at least
+    one is a number)."""
+    mean = stats.seed_stats(result, metric, window)[0]
+    mean = mean[np.isfinite(mean)]
+    if mean.size == 0:
+        return False
+    spread = np.max(mean) - np.min(mean)
+    return bool(spread <= 1e-6 * max(1.0, float(np.max(np.abs(mean)))))
+
+
+def _constant_note(result: SweepResult, metrics, window: str, param: str) -> str:
+    """``"; left out: % successful episodes (100 at every τ)"`` or ``""``."""
+    parts = []
+    for metric in metrics:
+        mean = stats.seed_stats(result, metric, window)[0]
+        value = np.nanmean(mean) * _scale(metric)
+        parts.append(f"{_metric_label(metric)} ({value:.4g} at every {param})")
+    return f"; left out: {', '.join(parts)}" if parts else ""
 
 
 def plot_sweep(
@@ -177,19 +219,23 @@ def plot_sweep(
       param: the swept parameter's symbol (``"τ"``, ``"ε"``, ``"c"``, ...).
       param_label: its axis label (default ``param``).
       references: ``{legend label: value}`` with values among ``result.values``.
-      metrics: metric names, one panel each (default :func:`default_metrics`).
+      metrics: metric names, one panel each (default :func:`default_metrics`; the
+        title names those left out as constant).
       window: ``"all"`` (per-run means over all steps) or ``"final"``.
 
     Returns:
       the figure.
     """
-    metrics = default_metrics(result) if metrics is None else tuple(metrics)
+    if window not in stats.WINDOWS:
+        raise ValueError(f"window={window!r}: expected 'all' or 'final'.")
+    left_out = ()
+    if metrics is None:
+        metrics, left_out = _panels(result, window)
+    metrics = tuple(metrics)
     if not metrics:
         raise ValueError("metrics is empty: expected at least one metric name.")
     for metric in metrics:
         _check_metric(result, metric)
-    if window not in stats.WINDOWS:
-        raise ValueError(f"window={window!r}: expected 'all' or 'final'.")
     ref_index = _reference_indices(result, references)
     values = np.asarray(result.values, np.float64)
     on_curve = np.isfinite(values) & (values > 0)
@@ -221,6 +267,7 @@ def plot_sweep(
     details = (
         f"{num_seeds} runs × {_num_steps(result)} steps "
         f"({_window_text(result, window)}){_diverged_text(result)}"
+        f"{_constant_note(result, left_out, window, param)}"
     )
     fig.suptitle(_title(label, details, int(11 * fig.get_figwidth())))
     _fig_legend(fig, *axes[0].get_legend_handles_labels())

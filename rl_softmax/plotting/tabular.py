@@ -393,7 +393,15 @@ def plot_visits(
         ax.set_xlabel(_letters_caption(cells))
     scale = "log scale" if isinstance(norm, mcolors.LogNorm) else "linear scale"
     label = f"share of steps in the state ({scale}; grey: never visited)"
-    _colorbar(fig, image, axes, label, "bottom")
+    bar = _colorbar(fig, image, axes, label, "bottom")
+    if isinstance(norm, mcolors.LogNorm):
+        # 1, 2 and 5 per decade, labelled; the other minor ticks unlabelled (their
+        # labels, "3x10^-2 4x10^-2 ...", ran into each other)
+        bar.ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        bar.ax.xaxis.set_major_formatter(
+            ticker.LogFormatterSciNotation(labelOnlyBase=False)
+        )
+        bar.ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     fig.suptitle(_wrapped(fig, title))
     return fig
 
