@@ -43,6 +43,9 @@ __all__ = [
     "log_partition",
     "log_softmax",
     "logits_from_probs",
+    "mellowmax",
+    "mellowmax_policy",
+    "mellowmax_temperature",
     "softmax",
     "softmax_jacobian",
     "tau_for_entropy",
@@ -335,6 +338,110 @@ def _expected_value(values: ArrayLike, tau: ArrayLike, axis: int = -1) -> jax.Ar
     probs = _normalised(jnp.exp(scaled), axis)
     safe_values = jnp.where(probs > 0, values, 0.0)
     return jnp.sum(probs * safe_values, axis=axis)
+
+
+def mellowmax(values: ArrayLike, omega: ArrayLike = 1.0, axis: int = -1) -> jax.Array:
+    """Mellowmax ``mm_omega(v) = log(mean_k exp(omega v_k)) / omega``.
+
+    Asadi & Littman (2017), "An Alternative Softmax Operator for Reinforcement
+    Learning": unlike the Boltzmann operator (:func:`expected_value`), mellowmax is a
+    non-expansion in the max norm, so value iteration with it has one fixed point.
+    It tends to ``max(v)`` as ``omega -> inf``, to the mean as ``omega -> 0`` and to
+    ``min(v)`` as ``omega -> -inf`` (each exact at its limit, ``omega = 0`` included).
+    :func:`free_energy` at ``tau = 1 / omega`` is the same soft maximum without the
+    ``- log(K) / omega``.
+
+    Computed around the largest value (the smallest for ``omega < 0``) as
+    ``anchor + log1p(mean(expm1(omega (v - anchor)))) / omega``, so values of
+    magnitude ``1e30``, ``-inf`` entries and ``omega`` from ``1e-6`` to ``1e6`` stay
+    exact to float precision; a ``+inf`` value gives ``+inf`` for ``omega > 0``.
+
+    Args:
+      values: ``[..., num_actions]``.
+      omega: scalar or array broadcasting against ``values`` without ``axis``.
+      axis: the action axis.
+
+    Returns:
+      ``[...]`` mellowmax values.
+    """
+    wide = _widened(values)
+    omega = _tau_like(omega, wide, axis)
+    positive = omega >= 0
+    top = jnp.max(wide, axis=axis, keepdims=True)
+    bottom = jnp.min(wide, axis=axis, keepdims=True)
+    anchor = jnp.where(positive, top, bottom)
+    # The extreme on the anchor's side decides alone when it is infinite (or every
+    # value is): keep the arithmetic finite there and take the anchor at the end.
+    decided = jnp.isinf(anchor) | jnp.isinf(omega)
+    safe_anchor = jnp.where(decided, 0.0, anchor)
+    safe_omega = jnp.where((omega == 0) | jnp.isinf(omega), 1.0, omega)
+    gaps = jnp.where(jnp.isinf(wide), -jnp.inf, safe_omega * (wide - safe_anchor))
+    gaps = jnp.where(decided, 0.0, gaps)
+    shrink = jnp.mean(jnp.expm1(gaps), axis=axis, keepdims=True)  # in (-1, 0]
+    soft = safe_anchor + jnp.log1p(shrink) / safe_omega
+    mean = jnp.mean(wide, axis=axis, keepdims=True)
+    result = jnp.where(omega == 0, mean, jnp.where(decided, anchor, soft))
+    return _like(values, jnp.squeeze(result, axis))
+
+
+def mellowmax_temperature(
+    values: ArrayLike, omega: ArrayLike = 1.0, *, num_iters: int = 60
+) -> jax.Array:
+    """The temperature of :func:`mellowmax_policy`: ``tau`` with
+    ``expected_value(values, tau) == mellowmax(values, omega)``.
+
+    Asadi & Littman (2017), Sec. 5: the ``1 / beta`` that solves
+    ``sum_k exp((v_k - mm) / tau) (v_k - mm) = 0``, found by bisection on
+    ``log tau`` (:func:`tau_for_expected_value`). It depends on the values, so a
+    policy at this temperature has one per state. ``omega = 0`` gives ``inf``
+    (uniform), ``omega = inf`` gives 0 (greedy), equal values ``inf``.
+
+    Args:
+      values: ``[num_actions]`` action values (vmap for batches).
+      omega: scalar ``>= 0`` (concrete negative values raise ``ValueError``; under
+        ``jit`` they give the uniform limit).
+      num_iters: bisection steps on ``log tau`` (static).
+
+    Returns:
+      scalar ``tau`` in ``[0, inf]``.
+    """
+    wide = _widened(values)
+    omega = jnp.asarray(omega, wide.dtype)
+    try:
+        if np.any(np.asarray(omega) < 0):
+            raise ValueError(
+                f"omega={np.asarray(omega)} is not allowed: expected omega >= 0 (a "
+                "negative omega is a soft minimum, which no Boltzmann policy of "
+                "temperature >= 0 earns)."
+            )
+    except jax.errors.TracerArrayConversionError:
+        pass
+    target = mellowmax(wide, omega)
+    tau = _bisect_log_tau(_expected_value, target, wide, num_iters, increasing=False)
+    tau = jnp.where(jnp.isinf(omega), 0.0, jnp.where(omega <= 0, jnp.inf, tau))
+    return _like(values, tau)
+
+
+def mellowmax_policy(
+    values: ArrayLike, omega: ArrayLike = 1.0, *, num_iters: int = 60
+) -> jax.Array:
+    """The maximum-entropy Boltzmann policy that earns ``mellowmax(values, omega)``.
+
+    Asadi & Littman (2017), Sec. 5: among all distributions whose expected value is
+    ``mm_omega(v)``, the one of largest entropy is ``softmax(v / tau)`` at
+    :func:`mellowmax_temperature`. ``omega = 0`` gives the uniform policy,
+    ``omega = inf`` the greedy one, equal values the uniform one.
+
+    Args:
+      values: ``[num_actions]`` action values (vmap for batches).
+      omega: scalar ``>= 0``.
+      num_iters: bisection steps on ``log tau`` (static).
+
+    Returns:
+      ``[num_actions]`` probabilities.
+    """
+    tau = mellowmax_temperature(values, omega, num_iters=num_iters)
+    return _like(values, _softmax(_widened(values), tau, -1))
 
 
 def softmax_jacobian(probs: ArrayLike, tau: ArrayLike = 1.0) -> jax.Array:

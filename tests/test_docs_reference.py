@@ -327,12 +327,14 @@ def _agent_study(agent: str) -> config_lib.StudyConfig:
     env = None
     if entry.takes_rule:
         study["rule"] = "boltzmann" if agent != "action_value" else "greedy"
+        if entry.rules and study["rule"] not in entry.rules:
+            study["rule"] = entry.rules[0]  # the mellowmax agents' own rule
     if {"rollout", "replay"} & set(entry.options):
         env = {"name": "CartPole-v1"}
     if entry.takes_rule and study["rule"] == "greedy":
         study["param"] = "initial_value"
     elif entry.takes_rule:
-        study["param"] = "tau"
+        study["param"] = registry.RULES[study["rule"]].param.name
     return config_lib.from_dict(_minimal(study, env, num_steps=512)).studies[0]
 
 

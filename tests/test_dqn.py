@@ -145,11 +145,12 @@ def _numpy_q(params, obs):
     return h @ w + b
 
 
-@pytest.mark.parametrize("target", ["dqn", "double_dqn", "soft_dqn"])
+@pytest.mark.parametrize("target", ["dqn", "double_dqn", "soft_dqn", "mellowmax_dqn"])
 def test_one_learn_is_one_sgd_step_on_the_huber_loss_of_numpy_targets(target):
-    tau, gamma, lr = 0.5, 0.9, 0.05
+    tau, gamma, lr = 0.5, 0.9, 0.05  # tau is omega for the mellowmax rule
+    rule = rules.mellowmax_rule() if target == "mellowmax_dqn" else None
     agent = dqn.make_dqn_agent(
-        OBS_SIZE, NUM_ACTIONS, rules.boltzmann_rule(), target=target,
+        OBS_SIZE, NUM_ACTIONS, rule or rules.boltzmann_rule(), target=target,
         optimizer=optax.sgd, hidden=(5,), buffer_size=16, batch_size=8,
         learning_starts=0, target_update=1,
     )  # fmt: skip
@@ -174,6 +175,9 @@ def test_one_learn_is_one_sgd_step_on_the_huber_loss_of_numpy_targets(target):
     elif target == "double_dqn":
         pick = _numpy_q(state.online, batch.next_obs).argmax(1)
         bootstrap = q_next[np.arange(8), pick]
+    elif target == "mellowmax_dqn":  # log(mean(exp(omega Q'))) / omega
+        log_sum = np.logaddexp.reduce(tau * q_next, axis=1)
+        bootstrap = (log_sum - np.log(NUM_ACTIONS)) / tau
     else:
         top = q_next.max(1, keepdims=True)
         bootstrap = (tau * np.log(np.exp((q_next - top) / tau).sum(1)))[:, None] + top

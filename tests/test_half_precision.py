@@ -350,6 +350,14 @@ def _np_tau_for_expected_value(z, target):
     return _np_bisect(lambda t: np_reference(z, t)["expected_value"], target, False)
 
 
+def _np_mellowmax(z, omega):
+    return (np.logaddexp.reduce(omega * z) - np.log(z.size)) / omega
+
+
+def _np_mellowmax_temperature(z, omega):
+    return _np_tau_for_expected_value(z, _np_mellowmax(z, omega))
+
+
 # name -> (arguments after the half array, float64 reference of (x, *arguments))
 PUBLIC = {
     "base_softmax": ((2.0,), lambda z, b: _np_softmax(z * np.log(b), 1.0)),
@@ -361,6 +369,12 @@ PUBLIC = {
     "log_partition": ((0.7,), lambda z, t: np_reference(z, t)["log_partition"]),
     "log_softmax": ((0.7,), lambda z, t: np_reference(z, t)["log_softmax"]),
     "logits_from_probs": ((0.7,), lambda p, t: t * np.log(p)),
+    "mellowmax": ((2.0,), _np_mellowmax),
+    "mellowmax_policy": (
+        (2.0,),
+        lambda z, w: _np_softmax(z, _np_mellowmax_temperature(z, w)),
+    ),
+    "mellowmax_temperature": ((2.0,), _np_mellowmax_temperature),
     "softmax": ((0.7,), _np_softmax),
     "softmax_jacobian": ((0.7,), lambda p, t: (np.diag(p) - np.outer(p, p)) / t),
     "tau_for_entropy": ((1.0,), _np_tau_for_entropy),

@@ -40,6 +40,7 @@ RULE_METRICS = {
     "ucb": PROBS,
     "boltzmann_gumbel": STEP,  # no closed-form probabilities
     "target_entropy": TAU,
+    "mellowmax": TAU,  # its temperature, solved per state
 }
 AGENT_METRICS = {"gradient_bandit": TAU, "auto_temperature": TAU}
 # Env params that make every reward one known number: (params, reward).
@@ -52,11 +53,11 @@ ENV_CASES = {
     "bernoulli": ({"low": 1.0, "high": 1.0}, 1.0),
 }
 # Tabular temporal-difference agents (take a rule) and gymnasium's toy-text envs.
-TD_AGENTS = {"q_learning", "sarsa", "expected_sarsa", "soft_q"}
+TD_AGENTS = {"q_learning", "sarsa", "expected_sarsa", "soft_q", "mellowmax"}
 TOY_TEXT = {"FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4"}
 # Softmax policy networks that learn from rollouts, and the classic-control envs.
 ROLLOUT_AGENTS = {"ppo", "a2c", "ppo_auto"}
-REPLAY_AGENTS = {"dqn", "double_dqn", "soft_dqn"}
+REPLAY_AGENTS = {"dqn", "double_dqn", "soft_dqn", "mellowmax_dqn"}
 CLASSIC = {"CartPole-v1": 2, "Acrobot-v1": 3, "MountainCar-v0": 3}
 ROLLOUT_STEPS = 512  # one update of the default 4 environments x 128 steps
 OPTIMIZER_NAMES = {"sgd", "momentum", "adam", "rmsprop"}
@@ -219,9 +220,8 @@ END = {"greedy_success", "greedy_return", "visits"}
 @pytest.mark.parametrize("agent", sorted(TD_AGENTS))
 @pytest.mark.parametrize("env", sorted(TOY_TEXT))
 def test_every_td_agent_runs_on_every_toy_text_env(agent, env):
-    config = _config(
-        {"agent": agent, "rule": "boltzmann", "values": [0.5]}, {"name": env}
-    )
+    rule = "mellowmax" if agent == "mellowmax" else "boltzmann"
+    config = _config({"agent": agent, "rule": rule, "values": [0.5]}, {"name": env})
     run, out = _run(config, 0.5)
     assert {m.name for m in run.metrics} == TAU | EPISODE | END
     assert run.num_actions == config.env.num_actions

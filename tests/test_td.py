@@ -516,3 +516,30 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
 def test_q_learning_accepts_rules_without_probs():
     agent = make_td_agent(S, A, rules.boltzmann_gumbel_rule())
     assert isinstance(agent, Agent) and agent.num_actions == A
+
+
+def test_mellowmax_target_bootstraps_from_log_mean_exp():
+    """Asadi & Littman (2017): ``R + gamma * log(mean(exp(omega Q(S', .)))) /
+    omega``, from NumPy in float64, with the rule's omega; the mellowmax policy
+    that acts earns that same value at S' (expected Sarsa under it agrees)."""
+    omega = 2.0
+    params = TDParams(explore=omega, step_size=0.5, discount=0.9, initial_value=1.0)
+    mellow = make_td_agent(S, A, rules.mellowmax_rule(), target="mellowmax")
+    expected_sarsa = make_td_agent(
+        S, A, rules.mellowmax_rule(), target="expected_sarsa"
+    )
+    results = []
+    for agent in (mellow, expected_sarsa):
+        state = agent.init(jax.random.key(0), params)
+        state = state._replace(q=state.q.at[3].set(jnp.asarray(NEXT_ROW, jnp.float32)))
+        state = _update(agent)(state, _one(0, 2, 4.0, 3, False, False), params)
+        results.append(float(state.q[0, 2]))
+    row = NEXT_ROW.astype(np.float64)
+    mm = (np.logaddexp.reduce(omega * row) - np.log(row.size)) / omega
+    np.testing.assert_allclose(
+        results[0], 1.0 + 0.5 * (4.0 + 0.9 * mm - 1.0), rtol=1e-6
+    )
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5)
+    # a rule that reports no omega is refused in one line
+    with pytest.raises(ValueError, match="reports no 'omega'"):
+        make_td_agent(S, A, rules.boltzmann_rule(), target="mellowmax")

@@ -22,6 +22,9 @@ truncation does not. ``bootstrap`` reads the target network ``Q'``:
 ``soft_dqn``    ``tau log sum_a exp(Q'(S', a) / tau)``, the free       ``"tau"``
                 energy at the rule's ``tau`` at ``S'`` (Haarnoja et
                 al., 2017); ``tau = 0`` is DQN's max
+``mellowmax_``  ``log(mean_a exp(omega Q'(S', a))) / omega``,          ``"omega"``
+``dqn``         mellowmax at the rule's ``omega`` (Asadi & Littman,
+                2017; DeepMellow, Kim et al., 2019)
 ==============  =====================================================  ==========
 
 Every ``target_update``-th optimizer step moves the target network towards the
@@ -62,7 +65,7 @@ __all__ = [
     "td_target",
 ]
 
-TARGETS = ("dqn", "double_dqn", "soft_dqn")
+TARGETS = ("dqn", "double_dqn", "soft_dqn", "mellowmax_dqn")
 """The bootstrap targets :func:`make_dqn_agent` accepts."""
 
 
@@ -215,10 +218,12 @@ def make_dqn_agent(
     rule = boltzmann_rule() if rule is None else rule
     if not callable(rule):
         raise ValueError(f"rule={rule!r}: expected a rule such as boltzmann_rule().")
-    if target == "soft_dqn" and "tau" not in rule_info(rule, num_actions):
+    needs = {"soft_dqn": "tau", "mellowmax_dqn": "omega"}.get(target)
+    if needs is not None and needs not in rule_info(rule, num_actions):
         raise ValueError(
-            f"rule={getattr(rule, '__qualname__', rule)!r} reports no 'tau', which "
-            "target='soft_dqn' needs (boltzmann, greedy or target_entropy do)."
+            f"rule={getattr(rule, '__qualname__', rule)!r} reports no {needs!r}, "
+            f"which target={target!r} needs (boltzmann_rule reports 'tau', "
+            "mellowmax_rule 'omega')."
         )
     sizes = (obs_size, *tuple(hidden), num_actions)
     no_counts = jnp.zeros((num_actions,), jnp.float32)
@@ -267,9 +272,11 @@ def make_dqn_agent(
             return jax.vmap(double_backup)(q_next_online, q_next)
 
         def soft(values):
-            # The rule's temperature at S' (its action, from a fixed key, unused).
-            tau = policy(jax.random.key(0), values, step, params)[1]["tau"]
-            return soft_backup(values, tau)
+            # What the rule reports at S' (its action, from a fixed key, unused).
+            info = policy(jax.random.key(0), values, step, params)[1]
+            if target == "mellowmax_dqn":
+                return sm.mellowmax(values, info["omega"])
+            return soft_backup(values, info["tau"])
 
         return jax.vmap(soft)(q_next)
 

@@ -19,6 +19,8 @@ rule                           action                                     ``expl
 :func:`boltzmann_gumbel_rule`  argmax ``Q + C/sqrt(N) Gumbel`` (BGE)      ``C``
 :func:`target_entropy_rule`    Boltzmann at the ``tau`` whose entropy is  schedule's
                                the scheduled target                       parameter
+:func:`mellowmax_rule`         Boltzmann at the ``tau`` that earns        ``omega``
+                               mellowmax (a temperature per state)
 =============================  =========================================  ===========
 
 ``policy_info`` holds ``"probs"`` where the rule has closed-form probabilities and
@@ -39,6 +41,7 @@ import jax
 import jax.numpy as jnp
 
 from rl_softmax import policies, schedules
+from rl_softmax import softmax as sm
 
 __all__ = [
     "EntropyTarget",
@@ -49,6 +52,7 @@ __all__ = [
     "constant_temperature",
     "epsilon_greedy_rule",
     "greedy_rule",
+    "mellowmax_rule",
     "rule_info",
     "target_entropy_rule",
     "ucb_rule",
@@ -160,6 +164,28 @@ def boltzmann_gumbel_rule() -> Rule:
             key, estimates.q, estimates.counts, explore
         )
         return action, {}
+
+    return rule
+
+
+def mellowmax_rule(*, num_iters: int = 32) -> Rule:
+    """The mellowmax policy of Asadi & Littman (2017) with ``omega = explore``.
+
+    The maximum-entropy Boltzmann policy whose expected value is
+    ``mellowmax(Q, omega)`` (:func:`rl_softmax.softmax.mellowmax_policy`): its
+    temperature is solved per state, so it reports ``"tau"`` (that temperature)
+    beside ``"probs"`` and ``"omega"`` (what a mellowmax backup needs).
+
+    Args:
+      num_iters: bisection steps of the temperature solve (32: below float32
+        precision over the bracket, as for :func:`target_entropy_rule`).
+    """
+
+    def rule(key, estimates, explore):
+        tau = sm.mellowmax_temperature(estimates.q, explore, num_iters=num_iters)
+        probs = policies.boltzmann(tau).probs(estimates.q)
+        omega = jnp.asarray(explore, estimates.q.dtype)
+        return _drawn(key, probs, tau=tau, omega=omega)
 
     return rule
 

@@ -2,7 +2,7 @@
 
 Sutton & Barto (2018), ch. 6. The agent keeps a table ``Q [num_states, num_actions]``
 and acts with any exploration rule of :mod:`rl_softmax.agents.rules`, which
-sees the current state's row: ``ActionValueState(q[s], counts[s], step)``. Every
+sees the current state's row: ``Estimates(q[s], counts[s], step)``. Every
 target is ``R + gamma * bootstrap(S')``, with no bootstrap when the step
 ``terminated`` and a bootstrap when a time limit ``truncated`` it (the next state
 still has a value):
@@ -18,6 +18,11 @@ still has a value):
 ``soft_q``          ``tau log sum_a exp(Q(S', a) / tau)``, the soft   ``"tau"``
                     maximum at the rule's ``tau`` at ``S'``
                     (``tau = 0``: the max)
+``mellowmax``       ``log(mean_a exp(omega Q(S', a))) / omega``,      ``"omega"``
+                    mellowmax at the rule's ``omega`` (Asadi &
+                    Littman, 2017): a non-expansion, unlike the
+                    Boltzmann expectation; what the mellowmax
+                    policy earns at ``S'``
 ==================  ================================================  ============
 
 The behaviour policy at ``S'`` is the rule called with a fixed key (its action is
@@ -61,7 +66,7 @@ __all__ = [
     "summary",
 ]
 
-TARGETS = ("q_learning", "sarsa", "expected_sarsa", "soft_q")
+TARGETS = ("q_learning", "sarsa", "expected_sarsa", "soft_q", "mellowmax")
 """The bootstrap targets :func:`make_td_agent` accepts."""
 
 
@@ -151,7 +156,10 @@ def make_td_agent(
     rule = boltzmann_rule() if rule is None else rule
     if not callable(rule):
         raise ValueError(f"rule={rule!r}: expected a rule such as boltzmann_rule().")
-    needs = {"sarsa": "probs", "expected_sarsa": "probs", "soft_q": "tau"}.get(target)
+    needs = {
+        "sarsa": "probs", "expected_sarsa": "probs", "soft_q": "tau",
+        "mellowmax": "omega",
+    }.get(target)  # fmt: skip
     if needs is not None and needs not in rule_info(rule, num_actions):
         raise ValueError(
             f"rule={getattr(rule, '__qualname__', rule)!r} reports no {needs!r} in "
@@ -191,6 +199,8 @@ def make_td_agent(
         info = next_policy(q, counts, step, next_obs, explore)
         if target == "soft_q":
             return sm.free_energy(q_next, info["tau"])
+        if target == "mellowmax":
+            return sm.mellowmax(q_next, info["omega"])
         return jnp.sum(info["probs"] * q_next)  # expected_sarsa, sarsa at truncation
 
     def td_step(q, obs, action, target_value, step_size, apply=True):

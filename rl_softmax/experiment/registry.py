@@ -599,6 +599,12 @@ for _entry in (
               "final target entropy (nats)"),
         _target_entropy_rule, ("entropy",),
     ),
+    RuleEntry(
+        "mellowmax", "softmax at the tau whose expected value is mellowmax_omega(Q) "
+        "(Asadi & Littman 2017; a temperature per state)",
+        Param("omega", "explore", 5.0, 0.0, _TAU_MAX, True, "ω", "mellowmax ω"),
+        lambda *_: rules.mellowmax_rule(),
+    ),
 ):  # fmt: skip
     RULES[_entry.name] = _entry
 
@@ -694,6 +700,8 @@ for _name, _description, _rules in (
      _WITH_PROBS),
     ("soft_q", "soft Q-learning: bootstrap from tau logsumexp(Q(S', .) / tau)",
      _WITH_TAU),
+    ("mellowmax", "mellowmax Q-learning: bootstrap from log(mean(exp(omega "
+     "Q(S', .)))) / omega, a non-expansion (Asadi & Littman 2017)", ("mellowmax",)),
 ):  # fmt: skip
     register_agent(AgentEntry(
         _name, _description, td.TDParams, _TD_PARAMS, _td_maker(_name),
@@ -799,7 +807,7 @@ _DQN_PARAMS = (
           "gradient-norm clip"),
 )  # fmt: skip
 # The rules that need no visit counts; soft DQN's backup needs a temperature.
-_DQN_RULES = ("boltzmann", "epsilon_greedy", "greedy", "target_entropy")
+_DQN_RULES = ("boltzmann", "epsilon_greedy", "greedy", "target_entropy", "mellowmax")
 for _name, _description, _rules in (
     ("dqn", "deep Q-network (replay, target network): bootstrap from max Q'",
      _DQN_RULES),
@@ -807,6 +815,8 @@ for _name, _description, _rules in (
      _DQN_RULES),
     ("soft_dqn", "soft DQN: bootstrap from tau logsumexp(Q'(S', .) / tau)",
      _WITH_TAU),
+    ("mellowmax_dqn", "DeepMellow: bootstrap from mellowmax_omega(Q'(S', .)) (Kim et "
+     "al. 2019)", ("mellowmax",)),
 ):  # fmt: skip
     register_agent(AgentEntry(
         _name, _description, dqn.DQNParams, _DQN_PARAMS, _dqn_maker(_name),
