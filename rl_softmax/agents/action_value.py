@@ -43,12 +43,10 @@ class ActionValueParams(NamedTuple):
     initial_value: ArrayLike = 0.0
 
 
-class ActionValueState(NamedTuple):
-    """``q``: ``[num_actions]`` estimates; ``counts``: pulls per arm; ``step``: all."""
-
-    q: jax.Array
-    counts: jax.Array
-    step: jax.Array
+ActionValueState = Estimates
+"""The agent's state is what its rule sees, an
+:class:`~rl_softmax.agents.rules.Estimates`: ``q`` (``[num_actions]`` estimates),
+``counts`` (pulls per arm) and ``step`` (all pulls)."""
 
 
 def make_action_value_agent(
@@ -79,7 +77,7 @@ def make_action_value_agent(
 
     def act(key, state, obs, params):
         del obs  # one state
-        return rule(key, Estimates(state.q, state.counts, state.step), params.explore)
+        return rule(key, state, params.explore)
 
     def update(state, transition: Transition, params):
         step_size = None if sample_average else params.step_size
