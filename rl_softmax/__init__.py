@@ -2,7 +2,8 @@
 
 Public modules: :mod:`rl_softmax.softmax` (the maths), :mod:`rl_softmax.policies`
 (jit/vmap-ready action selection), :mod:`rl_softmax.schedules` (temperature
-schedules), :mod:`rl_softmax.envs` and :mod:`rl_softmax.agents` (the contracts and
+schedules), :mod:`rl_softmax.planning` (generalised value iteration with any backup
+operator), :mod:`rl_softmax.envs` and :mod:`rl_softmax.agents` (the contracts and
 their implementations), :mod:`rl_softmax.engine` (one run as a pure function and the
 value x seed sweep) and :mod:`rl_softmax.experiment` (configs, the registry of
 names, ``run_experiment``, results and statistics). Subpackages are imported when
@@ -16,6 +17,7 @@ __all__ = [
     "engine",
     "envs",
     "experiment",
+    "planning",
     "policies",
     "schedules",
     "softmax",
