@@ -578,7 +578,7 @@ def main(argv: list[str] | None = None) -> dict:
     draw_sarsa(trajectories, sarsa, out / "mellowmax_sarsa.png")
     draw_fixed_points(scan, out / "mellowmax_fixed_points.png")
     (out / "mellowmax_paper.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out / "mellowmax_paper.md").write_text(results_table(report))
+    (out / "mellowmax_paper_table.txt").write_text(results_table(report))
     _print(report)
     print(f"wrote {out / 'mellowmax_paper.json'} and two figures")
     return report

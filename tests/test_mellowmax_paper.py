@@ -62,7 +62,9 @@ def test_tiny_run_saves_what_it_reports(tiny):
     assert json.loads((out / "mellowmax_paper.json").read_text()) == json.loads(
         json.dumps(report)
     )
-    assert (out / "mellowmax_paper.md").read_text() == module.results_table(report)
+    assert (out / "mellowmax_paper_table.txt").read_text() == module.results_table(
+        report
+    )
     for figure in ("mellowmax_sarsa.png", "mellowmax_fixed_points.png"):
         assert (out / figure).stat().st_size > 10_000
 
