@@ -28,8 +28,11 @@ CONFIGS = (
 _CONFIG_DIR = Path(__file__).resolve().parents[1] / "rl_softmax" / "configs"
 
 
-def _format(mean: float, sem: float, scale: float = 1.0, digits: int = 3) -> str:
-    return f"{scale * mean:.{digits}f} ± {scale * stats.Z95 * sem:.{digits}f}"
+def _format(
+    mean: float, sem: float, n: float, scale: float = 1.0, digits: int = 3
+) -> str:
+    half = float(stats.half_width(sem, n))
+    return f"{scale * mean:.{digits}f} ± {scale * half:.{digits}f}"
 
 
 def _row(results, study) -> dict:
@@ -79,14 +82,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
         best = row["best"]
         lines.append(
             f"| {row['label']} ({row['setting']}) "
-            f"| {_format(best.mean, best.sem)} "
-            f"| {_format(*row['optimal'][:2], 100, 1)} "
-            f"| {_format(*row['entropy'][:2], 1, 2)} |"
+            f"| {_format(best.mean, best.sem, best.num_seeds)} "
+            f"| {_format(*row['optimal'], 100, 1)} "
+            f"| {_format(*row['entropy'], 1, 2)} |"
         )
     text = "\n".join(lines)
     print(
         f"10-armed testbed, {args.num_seeds} runs x {args.num_steps} steps, "
-        "same seeds for every row (mean ± 95% CI):"
+        "same seeds for every row (mean ± 95% t interval):"
     )
     print(text)
     path = Path(args.out) / f"anneal_comparison_{args.num_seeds}x{args.num_steps}.md"

@@ -26,7 +26,7 @@ from rl_softmax.experiment import run_experiment, stats
 
 _HERE = Path(__file__).resolve().parent
 _CONFIGS = _HERE.parent / "rl_softmax" / "configs"
-Z95 = 1.959963984540054
+Z95 = stats.Z95  # two-sample z tests of many seeds
 
 
 def _both(config: str, overrides: list[str], out: Path) -> dict:
@@ -69,12 +69,13 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"frozenlake": [], "cartpole": {}}
     for k, (backend, results) in enumerate(lake.items()):
         (study,) = results.studies.values()
-        mean, sem, _ = stats.seed_stats(study, "return", "all")
+        mean, sem, n = stats.seed_stats(study, "return", "all")
+        half = stats.half_width(sem, n)
         swept = np.isfinite(study.values) & (study.values > 0)
         x = study.values[swept]
         ax_lake.plot(x, mean[swept], "o-", ms=3, color=f"C{k}", label=backend)
         ax_lake.fill_between(
-            x, (mean - Z95 * sem)[swept], (mean + Z95 * sem)[swept], color=f"C{k}",
+            x, (mean - half)[swept], (mean + half)[swept], color=f"C{k}",
             alpha=0.2, lw=0,
         )  # fmt: skip
         report["frozenlake"].append((mean, sem))
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> dict:
     for k, (backend, results) in enumerate(pole.items()):
         (study,) = results.studies.values()
         curve = study.metrics["return"]
-        mean, half = curve.curve_mean[0], Z95 * curve.curve_sem[0]
+        mean = curve.curve_mean[0]
+        half = stats.half_width(curve.curve_sem[0], curve.curve_count[0])
         ax_pole.plot(study.steps, mean, color=f"C{k}", label=backend)
         ax_pole.fill_between(
             study.steps, mean - half, mean + half, color=f"C{k}", alpha=0.2, lw=0

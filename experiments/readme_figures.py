@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import jax
@@ -166,6 +167,23 @@ def main(argv: list[str] | None = None) -> list[Path]:
         "--figure", str(out / "temperature_atlas.png"),
     ])  # fmt: skip
     written.append(out / "temperature_atlas.png")
+    spec = importlib.util.spec_from_file_location(
+        "mellowmax_paper", _HERE / "mellowmax_paper.py"
+    )
+    mellowmax_paper = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mellowmax_paper  # its dataclasses look it up there
+    spec.loader.exec_module(mellowmax_paper)
+    # full size: its report and table land beside the figures (the docs read them)
+    results_dir = out if full_size else Path(args.results) / "mellowmax_paper_quick"
+    quick = [] if full_size else [
+        "--num-pairs", "200", "--num-starts", "2", "--num-mdps", "4",
+        "--sarsa-steps", "2000", "--sarsa-seeds", "2",
+    ]  # fmt: skip
+    mellowmax_paper.main([*quick, "--out", str(results_dir)])
+    for name in ("mellowmax_sarsa.png", "mellowmax_fixed_points.png"):
+        if results_dir != out:
+            shutil.copyfile(results_dir / name, out / name)
+        written.append(out / name)
     for path in written:
         print(f"wrote {path}")
     return written

@@ -144,12 +144,13 @@ def analyse(family: Family, results) -> tuple[dict[str, np.ndarray], Row]:
     values = np.asarray(result.values, np.float64)
     candidate = ~np.isin(values, np.asarray(list(references.values()), np.float64))
     candidate &= (values > 0) & np.isfinite(values)
-    mean, sem, _ = stats.seed_stats(result, family.metric, family.window)
+    mean, sem, n = stats.seed_stats(result, family.metric, family.window)
+    half = stats.half_width(sem, n)
     scale, gap = value_scale(family, results)
     keep = candidate & ~np.isnan(mean)
-    taus, perf, perf_sem = values[keep], mean[keep], sem[keep]
+    taus, perf, perf_half = values[keep], mean[keep], half[keep]
     order = np.argsort(taus)
-    taus, perf, perf_sem = taus[order], perf[order], perf_sem[order]
+    taus, perf, perf_half = taus[order], perf[order], perf_half[order]
     scale = scale[keep][order]
     low, high = perf.min(), perf.max()
     span = high - low if high > low else 1.0
@@ -164,7 +165,7 @@ def analyse(family: Family, results) -> tuple[dict[str, np.ndarray], Row]:
         "tau": taus,
         "relative": taus / scale,
         "score": (perf - low) / span,
-        "score_sem": perf_sem / span,
+        "score_half": perf_half / span,
     }
     row = Row(
         family.name, at[best.value], best.value, *interval,
@@ -190,9 +191,8 @@ def draw(curves: dict[str, dict], rows: list[Row], path: Path) -> Path:
         for ax, x in ((raw, curve["tau"]), (rel, curve["relative"])):
             ax.plot(x, curve["score"], marker="o", ms=3, color=color, label=name)
             ax.fill_between(
-                x, curve["score"] - 1.96 * curve["score_sem"],
-                curve["score"] + 1.96 * curve["score_sem"], color=color, alpha=0.15,
-                lw=0,
+                x, curve["score"] - curve["score_half"],
+                curve["score"] + curve["score_half"], color=color, alpha=0.15, lw=0,
             )  # fmt: skip
     for j, row in enumerate(rows):
         color = style.PALETTE[j % len(style.PALETTE)]

@@ -30,6 +30,8 @@ def _draw_figures(out_dir, studies, metadata):
 
 
 def _best_line(results, study) -> str:
+    """The best setting of a study: its mean with the t interval, the bootstrap
+    interval of the best value itself, the values not distinguishable from it."""
     from rl_softmax.engine.metrics import METRICS
     from rl_softmax.experiment import stats
 
@@ -41,16 +43,30 @@ def _best_line(results, study) -> str:
             + _diverged_note(result)
         )
     low, high = best.ci95
+    references = results.metadata["studies"][study.name]["references"]
+    value_low, value_high = stats.best_value_interval(result, references=references)
     line = (
-        f"  {study.label:<34} best {study.param} = {best.value:<9.4g} "
-        f"{best.metric} {best.mean:.3f} ± {(high - low) / 2:.3f}"
+        f"  {study.label:<34} best {study.param} = {best.value:.4g} (95% bootstrap "
+        f"{value_low:.4g} to {value_high:.4g})   {best.metric} {best.mean:.3f} "
+        f"± {(high - low) / 2:.3f} ({best.num_seeds} seeds, t interval)"
     )
-    for name in ("optimal", "success", "greedy_success"):
+    for name in ("optimal", "success", "greedy_success", "solved"):
         if name in result.metrics:
-            mean, _, _ = stats.seed_stats(result, name, "final")
+            mean, _, n = stats.seed_stats(result, name, "final")
             metric = METRICS[name]
             span = "" if metric.at_end else f" (last {result.final_steps})"
-            line += f"   {metric.label}{span} {metric.scale * mean[best.index]:.1f}"
+            value = f"{metric.scale * mean[best.index]:.1f}"
+            if metric.binary:
+                k, m = round(mean[best.index] * n[best.index]), int(n[best.index])
+                value = f"{k} of {m}"
+            line += f"   {metric.label}{span} {value}"
+    ties = stats.indistinguishable(result, best, references=references)
+    if ties:
+        shown = ", ".join(f"{v:.4g}" for v in ties)
+        line += (
+            f"\n  {'':<34} not distinguishable from the best (paired t, 95%): "
+            f"{study.param} = {shown}"
+        )
     return line + _diverged_note(result)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from rl_softmax import cli
 from rl_softmax.cli import main
@@ -33,6 +34,7 @@ from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import registry
 
 REPO = Path(__file__).resolve().parents[1]
+T95 = {df: float(scipy_stats.t.ppf(0.975, df)) for df in range(1, 40)}
 # The configs of the rollout agents need other tiny sizes: test_policy_configs.py.
 CONFIGS = [
     path
@@ -192,15 +194,16 @@ def test_results_line_reports_the_best_tau(tau_sweep):
     best = int(np.argmax(means))
     sem = reward[best].std(ddof=1) / math.sqrt(reward.shape[1])
     match = re.search(
-        r"best tau = (\S+)\s+reward (\S+) ± (\S+)\s+"
-        r"% optimal action \(last 10\) (\S+)",
+        r"best tau = (\S+) \(95% bootstrap \S+ to \S+\)\s+reward (\S+) ± (\S+) "
+        r"\((\d+) seeds, t interval\)\s+% optimal action \(last 10\) (\S+)",
         stdout,
     )
     assert match, stdout
-    value, mean, half_width, percent = map(float, match.groups())
+    value, mean, half_width, num_seeds, percent = map(float, match.groups())
     assert value == pytest.approx(float(values[best]), rel=1e-3)
     assert mean == pytest.approx(means[best], abs=5e-4)
-    assert half_width == pytest.approx(1.96 * sem, abs=5e-4)
+    assert num_seeds == 8
+    assert half_width == pytest.approx(T95[7] * sem, abs=5e-4)
     assert percent == pytest.approx(100 * optimal[best].mean(), abs=0.05)
 
 
@@ -243,9 +246,9 @@ def test_summary_rows_agree_with_saved_arrays(tau_sweep):
         samples = arrays[f"{row['metric']}.{groups[row['window']]}"][index]
         assert samples.shape == (8,)
         mean, sem, n = _seed_stats(samples)
-        assert int(row["num_seeds"]) == n
+        assert int(row["num_seeds"]) == n and row["interval"] == "t"
         got = [float(row[k]) for k in ("mean", "sem", "ci95_low", "ci95_high")]
-        expected = [mean, sem, mean - 1.96 * sem, mean + 1.96 * sem]
+        expected = [mean, sem, mean - T95[n - 1] * sem, mean + T95[n - 1] * sem]
         with np.errstate(invalid="ignore"):
             np.testing.assert_allclose(
                 got, expected, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=str(row)

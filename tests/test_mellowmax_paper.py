@@ -148,8 +148,7 @@ def test_the_docs_page_holds_the_committed_results_table():
     report = json.loads(COMMITTED.read_text())
     page = PAGE.read_text()
     table = re.search(
-        r"<!-- results table: experiments/mellowmax_paper.py -->\n(.*?)"
-        r"<!-- end of results table -->",
+        r"<!-- table: mellowmax-paper -->\n(.*?)<!-- /table -->",
         page,
         re.DOTALL,
     )

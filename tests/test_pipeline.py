@@ -102,12 +102,19 @@ def test_fixed_policy_sweep_matches_hand_computed_and_numpy(chain, tmp_path):
         reference = simulate(tau, LENGTH, MAX_STEPS, NUM_STEPS, NUM_SEEDS, seed=7)
         for metric in ("return", "length", "success"):
             _assert_pooled_agree(result, index, reference, metric)
-    # the summary rows are the pooled episode means
-    row = next(
-        r for r in out.rows
-        if (r["metric"], r["window"], r["value"]) == ("success", "all", 0.5)
-    )  # fmt: skip
-    np.testing.assert_allclose(row["mean"], _pooled(result, "success", 0), rtol=1e-6)
+    # a per-episode summary row is the mean over runs of each run's own episode
+    # mean (NumPy from the saved arrays); the pooled mean has its own rows
+    rows = {
+        r["metric"]: r for r in out.rows if (r["window"], r["value"]) == ("all", 0.5)
+    }
+    saved = results.load_study(tmp_path / "out", "s")
+    for metric in ("return", "length", "success"):
+        per_run = saved.metrics[metric].run_mean[0].astype(np.float64)
+        assert rows[metric]["mean"] == np.mean(per_run[~np.isnan(per_run)])
+        assert rows[metric]["num_seeds"] == np.count_nonzero(~np.isnan(per_run))
+        np.testing.assert_allclose(
+            rows[metric + "_pooled"]["mean"], _pooled(result, metric, 0), rtol=1e-6
+        )
     # the best setting maximises the episode return, references left out
     best = out.best("s")
     assert best.metric == "return" and best.value == 0.5

@@ -12,6 +12,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from scipy import stats as scipy_stats
 
 from rl_softmax import plotting
 from rl_softmax.engine import METRICS, MetricResult, SweepResult
@@ -102,23 +103,29 @@ def numpy_softmax(logits, tau):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def t95(n):
+    """Student's t 97.5% quantile with ``n - 1`` degrees of freedom (SciPy)."""
+    return scipy_stats.t.ppf(0.975, n - 1)
+
+
 def seed_mean_ci(samples):
-    x = np.asarray(samples, np.float64)
-    return x.mean(axis=1), 1.96 * x.std(axis=1, ddof=1) / np.sqrt(x.shape[1])
-
-
-def pooled_mean_ci(samples, weights):
-    """Per value: the mean over all episodes (``sum w x / sum w``) and 1.96 times
-    the ratio estimator's standard error, over the runs with an episode."""
+    """Per value: the mean over runs (NaN runs left out) and its t half width."""
     means, halves = [], []
+    for x in np.asarray(samples, np.float64):
+        x = x[~np.isnan(x)]
+        means.append(x.mean())
+        halves.append(t95(x.size) * x.std(ddof=1) / np.sqrt(x.size))
+    return np.array(means), np.array(halves)
+
+
+def pooled_mean(samples, weights):
+    """Per value: the mean over all episodes of all runs (``sum w x / sum w``)."""
+    means = []
     for x, w in zip(np.asarray(samples, np.float64), weights, strict=True):
         keep = np.asarray(w) > 0
         x, w = x[keep], np.asarray(w, np.float64)[keep]
-        n, mean = x.size, np.sum(w * x) / np.sum(w)
-        var = n / (n - 1) * np.sum((w * x - mean * w) ** 2) / np.sum(w) ** 2
-        means.append(mean)
-        halves.append(1.96 * np.sqrt(var))
-    return np.array(means), np.array(halves)
+        means.append(np.sum(w * x) / np.sum(w))
+    return np.array(means)
 
 
 def band_y_range(collection: PolyCollection) -> tuple[float, float]:
@@ -332,7 +339,7 @@ def test_default_metrics_are_the_objective_and_how_often_it_does_well(names, exp
     assert labels == [METRICS[name].label for name in expected]
 
 
-def test_sweep_of_per_episode_metrics_pools_the_episodes():
+def test_sweep_of_per_episode_metrics_averages_runs_not_episodes():
     result = make_episodic()
     fig = plotting.plot_sweep(
         result, label="Q-learning", param="α", param_label="step size α"
@@ -345,7 +352,7 @@ def test_sweep_of_per_episode_metrics_pools_the_episodes():
         fig.axes, ("return", "success"), (1, 100), strict=True
     ):
         runs = result.metrics[metric]
-        mean, half = pooled_mean_ci(runs.run_mean, runs.run_weight)
+        mean, half = seed_mean_ci(runs.run_mean)
         mean, half = mean * scale, half * scale
         (curve,) = ax.lines
         np.testing.assert_array_equal(curve.get_xdata(), [0.25, 1.0, 4.0])
@@ -354,9 +361,10 @@ def test_sweep_of_per_episode_metrics_pools_the_episodes():
         assert low == pytest.approx((mean - half)[1:4].min(), rel=1e-12)
         assert high == pytest.approx((mean + half)[1:4].max(), rel=1e-12)
         assert ax.get_xlabel() == "step size α (log scale)"
-    # Weighting matters here: the unweighted mean over runs differs.
-    plain = np.nanmean(field(result, "return", "run_mean"), axis=1)
-    assert not np.allclose(fig.axes[0].lines[0].get_ydata(), plain[1:4])
+    # The estimand matters here: the pooled mean over all episodes differs.
+    returns = result.metrics["return"]
+    pooled = pooled_mean(returns.run_mean, returns.run_weight)
+    assert not np.allclose(fig.axes[0].lines[0].get_ydata(), pooled[1:4])
 
 
 def test_sweep_axis_label_defaults_to_the_symbol():
@@ -393,7 +401,7 @@ def test_learning_curves_lines_and_bands_equal_curve_statistics():
     for (label, line), i in zip(lines.items(), (1, 4), strict=True):
         np.testing.assert_array_equal(line.get_xdata(), result.steps)
         np.testing.assert_allclose(line.get_ydata(), curve_mean[i])
-        half = 1.96 * field(result, "reward", "curve_sem")[i]
+        half = t95(5) * field(result, "reward", "curve_sem")[i]
         collection = ax.collections[list(lines).index(label)]
         low, high = band_y_range(collection)
         assert low == pytest.approx((curve_mean[i] - half).min())
@@ -563,10 +571,7 @@ def test_draw_experiment_compares_studies_only_on_a_shared_objective(
     assert paths[-1].name == "parameter_study.png" and len(paths) == 7
     study = figures["parameter_study.png"].axes[0]
     assert study.get_ylabel() == "episode return over first 50 steps"
-    expected = pooled_mean_ci(
-        field(episodic["b"], "return", "run_mean"),
-        field(episodic["b"], "return", "run_weight"),
-    )[0]
+    expected = seed_mean_ci(field(episodic["b"], "return", "run_mean"))[0]
     np.testing.assert_allclose(study.lines[1].get_ydata(), expected[1:4], rtol=1e-12)
 
 
@@ -694,8 +699,8 @@ def test_entropy_curves_draw_each_setting_between_log_k_and_zero():
     for i, name in enumerate(["τ = 1/8", "τ = 1/2 (best)", "τ = 2"]):
         np.testing.assert_array_equal(lines[name].get_xdata(), result.steps)
         np.testing.assert_allclose(lines[name].get_ydata(), entropy[i])
-    # The band of the last setting: mean ± 1.96 sem.
-    half = 1.96 * field(result, "entropy", "curve_sem")[2]
+    # The band of the last setting: mean ± t sem, t for its 4 seeds.
+    half = t95(4) * field(result, "entropy", "curve_sem")[2]
     low, high = band_y_range(ax.collections[2])
     assert low == pytest.approx((entropy[2] - half).min())
     assert high == pytest.approx((entropy[2] + half).max())

@@ -10,6 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.quiver import Quiver
+from scipy import stats as scipy_stats
 
 from rl_softmax import plotting
 from rl_softmax.engine import MetricResult, SweepResult
@@ -88,13 +89,14 @@ def episode_runs(result: SweepResult) -> np.ndarray:
 
 
 def mean_ci_loop(runs: np.ndarray):
-    """``[S, N]`` -> mean and 1.96 sem over the non-NaN runs, episode by episode."""
+    """``[S, N]`` -> mean and t sem over the non-NaN runs, episode by episode (no
+    interval from one run)."""
     means, halves = [], []
     for column in runs.T:
         x = column[~np.isnan(column)]
         means.append(x.mean() if x.size else np.nan)
-        sem = x.std(ddof=1) / np.sqrt(x.size) if x.size > 1 else 0.0
-        halves.append(1.96 * sem if x.size else np.nan)
+        t = scipy_stats.t.ppf(0.975, x.size - 1) if x.size > 1 else np.nan
+        halves.append(t * x.std(ddof=1) / np.sqrt(x.size) if x.size > 1 else np.nan)
     return np.array(means), np.array(halves)
 
 

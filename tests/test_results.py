@@ -346,7 +346,8 @@ def test_failed_metadata_save_keeps_older_file(tmp_path, monkeypatch):
 def test_summary_csv_round_trips_floats_exactly(tmp_path):
     result = make_result()
     rows = stats.summary_rows("soft", result, label="softmax, τ", param="tau")
-    assert {r["metric"] for r in rows} == set(NAMES) - {"prob_by_rank"}
+    pooled = {f"{m}_pooled" for m in NAMES if METRICS[m].per_episode}
+    assert {r["metric"] for r in rows} == set(NAMES) - {"prob_by_rank"} | pooled
     path = results.save_summary(tmp_path, rows)
     assert path == tmp_path / "summary.csv"
     with path.open(newline="", encoding="utf-8") as f:

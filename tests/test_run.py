@@ -138,7 +138,7 @@ def test_episode_metrics_match_an_independent_numpy_simulation(tau):
     assert abs(ours_reward.mean() - reference["reward"].mean()) <= SIGMAS * se / 20
 
 
-def test_sweep_curves_pool_episodes_with_their_standard_error():
+def test_sweep_curves_average_each_runs_episode_mean_over_runs():
     env = ChainMDP(length=3, max_steps=8)
     run = make_run(env, fixed_boltzmann(), 40, swept="tau")
     result = sweep(run, [1.0], 30, key=jax.random.key(4), curve_stride=10)
@@ -147,13 +147,23 @@ def test_sweep_curves_pool_episodes_with_their_standard_error():
     ended = np.asarray(per_step.ended, np.float64).reshape(30, 4, 10)
     lengths = np.asarray(per_step.values["length"], np.float64).reshape(30, 4, 10)
     sums, counts = lengths.sum(-1), ended.sum(-1)  # [seeds, windows]
-    expected = sums.sum(0) / counts.sum(0)
     curve = result.metrics["length"]
-    np.testing.assert_allclose(curve.curve_mean[0], expected, rtol=1e-12)
     for w in range(4):
+        # each run with an episode in the window is one replicate: its own mean
+        had = counts[:, w] > 0
+        per_run = sums[had, w] / counts[had, w]
+        assert curve.curve_count[0, w] == had.sum() > 1
+        np.testing.assert_allclose(curve.curve_mean[0, w], per_run.mean(), rtol=1e-12)
         np.testing.assert_allclose(
-            curve.curve_sem[0, w], ratio_se(sums[:, w], counts[:, w]), rtol=1e-9
+            curve.curve_sem[0, w],
+            per_run.std(ddof=1) / math.sqrt(per_run.size),
+            rtol=1e-9,
         )
+        # not the pooled mean over all episodes, which weighs runs by their count
+        pooled = sums[:, w].sum() / counts[:, w].sum()
+        assert not np.isclose(curve.curve_mean[0, w], pooled, rtol=1e-9)
+    # a step metric's windows are over every seed
+    np.testing.assert_array_equal(result.metrics["reward"].curve_count[0], 30)
 
 
 def test_a_per_step_agent_learns_from_one_step_and_refuses_a_rollout():

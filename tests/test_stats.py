@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from rl_softmax.engine import METRICS, MetricResult, SweepResult
 from rl_softmax.experiment import stats
@@ -233,7 +234,7 @@ def test_weighted_sem_matches_the_spread_of_the_pooled_mean():
 
 
 @pytest.mark.parametrize("window", ["all", "final"])
-def test_seed_stats_use_the_window_and_its_weights(window):
+def test_seed_stats_treat_each_run_as_a_replicate_pooled_only_when_asked(window):
     result = make_result(names=("reward", *EPISODIC))
     run, weight = ("run_mean", "run_weight")
     if window == "final":
@@ -245,9 +246,16 @@ def test_seed_stats_use_the_window_and_its_weights(window):
     ret = result.metrics["return"]
     mean, sem, n = stats.seed_stats(result, "return", window)
     for i in range(len(VALUES)):
+        want = plain_estimate(getattr(ret, run)[i])
+        np.testing.assert_allclose((mean[i], sem[i]), want[:2], rtol=1e-12)
+        assert n[i] == want[2]
+    mean, sem, n = stats.seed_stats(result, "return", window, pooled=True)
+    for i in range(len(VALUES)):
         want = ratio_estimate(getattr(ret, run)[i], getattr(ret, weight)[i])
         np.testing.assert_allclose((mean[i], sem[i]), want[:2], rtol=1e-12)
         assert n[i] == want[2]
+    with pytest.raises(ValueError, match="'reward' is not a per-episode metric"):
+        stats.seed_stats(result, "reward", window, pooled=True)
 
 
 def test_seed_stats_reject_unknown_window_and_metric():
@@ -268,6 +276,7 @@ def test_summary_rows_match_numpy():
     assert list(rows[0]) == [
         "study", "label", "param", "value", "metric", "window", "final_steps",
         "num_seeds", "num_diverged", "mean", "sem", "ci95_low", "ci95_high",
+        "interval",
     ]  # fmt: skip
     seen = set()
     for row in rows:
@@ -277,9 +286,10 @@ def test_summary_rows_match_numpy():
         mean, sem, n = plain_estimate(runs[i])
         assert row["mean"] == pytest.approx(mean, rel=1e-12, abs=1e-15)
         assert row["sem"] == pytest.approx(sem, rel=1e-12)
-        assert row["ci95_low"] == pytest.approx(mean - 1.96 * sem, rel=1e-12)
-        assert row["ci95_high"] == pytest.approx(mean + 1.96 * sem, rel=1e-12)
-        assert row["num_seeds"] == n == 5
+        t = scipy_stats.t.ppf(0.975, n - 1)
+        assert row["ci95_low"] == pytest.approx(mean - t * sem, rel=1e-12)
+        assert row["ci95_high"] == pytest.approx(mean + t * sem, rel=1e-12)
+        assert row["num_seeds"] == n == 5 and row["interval"] == "t"
         assert row["num_diverged"] == 0
         assert (row["study"], row["label"], row["param"]) == ("soft", "softmax", "tau")
         assert row["final_steps"] == 20
@@ -290,29 +300,45 @@ def test_summary_rows_match_numpy():
     assert [r["metric"] for r in rows[: 2 * len(BANDIT) : 2]] == list(BANDIT)
 
 
-def test_summary_rows_skip_vector_metrics_and_weight_per_episode_ones():
+def test_summary_rows_give_per_episode_metrics_per_run_and_pooled_by_name():
     result = make_result(names=("reward", *EPISODIC), track_probs=True, seed=4)
     assert "prob_by_rank" in result.metrics
     rows = stats.summary_rows("s", result, label="s", param="tau")
-    assert {r["metric"] for r in rows} == {"reward", *EPISODIC}
-    assert len(rows) == result.values.size * 4 * 2
+    pooled = {m + "_pooled" for m in EPISODIC}
+    assert {r["metric"] for r in rows} == {"reward", *EPISODIC, *pooled}
+    assert len(rows) == result.values.size * 7 * 2
+    checked = 0
     for row in rows:
-        metric = result.metrics[row["metric"]]
-        if not METRICS[row["metric"]].per_episode:
+        name = row["metric"].removesuffix("_pooled")
+        if not METRICS[name].per_episode:
             continue
+        metric = result.metrics[name]
         i = [float(str(v)) for v in result.values].index(row["value"])
         if row["window"] == "all":
             runs, weights = metric.run_mean, metric.run_weight
         else:
             runs, weights = metric.run_final, metric.final_weight
-        mean, sem, n = ratio_estimate(runs[i], weights[i])
+        if row["metric"] in pooled:  # the mean over all episodes of all runs
+            mean, sem, n = ratio_estimate(runs[i], weights[i])
+        else:  # each run's own mean, one replicate
+            mean, sem, n = plain_estimate(runs[i])
         assert row["num_seeds"] == n == np.count_nonzero(weights[i])
+        t = scipy_stats.t.ppf(0.975, n - 1) if n > 1 else math.nan
         np.testing.assert_allclose(row["mean"], mean, rtol=1e-12)
         np.testing.assert_allclose(row["sem"], sem, rtol=1e-12)
-        np.testing.assert_allclose(row["ci95_low"], mean - 1.96 * sem, rtol=1e-12)
-        np.testing.assert_allclose(row["ci95_high"], mean + 1.96 * sem, rtol=1e-12)
+        np.testing.assert_allclose(row["ci95_low"], mean - t * sem, rtol=1e-12)
+        np.testing.assert_allclose(row["ci95_high"], mean + t * sem, rtol=1e-12)
+        checked += 1
+    assert checked == result.values.size * 6 * 2
     first = [r for r in rows if r["value"] == 0.0 and r["metric"] == "return"]
     assert first[0]["num_seeds"] < 5  # the run without an episode is left out
+    # the two estimands differ when episode counts vary: here, for some value
+    means = {(r["value"], r["metric"], r["window"]): r["mean"] for r in rows}
+    assert any(
+        abs(means[v, "return", w] - means[v, "return_pooled", w]) > 1e-3
+        for v, _, w in means
+        if not math.isnan(means[v, "return", w])
+    )
 
 
 def test_summary_values_use_shortest_float32_decimal():
@@ -352,7 +378,7 @@ def test_partly_nan_metric_averages_defined_seeds():
     assert row["sem"] == pytest.approx(sem, rel=1e-12)
 
 
-def test_single_seed_has_zero_sem():
+def test_single_seed_has_zero_sem_and_no_interval():
     result = make_result(num_seeds=1, names=("reward", "optimal", "return"), seed=2)
     ret = result.metrics["return"]
     ret.run_weight[...] = ret.final_weight[...] = 3.0  # an episode in every run
@@ -360,10 +386,9 @@ def test_single_seed_has_zero_sem():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rows = stats.summary_rows("s", result, label="s", param="tau")
-    assert len(rows) == 5 * 3 * 2
-    assert all(
-        r["sem"] == 0.0 and r["ci95_low"] == r["mean"] == r["ci95_high"] for r in rows
-    )
+    assert len(rows) == 5 * 4 * 2  # return_pooled too
+    assert all(r["sem"] == 0.0 and r["num_seeds"] == 1 for r in rows)
+    assert all(math.isnan(r["ci95_low"]) and math.isnan(r["ci95_high"]) for r in rows)
 
 
 # ------------------------------------------------------------------ best setting
@@ -393,8 +418,9 @@ def test_best_setting_picks_the_highest_mean_outside_the_references():
     )
     assert best.mean == pytest.approx(mean, rel=1e-12)
     assert best.sem == pytest.approx(sem, rel=1e-12)
-    assert best.ci95 == pytest.approx((mean - 1.96 * sem, mean + 1.96 * sem))
-    assert stats.Z95 == 1.96
+    t = scipy_stats.t.ppf(0.975, 4)
+    assert best.num_seeds == 5
+    assert best.ci95 == pytest.approx((mean - t * sem, mean + t * sem), rel=1e-12)
     # Without references the overall maximum wins.
     assert stats.best_setting(result).index == 4
     assert isinstance(best.value, float) and isinstance(best.index, int)
@@ -410,19 +436,19 @@ def test_best_setting_matches_references_at_the_values_precision():
     assert stats.best_setting(result, references={"x": 0.1}).index == 2
 
 
-def test_best_setting_weights_a_per_episode_objective():
+def test_best_setting_counts_each_run_once_whatever_its_episodes():
     result = make_result(values=(0.5, 1.0, 2.0), num_seeds=2, names=EPISODIC)
     ret = result.metrics["return"]
-    # Value 0.5: one episode of 10 and nine of 0 (pooled 1, unweighted mean 5);
+    # Value 0.5: one episode of 10 and nine of 0 (pooled 1, per-run mean 5);
     # value 1: 3 on both seeds; value 2: no episode ended at all.
     ret.run_mean[...] = [[10.0, 0.0], [3.0, 3.0], [np.nan, np.nan]]
     ret.run_weight[...] = [[1.0, 9.0], [1.0, 1.0], [0.0, 0.0]]
     best = stats.best_setting(result)
-    assert (best.index, best.metric) == (1, "return")
-    assert best.mean == pytest.approx(3.0) and best.sem == 0.0
-    mean, _, _ = stats.seed_stats(result, "return")
-    assert mean[0] == pytest.approx(ratio_estimate([10.0, 0.0], [1.0, 9.0])[0])
-    assert np.isnan(mean[2])
+    assert (best.index, best.metric) == (0, "return")
+    assert best.mean == pytest.approx(5.0) and best.sem == pytest.approx(5.0)
+    pooled, _, _ = stats.seed_stats(result, "return", pooled=True)
+    assert pooled[0] == pytest.approx(ratio_estimate([10.0, 0.0], [1.0, 9.0])[0])
+    assert pooled[0] == pytest.approx(1.0) and np.isnan(pooled[2])
 
 
 def test_best_setting_of_a_chosen_metric_and_window():
@@ -436,7 +462,8 @@ def test_best_setting_of_a_chosen_metric_and_window():
     assert (best.index, best.metric, best.window) == (3, "optimal", "final")
     mean, sem, _ = plain_estimate(optimal.run_final[3])
     assert (best.mean, best.sem) == (pytest.approx(mean), pytest.approx(sem))
-    assert best.ci95 == pytest.approx((mean - 1.96 * sem, mean + 1.96 * sem))
+    t = scipy_stats.t.ppf(0.975, 4)
+    assert best.ci95 == pytest.approx((mean - t * sem, mean + t * sem))
     assert stats.best_setting(result, metric="optimal").index == 1
     with pytest.raises(ValueError, match="window"):
         stats.best_setting(result, window="last")
@@ -497,13 +524,109 @@ def test_best_value_interval_matches_a_resampling_loop():
     )
 
 
-def test_best_value_interval_weights_episodes_and_skips_undefined():
+def test_best_value_interval_counts_runs_and_skips_undefined():
     result = make_result(values=(0.5, 1.0, 2.0), num_seeds=2, names=EPISODIC)
     ret = result.metrics["return"]
     ret.run_mean[...] = [[10.0, 0.0], [3.0, 3.0], [np.nan, np.nan]]
     ret.run_weight[...] = [[1.0, 9.0], [1.0, 1.0], [0.0, 0.0]]
     low, high = stats.best_value_interval(result, num_resamples=400)
-    # resamples holding seed 0 twice pick 0.5 (mean 10), the others 1.0
+    # per-run means: 0.5 scores 10, 5 or 0 on a resample (seed 0 twice, once,
+    # never) against 3 for 1.0, so 1.0 wins only on resamples of seed 1 alone
     assert (low, high) == (0.5, 1.0)
     ret.run_mean[...] = np.nan
     assert stats.best_value_interval(result) is None
+
+
+# ---------------------------------------------------------- intervals and ties
+
+# Student's t, two-sided 95%, from a printed table (Fisher & Yates 1963, Table III)
+T_TABLE = {1: 12.706, 2: 4.303, 4: 2.776, 7: 2.365, 9: 2.262, 24: 2.064, 29: 2.045}
+
+
+@pytest.mark.parametrize("df", sorted(T_TABLE))
+def test_t_quantile_matches_the_table_and_scipy(df):
+    assert stats.t_quantile(df + 1) == pytest.approx(T_TABLE[df], abs=5e-4)
+    assert stats.t_quantile(df + 1) == pytest.approx(
+        scipy_stats.t.ppf(0.975, df), rel=1e-12
+    )
+
+
+def test_t_interval_of_ten_seeds_is_wider_than_the_normal_one():
+    assert stats.half_width(1.0, 10) / stats.Z95 == pytest.approx(1.154, abs=1e-3)
+    assert np.isnan(stats.t_quantile(1)) and np.isnan(stats.half_width(1.0, 1))
+    assert stats.half_width(0.0, 10) == 0.0
+    np.testing.assert_allclose(
+        stats.half_width([1.0, 2.0], [10, 30]),
+        [T_TABLE[9], 2 * T_TABLE[29]],
+        atol=1e-3,
+    )
+
+
+@pytest.mark.parametrize("k, n", [(0, 10), (7, 10), (10, 10), (1, 3), (40, 50)])
+def test_wilson_interval_solves_its_quadratic(k, n):
+    # The score interval is {p : (k/n - p)**2 <= z**2 p (1 - p) / n}: the roots of
+    # a quadratic in p, found here by numpy.roots.
+    z2 = stats.Z95**2
+    phat = k / n
+    roots = np.sort(np.roots([1 + z2 / n, -(2 * phat + z2 / n), phat**2]).real)
+    low, high = stats.proportion_interval(k, n)
+    np.testing.assert_allclose((low, high), np.clip(roots, 0, 1), atol=1e-12)
+    assert 0.0 <= low <= phat <= high <= 1.0
+
+
+def test_wilson_interval_matches_published_values():
+    # Newcombe (1998), Stat. Med. 17:857, Table I: 81/263 -> 0.2553-0.3662;
+    # 15/148 -> 0.0624-0.1605; 0/20 -> 0-0.1611
+    for (k, n), want in {
+        (81, 263): (0.2553, 0.3662),
+        (15, 148): (0.0624, 0.1605),
+        (0, 20): (0.0, 0.1611),
+    }.items():
+        np.testing.assert_allclose(stats.proportion_interval(k, n), want, atol=1e-4)
+
+
+def test_binary_metric_rows_use_the_wilson_interval():
+    result = make_result(values=(0.5, 1.0), num_seeds=10, names=("reward",))
+    solved = np.zeros((2, 10), np.float32)
+    solved[0, :7] = 1.0
+    solved[1] = 1.0
+    ones = np.zeros((2, 1))
+    result.metrics["solved"] = MetricResult(solved, solved, ones, ones)
+    rows = stats.summary_rows("s", result, label="s", param="tau")
+    solved_rows = [r for r in rows if r["metric"] == "solved"]
+    assert [r["window"] for r in solved_rows] == ["final", "final"]
+    for row, k in zip(solved_rows, (7, 10), strict=True):
+        assert row["interval"] == "wilson" and row["num_seeds"] == 10
+        assert row["mean"] == pytest.approx(k / 10)
+        low, high = map(float, stats.proportion_interval(k, 10))
+        assert (row["ci95_low"], row["ci95_high"]) == pytest.approx((low, high))
+    assert solved_rows[1]["ci95_high"] == 1.0 and solved_rows[1]["ci95_low"] < 0.75
+
+
+def test_indistinguishable_values_are_those_a_paired_t_test_keeps():
+    rng = np.random.default_rng(11)
+    result = make_result(values=(0.25, 0.5, 1.0, 2.0, math.inf), num_seeds=12)
+    reward = result.metrics["reward"].run_mean
+    shared = rng.normal(0.0, 1.0, 12)  # each seed's luck, common to every value
+    reward[...] = shared + rng.normal(0.0, 0.05, reward.shape)
+    reward[1] += 0.30  # best
+    reward[2] += 0.29  # as good, as far as 12 seeds tell
+    reward[0] += 0.10  # worse by 0.2 >> 0.05 noise: distinguishable though its
+    # unpaired interval (the shared spread of 1) overlaps the best's
+    reward[4] += 5.0  # the uniform reference: never a candidate
+    references = {"uniform": math.inf}
+    best = stats.best_setting(result, references=references)
+    assert best.index in (1, 2)
+    (other,) = {1, 2} - {best.index}
+    ties = stats.indistinguishable(result, best, references=references)
+    expected = []
+    for i in (0, 1, 2, 3):
+        if i == best.index:
+            continue
+        p = scipy_stats.ttest_rel(reward[best.index], reward[i]).pvalue
+        if p >= 0.05:
+            expected.append(float(result.values[i]))
+    assert ties == expected == [float(result.values[other])]
+    low_a, _ = best.ci95
+    mean0, sem0, n0 = plain_estimate(reward[0])
+    assert mean0 + stats.half_width(sem0, n0) > low_a  # overlapping intervals

@@ -9,9 +9,9 @@ label, unit, meaning and when it is defined (``Metric.meaning``, ``Metric.needs`
 in reporting order.
 
 Per-step metrics are averaged over steps. Per-episode metrics are averaged over the
-episodes that ended, weighted by their count: their reductions carry a count beside
-the sum. ``prob_by_rank`` is a vector, recorded only when asked (``track_probs``),
-and only its mean curve over seeds is kept (:attr:`Metric.mean_curve_only`).
+episodes that ended: their reductions carry a count beside the sum.
+``prob_by_rank`` is a vector, recorded only when asked (``track_probs``), and only
+its mean curve over seeds is kept (:attr:`Metric.mean_curve_only`).
 Per-run metrics (``at_end``) are computed once, from the run's final state.
 """
 
@@ -44,8 +44,7 @@ class Metric:
       name: identifier (``summary.csv``'s ``metric`` column, array names).
       label: axis label, e.g. ``"% optimal action"``.
       unit: ``""``, ``"%"``, ``"nats"`` or ``"steps"``.
-      per_episode: averaged over completed episodes (weighted by their count)
-        rather than over steps.
+      per_episode: averaged over completed episodes rather than over steps.
       scale: factor from the stored value to the displayed one (100 for a fraction
         shown in %).
       vector: an array per step or run (``[num_actions]``, ``[num_states]``,
@@ -60,6 +59,9 @@ class Metric:
       estimated_label: the label where a rollout run estimates by evaluation
         episodes what a tabular run computes exactly (``""``: the same label);
         see :func:`label`.
+
+      binary: each run scores 0 or 1 (its mean over seeds is a proportion, with
+        Wilson's interval in the summary).
     """
 
     name: str
@@ -73,6 +75,7 @@ class Metric:
     meaning: str = ""
     needs: str = ""
     estimated_label: str = ""
+    binary: bool = False
 
 
 _VALUES = 'the environment reports true action values (``info["action_values"]``)'
@@ -161,13 +164,16 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             "solved", "% runs that solved the task", "%", scale=100.0, at_end=True,
+            binary=True,
             meaning="1 if the mean return of the last 100 training episodes "
             "reached the environment's reward threshold at some step, else 0",
             needs=_THRESHOLD,
         ),
         Metric(
-            "steps_to_solve", "environment steps to solve", "steps", at_end=True,
-            meaning="environment steps until the run solved the task (NaN: never)",
+            "steps_to_solve", "environment steps to solve (runs that solved)",
+            "steps", at_end=True,
+            meaning="environment steps until the run solved the task (NaN: never; "
+            "its mean is over the runs that solved, ``solved`` their fraction)",
             needs=_THRESHOLD,
         ),
         Metric(

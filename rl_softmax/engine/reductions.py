@@ -7,9 +7,9 @@ per-episode ones as sums beside the count of episodes that ended in the span.
 
 On the host (:class:`Accumulator`), block outputs are folded over seeds in float64,
 strictly in seed order, so the sums do not depend on how the grid was cut into
-blocks: ``sum x`` and ``sum x**2`` of a step metric's window means; ``sum s``,
-``sum s**2``, ``sum w s``, ``sum w``, ``sum w**2`` of a per-episode metric's window
-sums ``s`` and counts ``w`` (the pooled mean and its ratio-estimator standard error).
+blocks: ``sum x`` and ``sum x**2`` of each run's window means (a per-episode
+metric's window sum divided by its episode count, each run one replicate) beside,
+for a per-episode metric, how many runs had an episode end in each window.
 Per-run metrics (``at_end``) are kept run by run; their mean over seeds (ignoring
 NaN, e.g. episodes a run did not reach) is taken once the grid is complete.
 
@@ -66,10 +66,12 @@ class MetricResult(NamedTuple):
         over the episodes that ended; NaN where none did).
       run_final: ``[V, S, ...]`` the same over the final steps.
       curve_mean: ``[V, W, ...]`` mean over seeds of each window (per-episode
-        metrics: over all seeds' episodes that ended in the window; per-run
-        metrics: ``W = 1``, the run's end).
+        metrics: of each run's mean over its episodes that ended in the window,
+        over the runs with one; per-run metrics: ``W = 1``, the run's end).
       curve_sem: ``[V, W, ...]`` standard error of ``curve_mean`` over seeds (NaN
         for a metric that keeps only its mean curve).
+      curve_count: ``[V, W]`` the seeds behind each window's mean (for its t
+        interval), or None for a metric that keeps only its mean curve.
       run_weight: ``[V, S]`` episodes behind ``run_mean`` (per-episode metrics),
         else None.
       final_weight: ``[V, S]`` episodes behind ``run_final``, else None.
@@ -81,6 +83,7 @@ class MetricResult(NamedTuple):
     run_final: np.ndarray
     curve_mean: np.ndarray
     curve_sem: np.ndarray
+    curve_count: np.ndarray | None = None
     run_weight: np.ndarray | None = None
     final_weight: np.ndarray | None = None
     curves: np.ndarray | None = None
@@ -299,10 +302,9 @@ def _fold(total: np.ndarray, index: int, rows: np.ndarray) -> None:
 class Accumulator:
     """Folds block outputs into host arrays; sums over seeds in seed order (float64).
 
-    For a step metric it keeps ``sum x`` and ``sum x**2`` of the window means over
-    seeds; for a per-episode metric ``sum s``, ``sum s**2`` and ``sum w s`` of the
-    window sums ``s`` beside ``sum w`` and ``sum w**2`` of the counts ``w`` (the
-    ratio estimator's standard error needs them).
+    For each metric it keeps ``sum x`` and ``sum x**2`` over seeds of each run's
+    window means (a per-episode metric's over the runs with an episode in the
+    window, whose number it counts).
     """
 
     def __init__(self, metrics, num_values, num_seeds, num_windows, keep_runs):
@@ -323,7 +325,7 @@ class Accumulator:
         self.count_sums = None
         if self.per_episode:
             window_shape = (num_values, num_windows)
-            self.count_sums = {k: np.zeros(window_shape) for k in ("w", "ww", "n")}
+            self.count_sums = {"n": np.zeros(window_shape)}
             self.counts = {
                 "all": np.empty(shape, np.float32),
                 "final": np.empty(shape, np.float32),
@@ -343,9 +345,7 @@ class Accumulator:
                 )
             self.runs[name] = runs
             window_shape = (self.grid[0], self.num_windows, *trailing)
-            keys = ("s", "ss", "ws") if name in self.per_episode else ("x", "xx")
-            if name in self.grouped:
-                keys = ("x",)
+            keys = ("x",) if name in self.grouped else ("x", "xx")
             self.sums[name] = {k: np.zeros(window_shape) for k in keys}
         return self.runs[name], self.sums[name]
 
@@ -409,22 +409,19 @@ class Accumulator:
         for row, value in enumerate(range(values.start, values.stop)):
             if counts is not None:
                 w = count_windows[row].astype(np.float64)
-                _fold(self.count_sums["ww"], value, w**2)
-                _fold(self.count_sums["n"], value, (w > 0).astype(np.float64))
+                ended = w > 0
+                _fold(self.count_sums["n"], value, ended.astype(np.float64))
             for name, window in windows.items():
                 sums = self.sums[name]
                 x = window[row].astype(np.float64)
                 if name in self.grouped:
                     _fold(sums["x"], value, x)
-                elif name in self.per_episode:
-                    _fold(sums["ws"], value, _times(w, x))
-                    _fold(sums["ss"], value, x**2)
-                    _fold(sums["s"], value, x)
-                else:
-                    _fold(sums["xx"], value, x**2)
-                    _fold(sums["x"], value, x)
-            if counts is not None:
-                _fold(self.count_sums["w"], value, w)
+                    continue
+                if name in self.per_episode:  # the run's own mean: one replicate
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        x = np.where(_expand(ended, x), x / _expand(w, x), 0.0)
+                _fold(sums["xx"], value, x**2)
+                _fold(sums["x"], value, x)
 
     def result(self, num_seeds: int) -> dict[str, Any]:
         """``{name: MetricResult}`` in the run's metric order (pytrees sort keys);
@@ -439,21 +436,24 @@ class Accumulator:
             runs = self.runs[name]
             sums = self.sums[name]
             weights = {}
-            if name in self.per_episode:
-                mean, sem = _ratio_stats(sums, self.count_sums)
+            count = np.broadcast_to(valid[:, None], (valid.size, self.num_windows))
+            if name in self.per_episode:  # runs with an episode in the window
+                count = self.count_sums["n"]
                 weights = {
                     "run_weight": self.counts["all"],
                     "final_weight": self.counts["final"],
                 }
-            elif name in self.grouped:
+            if name in self.grouped:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     mean = sums["x"] / _expand(valid, sums["x"])
-                sem = np.full_like(mean, np.nan)
+                sem, count = np.full_like(mean, np.nan), None
             else:
-                mean, sem = _mean_stats(sums, _expand(valid, sums["x"]))
+                mean, sem = _mean_stats(sums, _expand(count, sums["x"]))
+                count = np.array(count, np.int64)
             out[name] = MetricResult(
                 run_mean=runs["mean"], run_final=runs["final"], curve_mean=mean,
-                curve_sem=sem, curves=runs.get("curves"), **weights,
+                curve_sem=sem, curve_count=count,
+                curves=runs.get("curves"), **weights,
             )  # fmt: skip
         return out
 
@@ -471,7 +471,7 @@ def _end_result(runs: np.ndarray) -> MetricResult:
     sem = np.where(n > 0, sem, np.nan)
     return MetricResult(
         run_mean=runs, run_final=runs, curve_mean=mean[:, None],
-        curve_sem=sem[:, None],
+        curve_sem=sem[:, None], curve_count=n[:, None].astype(np.int64),
     )  # fmt: skip
 
 
@@ -500,11 +500,6 @@ def _without(bad: np.ndarray, mean, final, windows, counts, end, grouped):
     return mean, final, windows, counts, end
 
 
-def _times(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``w * x`` with ``w: [seeds, windows]`` broadcast over ``x``'s trailing axes."""
-    return w.reshape(w.shape + (1,) * (x.ndim - w.ndim)) * x
-
-
 def _mean_stats(sums, num_seeds):
     """Mean over seeds and its standard error from ``sum x`` and ``sum x**2``
     (``num_seeds``: a count, or counts per value broadcast over the sums; NaN
@@ -516,20 +511,3 @@ def _mean_stats(sums, num_seeds):
         mean = sums["x"] / num_seeds
         var = np.maximum(sums["xx"] - num_seeds * mean**2, 0.0) / (num_seeds - ddof)
         return mean, np.sqrt(var / num_seeds)
-
-
-def _ratio_stats(sums, count_sums):
-    """Pooled mean ``m = sum s / sum w`` and its ratio-estimator standard error.
-
-    ``SE**2 = n / (n - 1) * sum_i (s_i - m w_i)**2 / (sum w)**2`` over the ``n``
-    seeds with an episode in the window (0 when ``n == 1``), expanded into the
-    kept sums. NaN where no episode ended.
-    """
-    w, ww, n = count_sums["w"], count_sums["ww"], count_sums["n"]
-    shape = w.shape + (1,) * (sums["s"].ndim - w.ndim)
-    w, ww, n = w.reshape(shape), ww.reshape(shape), n.reshape(shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sums["s"] / w
-        squares = sums["ss"] - 2 * mean * sums["ws"] + mean**2 * ww
-        factor = np.where(n > 1, n / np.maximum(n - 1, 1), 0.0)
-        return mean, np.sqrt(np.maximum(squares, 0.0) * factor) / w

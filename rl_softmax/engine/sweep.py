@@ -399,9 +399,10 @@ def _layout(key, values, seeds, program, final_steps, keep_runs) -> str:
     digest = hashlib.sha256()
     for part in (np.asarray(jax.random.key_data(key)), values, seeds):
         digest.update(np.ascontiguousarray(part).tobytes())
-    # "state 2": the folded state holds the diverged runs (older files lack them)
+    # "state 3": per-episode sums are of each run's mean (state 2: pooled sums;
+    # older files lack the diverged runs)
     return (
-        f"state 2, grid {values.size}x{seeds.size} {digest.hexdigest()[:16]}, blocks "
+        f"state 3, grid {values.size}x{seeds.size} {digest.hexdigest()[:16]}, blocks "
         f"{program.num_values}x{program.num_seeds}, stride {program.curve_stride}, "
         f"final {final_steps}, keep_runs {keep_runs}"
     )

@@ -189,6 +189,28 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _machine() -> dict[str, Any]:
+    """Where the numbers were measured: neural runs agree across CPU models only
+    statistically (docs/guide/reproducibility.md), so a table says which one."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in cpuinfo
+                 if line.startswith("model name")),
+                model,
+            )  # fmt: skip
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "architecture": platform.machine(),
+        "cores": os.cpu_count(),
+        "system": platform.system(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+
+
 def _config_hash(resolved: dict) -> str:
     text = json.dumps(resolved, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -357,6 +379,7 @@ def _run_studies(
         config=resolved,
         config_hash=config_hash,
         versions=_versions(),
+        machine=_machine(),
         devices=[str(d) for d in jax_devices],
         created=metadata.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
         status="incomplete",  # until every study is saved

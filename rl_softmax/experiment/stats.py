@@ -1,11 +1,18 @@
 """Statistics over seeds, in one place: means, standard errors, 95% intervals, the
 tidy summary rows and the best setting of a sweep.
 
-A per-step metric's per-run values are averaged over seeds with equal weights; a
-per-episode metric's are weighted by the number of episodes behind each (the mean
-over all episodes that ended, a ratio estimator). Intervals are ``mean ± 1.96 sem``
-(the normal approximation, fine for the tens of seeds a sweep runs; slightly narrow
-for very few).
+Each seed is one independent replicate. Every metric's per-run values are averaged
+over seeds with equal weights; for a per-episode metric, a run's value is the mean
+over its own episodes, and runs without an ended episode are left out. The mean over
+all episodes of all runs (weighted by each run's episode count, a ratio estimator) is
+another estimand, the *pooled* episode mean: ``summary.csv`` gives it under its own
+name (``return_pooled``, ...), and ``seed_stats(..., pooled=True)`` computes it.
+
+Intervals are ``mean ± t sem`` with ``t`` the 97.5% quantile of Student's t with
+``n - 1`` degrees of freedom (:func:`t_quantile`; 2.262 for 10 seeds, where the
+normal 1.96 is 13% too narrow); a metric whose per-run values are 0 or 1
+(``solved``) gets Wilson's score interval for a proportion
+(:func:`proportion_interval`), which stays inside [0, 1]. One seed has no interval.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
+from jax.typing import ArrayLike
+from scipy import special
 
 from rl_softmax.engine.metrics import METRICS
 from rl_softmax.engine.sweep import SweepResult
@@ -23,14 +32,66 @@ __all__ = [
     "Best",
     "best_setting",
     "best_value_interval",
+    "half_width",
+    "indistinguishable",
     "mean_sem",
     "num_diverged",
     "objective",
+    "POOLED",
+    "proportion_interval",
     "summary_rows",
+    "t_quantile",
 ]
 
-Z95 = 1.96
-"""Two-sided 95% quantile of the standard normal."""
+Z95 = 1.959963984540054
+"""Two-sided 95% quantile of the standard normal (Wilson's interval uses it)."""
+
+
+def t_quantile(n: ArrayLike) -> np.ndarray:
+    """The two-sided 95% quantile of Student's t with ``n - 1`` degrees of freedom.
+
+    ``t(9) = 2.262`` for 10 seeds; it tends to :data:`Z95` as ``n`` grows. NaN for
+    ``n < 2`` (one sample has no spread).
+    """
+    n = np.asarray(n, np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.where(n >= 2, special.stdtrit(np.maximum(n - 1, 1), 0.975), np.nan)
+
+
+def half_width(sem: ArrayLike, n: ArrayLike) -> np.ndarray:
+    """Half the width of the 95% t interval ``mean ± t_quantile(n) sem`` (NaN for
+    ``n < 2``; 0 when ``sem`` is 0, as for a metric equal in every run)."""
+    sem = np.asarray(sem, np.float64)
+    t = t_quantile(n)
+    with np.errstate(invalid="ignore"):
+        return np.where(sem == 0, np.where(np.isnan(t), np.nan, 0.0), t * sem)
+
+
+def proportion_interval(
+    successes: ArrayLike, n: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson's 95% score interval of a proportion ``successes / n``.
+
+    Wilson (1927); unlike ``p ± 1.96 sqrt(p (1 - p) / n)`` it stays inside
+    ``[0, 1]`` and is not empty at ``p = 0`` or ``1`` (for 10 of 10:
+    ``[0.722, 1]``). NaN for ``n = 0``.
+
+    Returns:
+      ``(low, high)``, each of the broadcast shape.
+    """
+    k = np.asarray(successes, np.float64)
+    n = np.asarray(n, np.float64)
+    z2 = Z95**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+        spread = Z95 * np.sqrt(p * (1 - p) / n + z2 / (4 * n**2)) / (1 + z2 / n)
+        # exact at the ends, where the formula leaves a rounding error
+        low = np.where(k == 0, 0.0, np.clip(centre - spread, 0.0, 1.0))
+        high = np.where(k == n, 1.0, np.clip(centre + spread, 0.0, 1.0))
+        low, high = np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
+    return low, high
+
 
 WINDOWS = ("all", "final")
 """``"all"``: per-run means over every step; ``"final"``: over the final steps."""
@@ -81,8 +142,9 @@ def mean_sem(
     return mean, sem, n
 
 
-def _samples(result: SweepResult, metric: str, window: str):
-    """``(per-run values [V, S], weights [V, S] or None)`` of a metric and window."""
+def _samples(result: SweepResult, metric: str, window: str, pooled: bool = False):
+    """``(per-run values [V, S], weights [V, S] or None)`` of a metric and window;
+    the weights (episode counts) only for the pooled episode mean."""
     if window not in WINDOWS:
         raise ValueError(f"window={window!r}: expected one of {WINDOWS}.")
     if metric not in result.metrics:
@@ -90,14 +152,26 @@ def _samples(result: SweepResult, metric: str, window: str):
             f"metric={metric!r} is not in this result; it has {list(result.metrics)}."
         )
     m = result.metrics[metric]
-    if window == "all":
-        return m.run_mean, m.run_weight
-    return m.run_final, m.final_weight
+    samples, weights = (
+        (m.run_mean, m.run_weight) if window == "all" else (m.run_final, m.final_weight)
+    )
+    if pooled and weights is None:
+        raise ValueError(
+            f"metric={metric!r} is not a per-episode metric: it has no pooled mean."
+        )
+    return samples, weights if pooled else None
 
 
-def seed_stats(result: SweepResult, metric: str, window: str = "all"):
-    """``(mean, sem, n)`` over seeds for every value (``[V]`` each)."""
-    samples, weights = _samples(result, metric, window)
+def seed_stats(
+    result: SweepResult, metric: str, window: str = "all", *, pooled: bool = False
+):
+    """``(mean, sem, n)`` over seeds for every value (``[V]`` each).
+
+    Each seed is one replicate (a per-episode metric: the mean of the run's own
+    episodes). ``pooled=True`` gives a per-episode metric's mean over all episodes
+    of all runs instead, with the ratio estimator's standard error.
+    """
+    samples, weights = _samples(result, metric, window, pooled)
     return mean_sem(samples, axis=1, weights=weights)
 
 
@@ -117,6 +191,7 @@ class Best(NamedTuple):
       window: ``"all"`` or ``"final"``.
       mean: its mean over seeds.
       sem: the standard error of ``mean``.
+      num_seeds: the seeds behind ``mean``.
     """
 
     index: int
@@ -125,11 +200,22 @@ class Best(NamedTuple):
     window: str
     mean: float
     sem: float
+    num_seeds: int
 
     @property
     def ci95(self) -> tuple[float, float]:
-        """``(low, high)`` of the 95% interval ``mean ± 1.96 sem``."""
-        return self.mean - Z95 * self.sem, self.mean + Z95 * self.sem
+        """``(low, high)`` of the 95% t interval of ``mean`` (:func:`half_width`)."""
+        half = float(half_width(self.sem, self.num_seeds))
+        return self.mean - half, self.mean + half
+
+
+def _candidates(result: SweepResult, references, mean: np.ndarray) -> np.ndarray:
+    """Indices of the swept values that may be best: defined, not a reference."""
+    values = np.asarray(result.values)
+    excluded = np.isin(
+        values, np.asarray(list((references or {}).values()), values.dtype)
+    )
+    return np.flatnonzero(~excluded & ~np.isnan(mean))
 
 
 def best_setting(
@@ -142,7 +228,8 @@ def best_setting(
     """The swept value with the highest mean ``metric``, references left out.
 
     Note the optimistic bias: the best of a sweep is chosen on the runs it is
-    scored on.
+    scored on; :func:`best_value_interval` and :func:`indistinguishable` say how
+    sure the choice is.
 
     Args:
       result: one study's results.
@@ -155,16 +242,44 @@ def best_setting(
       a :class:`Best`, or None if no candidate has a defined mean.
     """
     metric = objective(result) if metric is None else metric
-    mean, sem, _ = seed_stats(result, metric, window)
-    values = np.asarray(result.values)
-    excluded = np.isin(
-        values, np.asarray(list((references or {}).values()), values.dtype)
-    )
-    candidates = np.flatnonzero(~excluded & ~np.isnan(mean))
+    mean, sem, n = seed_stats(result, metric, window)
+    candidates = _candidates(result, references, mean)
     if not candidates.size:
         return None
     i = int(candidates[np.argmax(mean[candidates])])
-    return Best(i, float(values[i]), metric, window, float(mean[i]), float(sem[i]))
+    value = float(np.asarray(result.values)[i])
+    return Best(i, value, metric, window, float(mean[i]), float(sem[i]), int(n[i]))
+
+
+def indistinguishable(
+    result: SweepResult,
+    best: Best,
+    *,
+    references: Mapping[str, float] | None = None,
+) -> list[float]:
+    """The candidate values whose mean is not distinguishable from the best's.
+
+    Every value ran on the same seeds (the same random numbers), so each is
+    compared with the best by the paired differences of their per-run values: a
+    value is indistinguishable when the 95% t interval of the mean difference
+    (over the seeds where both are defined) contains 0, or fewer than two seeds
+    define it. One test per value, not corrected for multiplicity: read the list
+    as "these are as good, as far as these seeds can tell".
+
+    Returns:
+      the values, in sweep order, the best left out.
+    """
+    samples, _ = _samples(result, best.metric, best.window)
+    x = np.asarray(samples, np.float64)
+    differences = x[best.index][None, :] - x  # [V, S]
+    mean, sem, n = mean_sem(differences, axis=1)
+    half = half_width(sem, n)
+    with np.errstate(invalid="ignore"):
+        tied = (n < 2) | (mean - half <= 0)
+    means = seed_stats(result, best.metric, best.window)[0]
+    candidates = _candidates(result, references, means)
+    values = np.asarray(result.values)
+    return [float(values[i]) for i in candidates if i != best.index and tied[i]]
 
 
 def best_value_interval(
@@ -180,19 +295,19 @@ def best_value_interval(
 
     Seeds are resampled with replacement, the same seeds for every value (each seed
     ran every value with the same random numbers), the best value is found again on
-    each resample as in :func:`best_setting`, and the interval is the 2.5% and 97.5%
-    quantiles (lower and higher) of those best values.
+    each resample as in :func:`best_setting` (per-run means, equal weights), and the
+    interval is the 2.5% and 97.5% quantiles (lower and higher) of those best
+    values.
 
     Returns:
       ``(low, high)`` swept values, or None if no candidate has a defined mean.
     """
     metric = objective(result) if metric is None else metric
-    samples, weights = _samples(result, metric, window)
+    samples, _ = _samples(result, metric, window)
     x = np.asarray(samples, np.float64)
     if x.ndim != 2:
         raise ValueError(f"metric={metric!r} is not a scalar per run.")
-    w = np.ones_like(x) if weights is None else np.asarray(weights, np.float64)
-    w = np.where(np.isnan(x), 0.0, w)
+    w = np.where(np.isnan(x), 0.0, 1.0)
     x = np.where(w > 0, x, 0.0)
     values = np.asarray(result.values)
     excluded = np.isin(
@@ -221,6 +336,19 @@ def num_diverged(result: SweepResult) -> np.ndarray:
     return (np.asarray(result.diverged) >= 0).sum(axis=1)
 
 
+POOLED = "_pooled"
+"""Suffix of a per-episode metric's pooled rows in ``summary.csv``."""
+
+
+def _interval(metric: str, mean, sem, n):
+    """``(low, high, method)`` of a row's 95% interval."""
+    if metric in METRICS and METRICS[metric].binary:
+        low, high = proportion_interval(np.round(mean * n), n)
+        return float(low), float(high), "wilson"
+    half = float(half_width(sem, n))
+    return mean - half, mean + half, "t"
+
+
 def summary_rows(
     name: str, result: SweepResult, *, label: str, param: str
 ) -> list[dict[str, Any]]:
@@ -228,13 +356,18 @@ def summary_rows(
 
     ``window`` is ``"all"`` (per-run means over every step) or ``"final"`` (over
     the last ``final_steps`` steps; for a per-run metric such as
-    ``greedy_success``, the run's end, its only row). Over seeds: ``mean``,
-    ``sem`` and the 95% interval (see :func:`mean_sem`). ``num_seeds`` counts the
-    seeds with a defined value (for a per-episode metric, with an episode that
-    ended); ``num_diverged`` the seeds whose run diverged (state or metrics not
-    finite, see :attr:`SweepResult.diverged`), which are left out of
-    ``num_seeds`` and of every statistic. Vector metrics (``prob_by_rank``,
-    ``visits``) are not summarised.
+    ``greedy_success``, the run's end, its only row). Over seeds, each seed one
+    replicate: ``mean``, ``sem`` and the 95% interval ``ci95_low``, ``ci95_high``
+    whose method ``interval`` names (``"t"``: :func:`half_width`; ``"wilson"``:
+    :func:`proportion_interval`, for a metric whose runs score 0 or 1). A
+    per-episode metric also has rows ``<metric>_pooled``: its mean over all
+    episodes of all runs (see :func:`seed_stats`). ``steps_to_solve``'s rows are
+    over the runs that solved (``num_seeds`` of them; ``solved`` gives the
+    fraction). ``num_seeds`` counts the seeds with a defined value (for a
+    per-episode metric, with an episode that ended); ``num_diverged`` the seeds
+    whose run diverged (state or metrics not finite, see
+    :attr:`SweepResult.diverged`), which are left out of ``num_seeds`` and of every
+    statistic. Vector metrics (``prob_by_rank``, ``visits``) are not summarised.
     All statistics are float64.
 
     Args:
@@ -245,7 +378,8 @@ def summary_rows(
 
     Returns:
       a list of dicts with keys study, label, param, value, metric, window,
-      final_steps, num_seeds, num_diverged, mean, sem, ci95_low, ci95_high.
+      final_steps, num_seeds, num_diverged, mean, sem, ci95_low, ci95_high,
+      interval.
     """
     # float32 values -> the shortest decimal that reads back as the same float32.
     values = [float(str(v)) for v in np.asarray(result.values)]
@@ -254,32 +388,37 @@ def summary_rows(
     windows = {
         m: ("final",) if m in METRICS and METRICS[m].at_end else WINDOWS for m in names
     }
-    stats = {
-        (metric, window): seed_stats(result, metric, window)
-        for metric in names
-        for window in windows[metric]
-    }
+    stats = {}
+    for metric in names:
+        for window in windows[metric]:
+            stats[metric, window] = seed_stats(result, metric, window)
+        if result.metrics[metric].run_weight is not None:
+            for window in windows[metric]:
+                stats[metric + POOLED, window] = seed_stats(
+                    result, metric, window, pooled=True
+                )
     diverged = num_diverged(result)
     rows = []
     for i, value in enumerate(values):
-        for metric in names:
-            for window in windows[metric]:
-                mean, sem, n = (float(s[i]) for s in stats[metric, window])
-                rows.append(
-                    {
-                        "study": name,
-                        "label": label,
-                        "param": param,
-                        "value": value,
-                        "metric": metric,
-                        "window": window,
-                        "final_steps": int(result.final_steps),
-                        "num_seeds": int(n),
-                        "num_diverged": int(diverged[i]),
-                        "mean": mean,
-                        "sem": sem,
-                        "ci95_low": mean - Z95 * sem,
-                        "ci95_high": mean + Z95 * sem,
-                    }
-                )
+        for (metric, window), columns in stats.items():
+            mean, sem, n = (float(c[i]) for c in columns)
+            low, high, method = _interval(metric, mean, sem, n)
+            rows.append(
+                {
+                    "study": name,
+                    "label": label,
+                    "param": param,
+                    "value": value,
+                    "metric": metric,
+                    "window": window,
+                    "final_steps": int(result.final_steps),
+                    "num_seeds": int(n),
+                    "num_diverged": int(diverged[i]),
+                    "mean": mean,
+                    "sem": sem,
+                    "ci95_low": low,
+                    "ci95_high": high,
+                    "interval": method,
+                }
+            )
     return rows

@@ -18,8 +18,9 @@ Every function returns the figure; :func:`save_figure` writes it atomically.
 Conventions: README size (6.5 x 4 in at 150 dpi), the Okabe-Ito colour-blind-safe
 palette for unordered lines and viridis for ordered parameter values, swept values on
 a log axis (base 2 with ticks ``1/128 ... 4`` when they are powers of two), and
-shaded 95% confidence bands ``mean ± 1.96 sem`` over seeds (normal approximation;
-see :func:`rl_softmax.experiment.stats.mean_sem`).
+shaded 95% confidence bands ``mean ± t sem`` over seeds, ``t`` from Student's t
+with one degree of freedom fewer than the seeds (see
+:func:`rl_softmax.experiment.stats.half_width`).
 """
 
 from rl_softmax.plotting.anneal import (

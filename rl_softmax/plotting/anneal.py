@@ -11,7 +11,7 @@ target-entropy view).
 
 They follow the conventions of :mod:`rl_softmax.plotting.style` (whose helpers they
 use; :func:`rl_softmax.plotting.draw_experiment` draws them): README size, viridis
-for ordered settings, 95% bands ``mean ± 1.96 curve_sem``.
+for ordered settings, 95% t bands ``mean ± t curve_sem``.
 """
 
 from __future__ import annotations

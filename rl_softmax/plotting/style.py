@@ -36,7 +36,6 @@ PALETTE = (
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
     "#F0E442",
 )  # fmt: skip
-_Z95 = stats.Z95
 
 
 # --------------------------------------------------------------------------- helpers
@@ -173,8 +172,8 @@ def _reference_indices(
 
 def _seed_stats(result: SweepResult, metric: str, window: str):
     """``(mean, ci95 half width)`` over seeds, ``[V]`` each, in plotted units."""
-    mean, sem, _ = stats.seed_stats(result, metric, window)
-    return mean * _scale(metric), _Z95 * sem * _scale(metric)
+    mean, sem, n = stats.seed_stats(result, metric, window)
+    return mean * _scale(metric), stats.half_width(sem, n) * _scale(metric)
 
 
 def _band(ax: Axes, x, mean, half, *, color, label, alpha=0.2, **line_kwargs):
@@ -297,7 +296,14 @@ def _curve_stats(result: SweepResult, metric: str):
     curves = result.metrics[metric]
     scale = _scale(metric)
     mean = np.asarray(curves.curve_mean, np.float64) * scale
-    return mean, _Z95 * np.asarray(curves.curve_sem, np.float64) * scale
+    count = curves.curve_count
+    if count is None:  # a study saved before counts were kept: its seeds
+        finite = np.isfinite(np.asarray(curves.run_mean, np.float64))
+        count = finite.reshape(finite.shape[:2] + (-1,)).all(axis=-1).sum(axis=1)
+        count = np.broadcast_to(count[:, None], mean.shape[:2])
+    count = np.reshape(count, np.shape(count) + (1,) * (mean.ndim - np.ndim(count)))
+    half = stats.half_width(np.asarray(curves.curve_sem, np.float64), count)
+    return mean, half * scale
 
 
 def _uses_fractions(result: SweepResult) -> bool:

@@ -286,10 +286,11 @@ def plot_learning_curves(
 ) -> Figure:
     """A metric over time (``curve_mean`` against ``result.steps``) for a few values.
 
-    Each curve has a 95% band ``± 1.96 curve_sem``. By default up to ``max_lines``
-    positive, finite values spread over the sweep are drawn, always including the
-    best by :func:`rl_softmax.experiment.stats.objective` over all steps (marked in
-    the legend).
+    Each curve has a 95% t band ``± t curve_sem`` (``t`` for the window's seeds).
+    By default up to ``max_lines`` positive, finite values spread over the sweep
+    are drawn, always including the best by
+    :func:`rl_softmax.experiment.stats.objective` over all steps (marked in the
+    legend).
 
     Args:
       result: one study's results.

@@ -7,7 +7,7 @@ Q-learning (Sec. 6.4-6.5, Figures 6.3-6.4). On a grid world (the experiment's
 greedy policy and :func:`plot_visits` where the runs spent their steps (the
 ``visits`` metric). :func:`tabular_figures` gives a study's figures by name; the
 figures follow :mod:`rl_softmax.plotting.style` (README size, viridis for ordered
-settings, 95% bands ``mean ± 1.96 sem`` over runs).
+settings, 95% t bands over runs).
 
 A ``layout`` is a mapping with ``"shape": [rows, cols]`` (state ``s`` is cell
 ``(s // cols, s % cols)``), ``"cells"``: one string of letters per row or None,
@@ -47,7 +47,6 @@ from rl_softmax.plotting.style import (
 
 __all__ = ["plot_episode_returns", "plot_value_map", "plot_visits", "tabular_figures"]
 
-_Z95 = stats.Z95
 _CELL_NAMES = {"S": "start", "F": "safe", "H": "hole", "C": "cliff", "G": "goal"}
 _ARROW = 0.6  # arrow length in cells
 _NEVER = "0.85"  # colour of a state no run visited
@@ -117,8 +116,8 @@ def plot_episode_returns(
 ) -> Figure:
     """Mean return of each episode against the episode number, one line per value.
 
-    Each line is the mean over the runs that reached the episode, with its 95% band
-    ``± 1.96 sem`` over those runs; an episode no run reached is not drawn. When
+    Each line is the mean over the runs that reached the episode, with its 95% t
+    band over those runs; an episode no run reached is not drawn. When
     some runs stopped short of the last episode drawn, the title says how many
     reached it. Values are chosen as in
     :func:`~rl_softmax.plotting.plot_learning_curves`.
@@ -147,8 +146,8 @@ def plot_episode_returns(
         )
     ref_index = _reference_indices(result, references)
     chosen, best = _selection(result, values, max_lines, skip=set(ref_index.values()))
-    mean, sem, _ = stats.mean_sem(_moving_average(runs, smooth), axis=1)
-    half = _Z95 * sem
+    mean, sem, n = stats.mean_sem(_moving_average(runs, smooth), axis=1)
+    half = stats.half_width(sem, n)
     episodes = np.arange(1, runs.shape[-1] + 1, dtype=np.float64)
     swept = np.asarray(result.values, np.float64)
     fractions = _uses_fractions(result)
