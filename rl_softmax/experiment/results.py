@@ -4,7 +4,8 @@ A results directory holds one experiment made of named *studies*, each one
 :class:`~rl_softmax.engine.SweepResult` (one agent sweeping one parameter)::
 
     out_dir/
-      metadata.json          config, config hash, versions, per-study label/param/...
+      metadata.json          config, config hash, versions, machine (CPU, cores,
+                             XLA_FLAGS), per-study label/param/...
       summary.csv            tidy rows: study x value x metric x window
       studies/<name>.npz     every array of one SweepResult
       plots/*.png            the figures (rl_softmax.plotting)
