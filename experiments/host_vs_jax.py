@@ -43,27 +43,38 @@ def _both(config: str, overrides: list[str], out: Path) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--num-seeds", type=int, default=200)
-    parser.add_argument("--num-steps", type=int, default=5000)
-    parser.add_argument("--updates", type=int, default=196, help="CartPole updates")
-    parser.add_argument("--out", default="results/host_vs_jax")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
+NUM_SEEDS, NUM_STEPS, UPDATES = 200, 5000, 196
+"""The full size: FrozenLake's seeds and steps per tau, CartPole's PPO updates."""
+
+
+def runs(num_seeds: int, num_steps: int, updates: int, out: Path):
+    """``(lake, pole)``, each ``{backend: Results}``: FrozenLake's tau sweep and
+    CartPole's constant-tau PPO on both backends (complete results are reused)."""
     lake = _both(
         "frozenlake_tau_sweep",
-        [f"num_seeds={args.num_seeds}", f"num_steps={args.num_steps}",
-         f"final_steps={min(1000, args.num_steps)}"],
+        [f"num_seeds={num_seeds}", f"num_steps={num_steps}",
+         f"final_steps={min(1000, num_steps)}"],
         out,
     )  # fmt: skip
-    steps = args.updates * 512
+    steps = updates * 512
     pole = _both(
         "cartpole_softmax_pg",
         [f"num_steps={steps}", f"final_steps={min(20480, steps)}",
          "studies=[" + _constant_study() + "]"],
         out,
     )  # fmt: skip
+    return lake, pole
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--num-seeds", type=int, default=NUM_SEEDS)
+    parser.add_argument("--num-steps", type=int, default=NUM_STEPS)
+    parser.add_argument("--updates", type=int, default=UPDATES, help="PPO updates")
+    parser.add_argument("--out", default="results/host_vs_jax")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    lake, pole = runs(args.num_seeds, args.num_steps, args.updates, out)
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax_lake, ax_pole = fig.subplots(1, 2)
     report = {"frozenlake": [], "cartpole": {}}

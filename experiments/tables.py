@@ -32,6 +32,8 @@ from tables_neural import (
     acrobot_ppo_table,
     cartpole_ppo_table,
     dqn_table,
+    host_vs_jax_runs,
+    host_vs_jax_table,
     isa_runs,
     isa_table,
     soft_dqn_table,
@@ -79,6 +81,7 @@ TABLES: dict[str, Table] = {
     "acrobot-ppo": Table(("acrobot_entropy_sweep",), acrobot_ppo_table),
     "anneal": Table(ANNEAL, anneal_table),
     "isa": Table((), isa_table, isa_runs),
+    "host-vs-jax": Table((), host_vs_jax_table, host_vs_jax_runs),
     "mellowmax-paper": Table((), mellowmax_paper_table),
     "temperature-rules": Table(
         tuple(dict.fromkeys(c for _, studies in RULES for c, _, _ in studies)),

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from table_cells import SOLVED, caption, count, interval, per_run, tau_label
 
+from rl_softmax.experiment import stats
+
 
 def _dqn_row(label: str, result, i: int) -> str:
     ev, greedy = per_run(result, "eval_return")[i], per_run(result, "greedy_return")[i]
@@ -116,6 +118,75 @@ def cartpole_ppo_table(results: Mapping[str, object]) -> str:
 def acrobot_ppo_table(results: Mapping[str, object]) -> str:
     """Softmax PPO on Acrobot-v1, the entropy temperature swept."""
     return _ppo_table(results["acrobot_entropy_sweep"])
+
+
+def host_vs_jax_runs(root: Path) -> dict[str, object]:
+    """FrozenLake's tau sweep and CartPole's PPO on both backends, at
+    ``experiments/host_vs_jax.py``'s full size, into ``root/host_vs_jax``."""
+    import host_vs_jax
+
+    lake, pole = host_vs_jax.runs(
+        host_vs_jax.NUM_SEEDS, host_vs_jax.NUM_STEPS, host_vs_jax.UPDATES,
+        root / "host_vs_jax",
+    )  # fmt: skip
+    return {"host_vs_jax:lake": lake, "host_vs_jax:pole": pole}
+
+
+def _backend_cells(jax_runs, host_runs) -> str:
+    """``| JAX | host | z |``: both means with t intervals, and the difference in
+    combined standard errors."""
+    (m_j, s_j, _), (m_h, s_h, _) = (
+        stats.mean_sem(np.asarray(x, np.float64)) for x in (jax_runs, host_runs)
+    )
+    z = (m_h - m_j) / np.hypot(s_j, s_h) if np.hypot(s_j, s_h) > 0 else 0.0
+    return f"| {interval(jax_runs, None)} | {interval(host_runs, None)} | {z:+.2f} |"
+
+
+def host_vs_jax_table(results: Mapping[str, object]) -> str:
+    """The same configs stepped by the JAX ports and by gymnasium on the host."""
+    lake, pole = results["host_vs_jax:lake"], results["host_vs_jax:pole"]
+    lines = [
+        "| environment | setting | JAX port | gymnasium on the host "
+        "| difference / combined SE |",
+        "|---|---|---:|---:|---:|",
+    ]
+    (jax_lake,), (host_lake,) = (
+        lake["jax"].studies.values(),
+        lake["host"].studies.values(),
+    )
+    for i, value in enumerate(np.asarray(jax_lake.values, np.float64)):
+        lines.append(
+            f"| FrozenLake-v1, return while learning | tau = {tau_label(value)} "
+            + _backend_cells(
+                per_run(jax_lake, "return")[i], per_run(host_lake, "return")[i]
+            )
+        )
+    (jax_pole,), (host_pole,) = (
+        pole["jax"].studies.values(),
+        pole["host"].studies.values(),
+    )
+    lines.append(
+        "| CartPole-v1, PPO, return over the final steps "
+        f"| tau = {float(jax_pole.values[0]):.3g} "
+        + _backend_cells(
+            per_run(jax_pole, "return", "final")[0],
+            per_run(host_pole, "return", "final")[0],
+        )
+    )
+    lake_config, pole_config = lake["jax"].config, pole["jax"].config
+    return (
+        "\n".join(lines)
+        + "\n\n"
+        + caption(
+            lake["jax"],
+            f"; CartPole: `{pole_config.name}`'s constant study, "
+            f"{pole_config.num_seeds} seeds x {pole_config.num_steps:,} steps. The "
+            "two backends draw different random numbers (gymnasium seeds its own "
+            "environments), so they agree in distribution: the difference in "
+            "combined standard errors is about N(0, 1) per row (the "
+            f"{lake_config.name} rows share seeds, so they are correlated)",
+        )
+    )
 
 
 ISA_TARGETS = (("native", ""), ("AVX2", "AVX2"), ("SSE4.2", "SSE4_2"))
