@@ -249,6 +249,46 @@ def test_metrics_a_rule_cannot_define_are_absent():
         make_run(GaussianBandit(10), gumbel, 5, track_probs=True)
 
 
+def test_parameters_swept_together_give_the_bits_of_sweeping_each(run):
+    """A run sweeping (tau, step size) together over a list of pairs gives, pair
+    by pair, the bits of the one-parameter run with the other parameter fixed."""
+    env = GaussianBandit(10)
+    agent = make_action_value_agent(10, sample_average=False)
+    joint = make_run(env, agent, NUM_STEPS, swept=("explore", "step_size"))
+    assert joint.value_shape == (2,)
+    pairs = [(0.25, 0.1), (0.5, 0.1), (0.25, 0.5)]
+    together = _sweep(joint, pairs, 3)
+    np.testing.assert_array_equal(together.values, np.float32(pairs))
+    for i, (tau, step_size) in enumerate(pairs):
+        params = agent.default_params._replace(step_size=jnp.float32(step_size))
+        alone = _sweep(make_run(env, agent, NUM_STEPS, agent_params=params), [tau], 3)
+        for name in METRICS:
+            np.testing.assert_array_equal(
+                together.metrics[name].run_mean[i], alone.metrics[name].run_mean[0]
+            )
+
+
+@pytest.mark.parametrize(
+    "swept, message",
+    [(("explore", "explore"), "distinct"), (("explore", "num_arms"), "num_arms"),
+     ((), "distinct")],
+)  # fmt: skip
+def test_swept_tuples_are_checked(swept, message):
+    with pytest.raises(ValueError, match=message):
+        make_run(GaussianBandit(10), make_action_value_agent(10), 5, swept=swept)
+
+
+def test_a_joint_run_refuses_values_of_the_wrong_width():
+    joint = make_run(
+        GaussianBandit(10),
+        make_action_value_agent(10),
+        5,
+        swept=("explore", "step_size"),
+    )
+    with pytest.raises(ValueError, match="2-tuples"):
+        sweep(joint, [0.5, 0.1], 2, key=jax.random.key(0), final_steps=5)
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [

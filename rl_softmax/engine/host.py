@@ -47,6 +47,8 @@ from rl_softmax.engine.run import (
     StepOutput,
     checked_agent_params,
     episode_step,
+    swept_params,
+    value_shape,
 )
 from rl_softmax.engine.sweep import SweepResult, as_grid, check_int, default_stride
 
@@ -63,7 +65,7 @@ def host_sweep(
     key: jax.Array,
     env_seeds: Sequence[int] | None = None,
     agent_params: Any = None,
-    swept: str | None = None,
+    swept: str | tuple[str, ...] | None = None,
     final_steps: int | None = None,
     curve_stride: int | None = None,
     rollout_shape: tuple[int, int] | None = None,
@@ -76,13 +78,15 @@ def host_sweep(
       agent: an :class:`~rl_softmax.agents.Agent`, per-step or learning from
         rollouts.
       num_steps: steps per run (updates, for an agent that learns from rollouts).
-      values: ``[V]`` values of the swept parameter.
+      values: ``[V]`` values of the swept parameter (``[V, k]`` for a tuple of
+        k swept fields).
       seeds: number of seeds or explicit seed indices.
       key: base PRNG key; seed ``s`` uses ``fold_in(key, s)``.
       env_seeds: gymnasium's seed of each seed's environment (default: the seed
         indices).
       agent_params: agent parameters (default: ``agent.default_params``).
-      swept: the field of ``agent_params`` the value replaces (default: the first).
+      swept: the field of ``agent_params`` the value replaces (default: the
+        first), or a tuple of fields swept together.
       final_steps: the window at the end for ``run_final`` (default the last 100).
       curve_stride: steps per curve window (default: at most 250 windows).
       rollout_shape: ``(num_envs, rollout_steps)`` of an agent that learns from
@@ -93,7 +97,8 @@ def host_sweep(
     Returns:
       a :class:`~rl_softmax.engine.sweep.SweepResult`.
     """
-    values, seeds = as_grid(values, seeds)
+    agent_params, swept = checked_agent_params(env, agent, agent_params, swept)
+    values, seeds = as_grid(values, seeds, value_shape(swept))
     check_int("num_steps", num_steps, 1, None)
     stride = default_stride(num_steps) if curve_stride is None else curve_stride
     final_steps = min(100, num_steps) if final_steps is None else final_steps
@@ -101,7 +106,6 @@ def host_sweep(
     check_int("curve_stride", stride, 1, num_steps)
     if num_steps % stride:
         raise ValueError(f"curve_stride={stride} must divide num_steps={num_steps}.")
-    agent_params, swept = checked_agent_params(env, agent, agent_params, swept)
     env_seeds = [int(s) for s in (seeds if env_seeds is None else env_seeds)]
     if len(env_seeds) != seeds.size:
         raise ValueError(
@@ -121,7 +125,7 @@ def host_sweep(
         )
     else:
         num_envs, horizon = rollout_shape
-    num_values, num_seeds = values.size, seeds.size
+    num_values, num_seeds = len(values), seeds.size
     num_windows = num_steps // stride
     fold = reductions.WindowFold(num_steps, final_steps, stride)
 
@@ -133,10 +137,11 @@ def host_sweep(
     _, agent_keys, step_keys = jnp.moveaxis(
         jax.vmap(lambda k: jax.random.split(k, 3))(run_keys), 1, 0
     )
-    params = agent_params._replace(**{swept: jnp.asarray(values)})
+    params = swept_params(agent_params, swept, jnp.asarray(values))
+    fields = (swept,) if isinstance(swept, str) else swept
     params_axes = agent_params._replace(
         **{f: None for f in agent_params._fields}
-    )._replace(**{swept: 0})
+    )._replace(**dict.fromkeys(fields, 0))
     run_axes = ((0, 0, None, params_axes), (0, 0, 0, None))
     states = jax.jit(grid(agent.init, ((None, params_axes), (0, None))))(
         agent_keys, params

@@ -41,6 +41,8 @@ from rl_softmax.engine.run import (
     checked_agent,
     checked_agent_params,
     learned_state,
+    swept_params,
+    value_shape,
 )
 from rl_softmax.envs.base import Environment
 
@@ -113,7 +115,7 @@ def make_rollout_run(
     num_eval_episodes: int = 100,
     env_params: Any = None,
     agent_params: Any = None,
-    swept: str | None = None,
+    swept: str | tuple[str, ...] | None = None,
 ) -> Run:
     """Builds the pure run of a rollout ``agent`` on ``num_envs`` copies of ``env``.
 
@@ -130,6 +132,7 @@ def make_rollout_run(
       env_params: environment parameters (default: ``env.default_params``).
       agent_params: agent parameters (default: ``agent.default_params``).
       swept: the field of ``agent_params`` that the run's ``value`` replaces
+        (a tuple of fields: ``value`` is a vector, one entry per field)
         (default: the first, e.g. ``tau`` of the actor-critic, ``explore`` of DQN).
 
     Returns:
@@ -157,7 +160,7 @@ def make_rollout_run(
     reset_batch = jax.vmap(env.reset, (0, None))
 
     def params_of(value):
-        return agent_params._replace(**{swept: value})
+        return swept_params(agent_params, swept, value)
 
     def init(key, value):
         key_reset, key_agent, key_steps, key_eval = jax.random.split(key, 4)
@@ -203,7 +206,9 @@ def make_rollout_run(
         return jax.lax.scan(one, start, jnp.arange(rollout_steps))
 
     # What the agent and the environment report decides the metrics.
-    carry_shape = jax.eval_shape(init, jax.random.key(0), jnp.float32(0))
+    carry_shape = jax.eval_shape(
+        init, jax.random.key(0), jnp.zeros(value_shape(swept), jnp.float32)
+    )
     obs_shape = jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), carry_shape.obs
     )
@@ -212,7 +217,7 @@ def make_rollout_run(
         jax.random.key(0),
         carry_shape.agent_state,
         obs_shape,
-        params_of(jnp.float32(0)),
+        params_of(jnp.zeros(value_shape(swept), jnp.float32)),
     )[1]
     info_shape = jax.eval_shape(
         env.step,

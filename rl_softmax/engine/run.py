@@ -46,6 +46,8 @@ __all__ = [
     "episode_step",
     "learned_state",
     "make_run",
+    "swept_params",
+    "value_shape",
 ]
 
 
@@ -103,7 +105,8 @@ class Run:
         the carry after the last step.
       num_steps: steps per run (static).
       num_actions: size of the action space (static).
-      swept: name of the agent parameter that ``value`` sets.
+      swept: name of the agent parameter that ``value`` sets, or a tuple of
+        names (``value`` is then a vector with one entry per name, in order).
       metrics: the :class:`~rl_softmax.engine.metrics.Metric` s the run reports.
       env_steps_per_step: environment steps one ``step`` takes (1; a rollout
         run's ``step`` is a rollout of a batch of environments and an update).
@@ -117,10 +120,16 @@ class Run:
     end: Callable[[Any], dict[str, jax.Array]]
     num_steps: int
     num_actions: int
-    swept: str
+    swept: str | tuple[str, ...]
     metrics: tuple[metrics_lib.Metric, ...]
     env_steps_per_step: int = 1
     checked_state: Callable[[Any], Any] = lambda carry: ()
+
+    @property
+    def value_shape(self) -> tuple[int, ...]:
+        """The shape of one run's ``value``: ``()``, or ``(k,)`` for k swept
+        parameters."""
+        return value_shape(self.swept)
 
     @property
     def step_metrics(self) -> tuple[metrics_lib.Metric, ...]:
@@ -225,19 +234,41 @@ def checked_agent(agent: Any, per_step: bool) -> None:
         raise TypeError(f"{name} takes {takes}; this agent runs with {call}.")
 
 
+def value_shape(swept: str | tuple[str, ...]) -> tuple[int, ...]:
+    """The shape of a run's ``value`` for ``swept``: ``()`` for one parameter
+    name, ``(k,)`` for a tuple of k names."""
+    return () if isinstance(swept, str) else (len(swept),)
+
+
+def swept_params(agent_params: Any, swept: str | tuple[str, ...], value) -> Any:
+    """``agent_params`` with the swept field(s) set from ``value``: a scalar for
+    one name, a ``[..., k]`` array (one entry per name, last axis) for k names."""
+    if isinstance(swept, str):
+        return agent_params._replace(**{swept: value})
+    return agent_params._replace(**{f: value[..., i] for i, f in enumerate(swept)})
+
+
 def checked_agent_params(
-    env, agent, agent_params: Any, swept: str | None
-) -> tuple[Any, str]:
+    env, agent, agent_params: Any, swept: str | tuple[str, ...] | None
+) -> tuple[Any, str | tuple[str, ...]]:
     """``(agent_params, swept)``: the parameters (default: the agent's) checked to
-    hold ``swept`` (default: their first field), and the agent checked to have the
-    environment's number of actions."""
+    hold ``swept`` (default: their first field; a tuple of distinct fields sweeps
+    them together), and the agent checked to have the environment's number of
+    actions."""
     agent_params = agent.default_params if agent_params is None else agent_params
     swept = agent_params._fields[0] if swept is None else swept
-    if swept not in agent_params._fields:
-        raise ValueError(
-            f"swept={swept!r} is not a parameter of this agent; "
-            f"expected one of {agent_params._fields}."
-        )
+    if not isinstance(swept, str):
+        swept = tuple(swept)
+        if not swept or len(set(swept)) != len(swept):
+            raise ValueError(
+                f"swept={swept!r}: expected a field name or a tuple of distinct ones."
+            )
+    for name in (swept,) if isinstance(swept, str) else swept:
+        if name not in agent_params._fields:
+            raise ValueError(
+                f"swept={name!r} is not a parameter of this agent; "
+                f"expected one of {agent_params._fields}."
+            )
     if agent.num_actions != env.num_actions:
         raise ValueError(
             f"the agent has {agent.num_actions} actions but the environment "
@@ -253,7 +284,7 @@ def make_run(
     *,
     env_params: Any = None,
     agent_params: Any = None,
-    swept: str | None = None,
+    swept: str | tuple[str, ...] | None = None,
     track_probs: bool = False,
     num_episodes: int = 0,
 ) -> Run:
@@ -267,7 +298,8 @@ def make_run(
       env_params: environment parameters (default: ``env.default_params``).
       agent_params: agent parameters (default: ``agent.default_params``).
       swept: the field of ``agent_params`` that the run's ``value`` replaces
-        (default: the first, e.g. ``explore``).
+        (default: the first, e.g. ``explore``), or a tuple of fields set from a
+        vector ``value`` (several parameters swept together).
       track_probs: also report ``prob_by_rank``, the action probabilities with
         arms ordered by true value.
       num_episodes: also report ``episode_returns``, the returns of the first
@@ -291,7 +323,7 @@ def make_run(
 
     def init(key, value):
         key_reset, key_agent, key_steps = jax.random.split(key, 3)
-        params = agent_params._replace(**{swept: value})
+        params = swept_params(agent_params, swept, value)
         obs, env_state = env.reset(key_reset, env_params)
         episode = Episode(jnp.zeros(()), jnp.zeros((), jnp.int32)) if episodic else None
         agent_state = agent.init(key_agent, params)
@@ -306,7 +338,7 @@ def make_run(
         and the first episodes' returns."""
         out = {}
         if agent.summary is not None:
-            params = agent_params._replace(**{swept: carry.value})
+            params = swept_params(agent_params, swept, carry.value)
             summary = agent.summary(carry.agent_state, params)
             if "greedy_policy" in summary and hasattr(env, "evaluate"):
                 score = env.evaluate(summary["greedy_policy"], env_params)
@@ -325,7 +357,7 @@ def make_run(
         key_act, key_env, key_reset, key_learn = jax.random.split(
             jax.random.fold_in(carry.key, t), 4
         )
-        params = agent_params._replace(**{swept: carry.value})
+        params = swept_params(agent_params, swept, carry.value)
         action, policy_info = agent.act(key_act, carry.agent_state, carry.obs, params)
         action = computed_once(action)
         stepped = env.step(key_env, carry.env_state, action, env_params)
@@ -345,7 +377,9 @@ def make_run(
 
     # What the agent and the environment report decides the metrics (no update
     # needs tracing for that).
-    carry_shape = jax.eval_shape(init, jax.random.key(0), jnp.float32(0))
+    carry_shape = jax.eval_shape(
+        init, jax.random.key(0), jnp.zeros(value_shape(swept), jnp.float32)
+    )
     shapes = jax.eval_shape(act_and_step, carry_shape, jnp.int32(0))
     end_shapes = jax.eval_shape(end, carry_shape)
     metrics = metrics_lib.available(

@@ -56,7 +56,8 @@ class SweepResult(NamedTuple):
     """Host-side results of a sweep.
 
     Attributes:
-      values: ``[V]`` swept parameter values.
+      values: ``[V]`` swept parameter values (``[V, k]`` for k parameters swept
+        together).
       seeds: ``[S]`` seed indices.
       steps: ``[W]`` the last (1-based) environment step of each curve window.
       final_steps: how many final environment steps ``run_final`` covers.
@@ -109,9 +110,13 @@ class SweepDiverged(Exception):
         its state or metrics were not finite.
     """
 
-    def __init__(self, value: float, seed: int, steps: tuple[int, int]):
+    def __init__(self, value, seed: int, steps: tuple[int, int]):
+        shown = (
+            f"{value:g}" if np.ndim(value) == 0
+            else "(" + ", ".join(f"{v:g}" for v in value) + ")"
+        )  # fmt: skip
         super().__init__(
-            f"the run with value {value:g} and seed {seed} diverged: its state or "
+            f"the run with value {shown} and seed {seed} diverged: its state or "
             f"metrics were not finite after environment steps {steps[0]}-{steps[1]}"
         )
         self.value = value
@@ -129,8 +134,9 @@ class SweepDiverged(Exception):
             return None
         v, s = found[0]
         window = int(diverged[v, s])
+        value = np.vectorize(lambda x: float(str(np.float32(x))))(values[v])
         return cls(
-            float(str(np.float32(values[v]))), int(seeds[s]),
+            value.item() if value.ndim == 0 else tuple(value.tolist()), int(seeds[s]),
             (window * window_steps + 1, (window + 1) * window_steps),
         )  # fmt: skip
 
@@ -185,6 +191,11 @@ def _grouped_floats(run: Run) -> int:
     )
 
 
+def _zero_value(run: Run) -> jax.Array:
+    """A run's ``value`` of zeros, for its shapes."""
+    return jnp.zeros(run.value_shape, jnp.float32)
+
+
 def _bytes_per_run(run: Run, num_windows: int) -> int:
     """Device memory of one run's outputs (all float32) and carry."""
     metrics = run.step_metrics
@@ -192,7 +203,7 @@ def _bytes_per_run(run: Run, num_windows: int) -> int:
     # a metric that keeps only its mean curve ships one window per seed group
     grouped = _grouped_floats(run)
     counts = 1 if any(m.per_episode for m in metrics) else 0
-    carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
+    carry = jax.eval_shape(run.init, jax.random.key(0), _zero_value(run))
     carry_bytes = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(carry))
     end = jax.eval_shape(run.end, carry)
     end_bytes = sum(x.size * 4 for x in jax.tree.leaves(end))
@@ -240,7 +251,7 @@ def memory_estimate(
     grouped = _grouped_floats(run)
     # a block's windows per run: a seed group's share of a grouped metric's
     shipped = floats - grouped + grouped / reductions.SEED_GROUP
-    carry = jax.eval_shape(run.init, jax.random.key(0), jnp.float32(0))
+    carry = jax.eval_shape(run.init, jax.random.key(0), _zero_value(run))
     end = jax.eval_shape(run.end, carry)
     end_floats = sum(x.size for x in jax.tree.leaves(end))
     # per run: mean and final (float32), curves if kept, per-run end metrics
@@ -327,7 +338,7 @@ def compile_sweep(
         args = (
             jax.ShapeDtypeStruct((), key_dtype),
             jax.ShapeDtypeStruct((block_seeds,), jnp.uint32, sharding=sharding),
-            jax.ShapeDtypeStruct((block_values,), jnp.float32),
+            jax.ShapeDtypeStruct((block_values, *run.value_shape), jnp.float32),
             jax.ShapeDtypeStruct((), jnp.int32),
         )
         # Several processes: every process gets the whole block's outputs.
@@ -401,22 +412,29 @@ def _layout(key, values, seeds, program, final_steps, keep_runs) -> str:
         digest.update(np.ascontiguousarray(part).tobytes())
     # "state 3": per-episode sums are of each run's mean (state 2: pooled sums;
     # older files lack the diverged runs)
+    grid = "x".join(map(str, (*values.shape, seeds.size)))
     return (
-        f"state 3, grid {values.size}x{seeds.size} {digest.hexdigest()[:16]}, blocks "
+        f"state 3, grid {grid} {digest.hexdigest()[:16]}, blocks "
         f"{program.num_values}x{program.num_seeds}, stride {program.curve_stride}, "
         f"final {final_steps}, keep_runs {keep_runs}"
     )
 
 
 def as_grid(
-    values: ArrayLike, seeds: int | Sequence[int]
+    values: ArrayLike, seeds: int | Sequence[int], value_shape: tuple[int, ...] = ()
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, seeds)`` of a sweep as 1-D arrays, checked (a seed count becomes
+    """``(values, seeds)`` of a sweep as arrays, checked: values ``[V]`` (or
+    ``[V, k]`` for ``value_shape`` ``(k,)``), seeds ``[S]`` (a seed count becomes
     ``0 .. seeds - 1``)."""
     values = np.asarray(values, np.float32)
-    if values.ndim != 1 or values.size == 0 or np.isnan(values).any():
+    if (
+        values.shape[1:] != tuple(value_shape)
+        or values.size == 0
+        or np.isnan(values).any()
+    ):
+        shape = "1-D list" if not value_shape else f"list of {value_shape[0]}-tuples"
         raise ValueError(
-            f"values={values.tolist()}: expected a non-empty 1-D list of numbers."
+            f"values={values.tolist()}: expected a non-empty {shape} of numbers."
         )
     if isinstance(seeds, int | np.integer):
         check_int("seeds", seeds, 1, 2**32)
@@ -457,7 +475,9 @@ def sweep(
 
     Args:
       run: from :func:`rl_softmax.engine.make_run`.
-      values: ``[V]`` values of the swept parameter (``inf`` allowed, e.g. tau).
+      values: ``[V]`` values of the swept parameter (``inf`` allowed, e.g. tau);
+        ``[V, k]`` when the run sweeps k parameters together (``run.swept`` a
+        tuple).
       seeds: number of seeds ``S`` (seeds ``0..S-1``) or explicit seed indices.
       key: base PRNG key; seed ``s`` uses ``fold_in(key, s)`` for every value.
       final_steps: window at the end for ``run_final`` in the run's steps (default
@@ -482,15 +502,15 @@ def sweep(
       process computes its share of each block and process 0 returns the result;
       the others return None.
     """
-    values, seeds = as_grid(values, seeds)
+    values, seeds = as_grid(values, seeds, run.value_shape)
     key = threefry.fast_key(key)
     final_steps = min(100, run.num_steps) if final_steps is None else final_steps
     program = compile_sweep(
-        run, values.size, seeds.size, key=key, compiler_options=compiler_options,
+        run, len(values), seeds.size, key=key, compiler_options=compiler_options,
         final_steps=final_steps, curve_stride=curve_stride,
         max_block_runs=max_block_runs,
     )  # fmt: skip
-    num_values, num_seeds = values.size, seeds.size
+    num_values, num_seeds = len(values), seeds.size
     num_windows = run.num_steps // program.curve_stride
     acc = reductions.Accumulator(
         run.metrics, num_values, num_seeds, num_windows, keep_runs

@@ -111,6 +111,9 @@ class StudyConfig:
         (:data:`~rl_softmax.experiment.schema.ROLLOUT`; for a replay agent
         :data:`~rl_softmax.experiment.schema.REPLAY`), defaults filled in;
         empty for the other agents.
+      params: the parameters swept together when there are several (``param``
+        is the first; each of ``values`` is then a tuple, one number per
+        parameter, and ``fixed`` holds none of them); empty for one.
     """
 
     name: str
@@ -129,6 +132,12 @@ class StudyConfig:
     baseline: bool = True
     track_probs: bool = False
     rollout: dict[str, Any] = dataclasses.field(default_factory=dict)
+    params: tuple[str, ...] = ()
+
+    @property
+    def swept(self) -> tuple[str, ...]:
+        """The names of the swept parameters: ``params``, or ``(param,)``."""
+        return self.params or (self.param,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -763,5 +772,11 @@ def load(path: str | Path, overrides: list[str] | None = None) -> ExperimentConf
 
 
 def to_dict(config: ExperimentConfig) -> dict[str, Any]:
-    """The resolved config as plain Python data (for metadata and hashing)."""
-    return dataclasses.asdict(config)
+    """The resolved config as plain Python data (for metadata and hashing); a
+    one-parameter study has no ``params`` key (so its hash is what it was before
+    studies could sweep several)."""
+    out = dataclasses.asdict(config)
+    for study in out["studies"]:
+        if not study["params"]:
+            del study["params"]
+    return out

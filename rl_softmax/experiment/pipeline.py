@@ -124,7 +124,7 @@ def build_run(config: config_lib.ExperimentConfig, study: config_lib.StudyConfig
     agent_params = agent.default_params._replace(
         **{specs[k].field: jnp.float32(v) for k, v in study.fixed.items()}
     )
-    swept = specs[study.param].field
+    swept = tuple(specs[p].field for p in study.params) or specs[study.param].field
     if config.env.backend == "host":
         return _host_study(config, study, env, agent, agent_params, swept)
     env_params = env.default_params._replace(
