@@ -1,4 +1,5 @@
-"""The ``rl-softmax`` command: run | plot | list | demo | bench. Argument parsing only.
+"""The ``rl-softmax`` command: run | tune | plot | list | demo | bench. Argument
+parsing only.
 
 ``rl-softmax run bandit_tau_sweep`` (a shipped config by name, or a path) calls
 :func:`rl_softmax.experiment.run_experiment`, which validates the config, compiles
@@ -129,6 +130,63 @@ def _run(args: argparse.Namespace) -> int:
     total = time.perf_counter() - start
     spent = ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
     print(f"wall time {total:.2f} s: {spent}")
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from rl_softmax.engine import executor
+
+    executor.use_cpu_cores(args.devices)
+    from rl_softmax.experiment import config as config_lib
+    from rl_softmax.experiment.tune import tune
+
+    flags = {
+        "trials": args.trials, "batch": args.batch, "seeds": args.seeds,
+        "eval_seeds": args.eval_seeds, "sampler": args.sampler, "seed": args.seed,
+    }  # fmt: skip
+    overrides = list(args.set) + [
+        f"tune.{k}={v!r}" if isinstance(v, str) else f"tune.{k}={v}"
+        for k, v in flags.items()
+        if v is not None
+    ]
+    if args.study:
+        overrides.append(f"tune.studies={args.study!r}".replace("'", '"'))
+    config = config_lib.load(args.config, overrides)
+    print(f"rl-softmax tune {args.config}: {config.description.strip()}")
+    draw = None
+    if not args.no_plots:
+        from rl_softmax.plotting import draw_tune
+
+        draw = draw_tune
+    result = tune(
+        config, args.out, storage=args.storage, compare_grid=args.compare_grid,
+        draw=draw, log=functools.partial(print, flush=True),
+    )  # fmt: skip
+    print("answers (re-evaluated on fresh seeds, 95% t interval):")
+    for name, tuned in result.studies.items():
+        best = tuned.best
+        setting = ", ".join(f"{k} = {v:.4g}" for k, v in best["params"].items())
+        low, high = best["ci95"]
+        print(
+            f"  {name:<24} tune {setting}   {best['metric']} {best['mean']:.4g} "
+            f"[{low:.4g}, {high:.4g}] ({best['num_seeds']} seeds, "
+            f"{tuned.agent_steps / 1e6:.3g}M agent-steps, {tuned.programs} "
+            "compiled program(s))"
+        )
+        if tuned.grid is not None:
+            grid = tuned.grid
+            setting = ", ".join(f"{k} = {v:.4g}" for k, v in grid["params"].items())
+            low, high = grid["ci95"]
+            diff = grid["tune_minus_grid"]
+            print(
+                f"  {'':<24} grid {setting}   {best['metric']} {grid['mean']:.4g} "
+                f"[{low:.4g}, {high:.4g}] ({grid['num_seeds']} seeds, "
+                f"{grid['agent_steps'] / 1e6:.3g}M agent-steps); on the fresh seeds "
+                f"tune - grid = {diff['mean']:+.3g} [{diff['ci95'][0]:+.3g}, "
+                f"{diff['ci95'][1]:+.3g}]"
+            )
+    for path in result.paths:
+        print(f"wrote {path}")
     return 0
 
 
@@ -369,6 +427,48 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     plot.add_argument("results", help="a directory written by 'rl-softmax run'")
     plot.set_defaults(handler=_plot)
+    tune = commands.add_parser(
+        "tune", help="search a config's parameters with Optuna, batches of trials "
+        "in one compiled program; the answer re-evaluated on fresh seeds",
+        description="Searches each study's parameters (the config's [tune] table; "
+        "default: its swept parameter over the range of its values) with Optuna. "
+        "Trials live in Optuna storage: a killed tune resumes, and several "
+        "processes or machines on one --storage share the budget.",
+    )  # fmt: skip
+    tune.add_argument(
+        "config", help="a TOML file, or a shipped config's name (rl-softmax list)"
+    )
+    tune.add_argument(
+        "--out", help="directory of tune.json, plots and the default storage "
+        "(default results/<config name>/tune)",
+    )  # fmt: skip
+    tune.add_argument(
+        "--storage", help="an Optuna storage URL shared by every process "
+        "(default sqlite:///<out>/tune.db; journal:PATH for a journal file)",
+    )  # fmt: skip
+    tune.add_argument("--study", nargs="+", help="tune only these studies")
+    tune.add_argument("--trials", type=_positive_int, help="the budget of trials")
+    tune.add_argument("--batch", type=_positive_int, help="trials per compiled call")
+    tune.add_argument("--seeds", type=_positive_int, help="seeds per trial")
+    tune.add_argument(
+        "--eval-seeds", type=_positive_int, help="fresh seeds of the answer"
+    )
+    tune.add_argument("--sampler", help="tpe (default), gp, cmaes or random")
+    tune.add_argument("--seed", type=int, help="the sampler's seed")
+    tune.add_argument(
+        "--compare-grid", action="store_true",
+        help="also run the config's own sweep and compare the two answers",
+    )  # fmt: skip
+    tune.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config value, e.g. --set tune.keep=0.5",
+    )  # fmt: skip
+    tune.add_argument("--no-plots", action="store_true", help="skip the figures")
+    tune.add_argument(
+        "--devices", type=_positive_int, default=None,
+        help="JAX CPU devices (default: one per core)",
+    )  # fmt: skip
+    tune.set_defaults(handler=_tune)
     listing = commands.add_parser(
         "list", help="show environments, agents, rules and configs"
     )

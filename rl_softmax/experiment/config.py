@@ -157,6 +157,8 @@ class ExperimentConfig:
         episodes of every run (learning curves by episode; 0: none).
       env: the environment.
       studies: the agents and their sweeps.
+      tune: the ``[tune]`` table, checked (:mod:`rl_softmax.experiment.tune_config`);
+        only ``rl-softmax tune`` reads it, and it is no part of the hash.
     """
 
     name: str
@@ -169,6 +171,7 @@ class ExperimentConfig:
     env: EnvConfig
     studies: tuple[StudyConfig, ...]
     num_episodes: int = 0
+    tune: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 _TOP = schema.TOP_LEVEL
@@ -229,6 +232,12 @@ def _float(
 
 def _spec_float(value: Any, field: str, spec: registry.Param) -> float:
     return _float(value, field, spec.low, spec.high, spec.allow_inf, spec.why_finite)
+
+
+def spec_float(value: Any, field: str, spec: registry.Param) -> float:
+    """``value`` as a float checked against the parameter ``spec``'s range (the
+    error names ``field``)."""
+    return _spec_float(value, field, spec)
 
 
 def _str(table: dict, key: str, where: str, default: str | None, allowed=None) -> str:
@@ -659,7 +668,7 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
         raise _fail(
             "final_steps", final_steps, f"an integer in [1, num_steps={num_steps}]"
         )
-    return ExperimentConfig(
+    config = ExperimentConfig(
         name=_name(raw),
         description=str(raw.get("description", "")),
         seed=_int_key(raw, _TOP["seed"], ""),
@@ -671,6 +680,12 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
         num_episodes=_int_key(raw, _TOP["num_episodes"], ""),
         studies=tuple(studies),
     )
+    if "tune" in raw:
+        from rl_softmax.experiment import tune_config  # it reads this module
+
+        tune = tune_config.parse(raw["tune"], config)
+        config = dataclasses.replace(config, tune=tune)
+    return config
 
 
 _REPLACES = {"values": ("log2_range", "num_values"), "log2_range": ("values",)}
@@ -727,10 +742,13 @@ def shipped_configs() -> dict[str, Path]:
 
 def resolve(config: str | Path) -> Path:
     """The file a config argument names: a path that exists, else a shipped config
-    named without a folder (``"bandit_tau_sweep"`` or ``"bandit_tau_sweep.toml"``);
+    named without a folder or in ``configs/`` (``"bandit_tau_sweep"``,
+    ``"bandit_tau_sweep.toml"``, ``"configs/bandit_tau_sweep.toml"``);
     anything else is returned as given, for :func:`load` to report."""
     path = Path(config)
-    if path.exists() or path.parent != Path("."):
+    # "configs/<name>.toml" outside a checkout also names a shipped config
+    shipped = path.parent in (Path("."), Path("configs"))
+    if path.exists() or not shipped:
         return path
     return shipped_configs().get(path.name.removesuffix(".toml"), path)
 
@@ -776,6 +794,7 @@ def to_dict(config: ExperimentConfig) -> dict[str, Any]:
     one-parameter study has no ``params`` key (so its hash is what it was before
     studies could sweep several)."""
     out = dataclasses.asdict(config)
+    del out["tune"]
     for study in out["studies"]:
         if not study["params"]:
             del study["params"]

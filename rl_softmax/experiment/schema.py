@@ -26,6 +26,8 @@ __all__ = [
     "ROLLOUT",
     "STUDY",
     "TOP_LEVEL",
+    "TUNE",
+    "TUNE_PARAM",
     "Key",
     "default_final_entropy",
     "int_range",
@@ -138,6 +140,8 @@ TOP_LEVEL = _table(
         "testbed with its defaults"),
     Key("studies", "array of tables", "the agents and their sweeps: one [[studies]] "
         "table each", required=True),
+    Key("tune", "table", "what ``rl-softmax tune`` searches and how: [tune] (its "
+        "keys below); ``rl-softmax run`` ignores it", {}),
 )  # fmt: skip
 """The top-level keys of a config file."""
 
@@ -237,6 +241,54 @@ REPLAY = _table(
 )  # fmt: skip
 """The study keys of a replay agent; the run takes ``num_steps / (num_envs *
 rollout_steps)`` learns."""
+
+TUNE = _table(
+    Key("studies", "list of strings", "the studies to tune, each its own search",
+        default_note="every study", note="names of the config's studies"),
+    Key("params", "table", "the parameters searched: ``{name = {low, high, log, "
+        "type}}``, each a traced parameter of every tuned study's agent",
+        default_note="each study's swept parameter(s) over the range of its "
+        "values, log scale when they span more than a decade",
+        note="low < high within the parameter's range; log needs low > 0; type "
+        '"float" (default) or "int"'),
+    Key("metric", "string", "the objective's metric",
+        default_note='"return" where episodes end, else "reward" (the headline '
+        "metric of the study's plots and best line)",
+        note="a scalar metric the study reports"),
+    Key("window", "string", "the objective's window: mean over every step or over "
+        "the final window", "all", choices=("all", "final")),
+    Key("direction", "string", "maximise or minimise the metric", "maximize",
+        choices=("maximize", "minimize")),
+    Key("trials", "integer", "the budget: trials in the whole search, shared by "
+        "every process on one storage", 16, low=1),
+    Key("batch", "integer", "trials evaluated together, in one call of one "
+        "compiled program", 8, low=1),
+    Key("seeds", "integer", "seeds of each trial (the same seeds for every trial: "
+        "common random numbers)", default_note="max(2, num_seeds // 8)", low=1,
+        high=2**31),
+    Key("eval_seeds", "integer", "fresh seeds on which the best setting is "
+        "evaluated again for the reported mean and interval",
+        default_note="max(2, num_seeds // 2)", low=2, high=2**31),
+    Key("fidelity_seeds", "integer", "cheap first: every trial is first evaluated "
+        "on this many seeds and only the best ``keep`` of each batch on ``seeds`` "
+        "(the others end pruned); 0: off", 0, low=0,
+        note="fewer than seeds"),
+    Key("keep", "number", "the fraction of each batch promoted to ``seeds``", 0.25,
+        note="in (0, 1]"),
+    Key("sampler", "string", "Optuna's sampler: TPE, Gaussian process (needs "
+        "torch), CMA-ES (needs cmaes) or random", "tpe",
+        choices=("tpe", "gp", "cmaes", "random")),
+    Key("seed", "integer", "the sampler's seed", 0, low=0, high=2**32 - 1),
+)  # fmt: skip
+"""The keys of a config's ``[tune]`` table (:mod:`rl_softmax.experiment.tune`)."""
+
+TUNE_PARAM = _table(
+    Key("low", "number", "the smallest value searched", required=True),
+    Key("high", "number", "the largest value searched", required=True),
+    Key("log", "boolean", "search on a log scale", False, note="needs low > 0"),
+    Key("type", "string", "float or int values", "float", choices=("float", "int")),
+)  # fmt: skip
+"""The keys of one parameter of ``[tune.params]``."""
 
 OPTIONS: dict[str, tuple[Key, ...]] = {
     "step_size": (

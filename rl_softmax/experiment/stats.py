@@ -162,6 +162,13 @@ def _samples(result: SweepResult, metric: str, window: str, pooled: bool = False
     return samples, weights if pooled else None
 
 
+def run_samples(result: SweepResult, metric: str, window: str = "all") -> np.ndarray:
+    """``[V, S]`` each run's value of ``metric`` over ``window`` (NaN where it is
+    undefined or the run diverged), in float64: the replicates behind
+    :func:`seed_stats`, e.g. for paired differences between values."""
+    return np.asarray(_samples(result, metric, window)[0], np.float64)
+
+
 def seed_stats(
     result: SweepResult, metric: str, window: str = "all", *, pooled: bool = False
 ):

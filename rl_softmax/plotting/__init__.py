@@ -9,6 +9,7 @@ policy networks (evaluation return, steps to solve and entropy against the entro
 temperature, softmax against greedy evaluation);
 :mod:`~rl_softmax.plotting.tour`: the figures of the "Why softmax?" page
 (maximum entropy, linear normalisation under a shift, cross-entropy gradients);
+:mod:`~rl_softmax.plotting.tune`: a tune's trials, answer and history;
 :mod:`~rl_softmax.plotting.style`: the conventions they share.
 :func:`draw_experiment` draws every figure of a results directory. Figures are
 built from :class:`matplotlib.figure.Figure` directly, never through ``pyplot``: no
@@ -57,6 +58,12 @@ from rl_softmax.plotting.tour import (
     plot_max_entropy,
     tour_figures,
 )
+from rl_softmax.plotting.tune import (
+    draw_tune,
+    plot_tune_history,
+    plot_tune_map,
+    plot_tune_params,
+)
 
 __all__ = [
     "DPI",
@@ -65,6 +72,7 @@ __all__ = [
     "PLOTS_DIR",
     "anneal_figures",
     "draw_experiment",
+    "draw_tune",
     "has_temperature_curve",
     "plot_action_probs",
     "plot_cross_entropy_gradients",
@@ -83,6 +91,9 @@ __all__ = [
     "plot_sweep",
     "plot_temperature_and_entropy",
     "plot_value_map",
+    "plot_tune_history",
+    "plot_tune_map",
+    "plot_tune_params",
     "plot_visits",
     "save_figure",
     "tabular_figures",
