@@ -261,6 +261,7 @@ def plot_joint_study(
             *points, c=mean, cmap=_COLORMAP, s=60, edgecolors="0.3", linewidths=0.5,
             plotnonfinite=True,
         )  # fmt: skip
+        ax.margins(0.08)  # points at the ends stay clear of the axes
         if best is not None:
             ax.plot(
                 points[0][best.index], points[1][best.index], marker="o",
