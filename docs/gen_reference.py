@@ -440,7 +440,8 @@ def config_page() -> str:
     out = [
         "# Config keys\n",
         "A config is a TOML file: top-level keys, an `[env]` table and one "
-        "`[[studies]]` table per study (an agent sweeping one parameter). This page "
+        "`[[studies]]` table per study (an agent sweeping one parameter, or several "
+        "together). This page "
         "is generated from `rl_softmax.experiment.schema` and "
         "`rl_softmax.experiment.registry`; `rl-softmax list` prints the same names.\n",
         "A range `[a, b]` includes both ends; an end written `inf)` or `(-inf` "

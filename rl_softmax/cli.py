@@ -45,10 +45,13 @@ def _best_line(results, study) -> str:
         )
     low, high = best.ci95
     references = results.metadata["studies"][study.name]["references"]
-    value_low, value_high = stats.best_value_interval(result, references=references)
+    interval = ""  # a bootstrap interval of the best value: for one parameter only
+    if not study.params:
+        value_low, value_high = stats.best_value_interval(result, references=references)
+        interval = f" (95% bootstrap {value_low:.4g} to {value_high:.4g})"
     line = (
-        f"  {study.label:<34} best {study.param} = {best.value:.4g} (95% bootstrap "
-        f"{value_low:.4g} to {value_high:.4g})   {best.metric} {best.mean:.3f} "
+        f"  {study.label:<34} best {stats.setting_text(study.swept, best.value)}"
+        f"{interval}   {best.metric} {best.mean:.3f} "
         f"± {(high - low) / 2:.3f} ({best.num_seeds} seeds, t interval)"
     )
     for name in ("optimal", "success", "greedy_success", "solved"):
@@ -62,11 +65,17 @@ def _best_line(results, study) -> str:
                 value = f"{k} of {m}"
             line += f"   {metric.label}{span} {value}"
     ties = stats.indistinguishable(result, best, references=references)
-    if ties:
+    if ties and not study.params:
         shown = ", ".join(f"{v:.4g}" for v in ties)
         line += (
             f"\n  {'':<34} not distinguishable from the best (paired t, 95%): "
             f"{study.param} = {shown}"
+        )
+    elif ties:  # a grid may tie many settings: the first few, and how many more
+        shown = "; ".join(stats.setting_text(study.swept, v) for v in ties[:5])
+        shown += f"; and {len(ties) - 5} more" if len(ties) > 5 else ""
+        line += (
+            f"\n  {'':<34} not distinguishable from the best (paired t, 95%): {shown}"
         )
     return line + _diverged_note(result)
 
@@ -78,7 +87,7 @@ def _diverged_note(result) -> str:
     count = int(stats.num_diverged(result).sum())
     if not count:
         return ""
-    total = result.values.size * result.seeds.size
+    total = len(result.values) * result.seeds.size
     return f"   ({count} of {total} runs diverged, left out of the means)"
 
 

@@ -40,7 +40,7 @@ OPTIMIZER_DEFAULT = {
 }  # fmt: skip
 COMMON_KEYS = {
     "name", "label", "agent", "rule", "param", "values", "log2_range", "num_values",
-    "references", "track_probs",
+    "references", "track_probs", "params", "grid",
 }  # fmt: skip
 AGENT_KEYS = {
     "action_value": {"rule", "step_size", "initial_value"},
@@ -85,7 +85,15 @@ def _base() -> dict:
 
 
 def _expected_values(study: dict) -> np.ndarray:
-    """The swept values a raw study table describes, computed with NumPy."""
+    """The swept values a raw study table describes, computed with NumPy (a grid:
+    every combination, the first parameter outermost)."""
+    if "grid" in study:
+        axes = [
+            _expected_values(axis if isinstance(axis, dict) else {"values": axis})
+            for axis in study["grid"].values()
+        ]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return np.stack([m.ravel() for m in mesh], axis=-1)
     if "values" in study:
         return np.asarray(study["values"], np.float64)
     lo, hi = study["log2_range"]
@@ -119,7 +127,8 @@ def test_shipped_config_loads_as_written(path):
         assert study.agent == table.get("agent", "action_value")
         assert study.rule == table.get("rule", "")
         np.testing.assert_allclose(study.values, _expected_values(table), rtol=1e-12)
-        assert all(isinstance(v, float) for v in study.values)
+        flat = [x for v in study.values for x in (v if study.params else (v,))]
+        assert all(isinstance(x, float) for x in flat)
         assert study.references == table.get("references", {})
         for key in set(table) & set(study.fixed):  # fixed numbers, as written
             assert study.fixed[key] == table[key], key

@@ -1,7 +1,10 @@
 """Experiment configs: a TOML file -> validated, frozen dataclasses.
 
 One file is one experiment: an environment and one or more *studies*, each an agent
-sweeping one parameter over a list of values, every value run with the same seeds::
+sweeping one parameter over a list of values, every value run with the same seeds
+(or several parameters together: ``grid = { tau = [...], step_size = [...] }``, the
+product of their values, or ``params = ["tau", "step_size"]`` with ``values`` a
+list of tuples; one compiled program either way)::
 
     name = "bandit_tau_sweep"
     num_seeds = 2000
@@ -30,6 +33,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import itertools
 import math
 import tomllib
 from collections.abc import Callable
@@ -86,7 +90,7 @@ class EnvConfig:
 
 @dataclasses.dataclass(frozen=True)
 class StudyConfig:
-    """One agent sweeping one parameter.
+    """One agent sweeping one parameter (or several together, see ``params``).
 
     Attributes:
       name: identifier, used in file names (letters, digits, ``_`` and ``-``).
@@ -95,7 +99,9 @@ class StudyConfig:
       rule: its exploration rule (:data:`~rl_softmax.experiment.registry.RULES`)
         if it takes one, else "".
       param: the swept parameter, e.g. ``tau``, ``epsilon``, ``step_size``.
-      values: the swept values, in order (``references`` are appended).
+      values: the swept values, in order (``references`` are appended); tuples,
+        one number per parameter, when ``params`` names several (a grid's
+        product with the first parameter outermost).
       references: labelled extra values drawn as horizontal lines, e.g. the greedy
         (``tau = 0``) and uniform (``tau = inf``) limits.
       fixed: every other numeric parameter of the agent (defaults filled in).
@@ -121,7 +127,7 @@ class StudyConfig:
     agent: str
     rule: str
     param: str
-    values: tuple[float, ...]
+    values: tuple[float, ...] | tuple[tuple[float, ...], ...]
     references: dict[str, float]
     fixed: dict[str, float]
     sample_average: bool = True
@@ -325,7 +331,9 @@ def _values(table: dict, where: str, spec: registry.Param) -> tuple[float, ...]:
 
 def _entropy(table: dict, where: str, study: dict, num_actions: int, num_steps: int):
     """The target-entropy table; ``final_entropy`` is its own key only where it is
-    not a parameter of the study (``study`` holds the parameters, resolved)."""
+    not a parameter of the study (``study`` holds the parameters, resolved:
+    ``specs``, ``fixed`` and ``swept``, the values of each swept one, references
+    included, with the field they came from)."""
     entropy = _table(table, "entropy", where)
     prefix = where
     where = f"{where}entropy."
@@ -344,9 +352,8 @@ def _entropy(table: dict, where: str, study: dict, num_actions: int, num_steps: 
         )
         out["final_entropy"] = _float(final, f"{where}final_entropy", 0.0, log_k)
         field, finals = f"{where}final_entropy", (out["final_entropy"],)
-    elif study["param"] == "final_entropy":
-        field = f"{prefix}values"
-        finals = study["values"] + tuple(study["references"].values())
+    elif "final_entropy" in study["swept"]:
+        field, finals = study["swept"]["final_entropy"]
     else:
         field, finals = f"{prefix}final_entropy", (study["fixed"]["final_entropy"],)
     if out["shape"] == "exponential" and min(finals) <= 0:
@@ -401,23 +408,29 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
     name = _str(table, "name", where, None)
     if not _is_name(name) or name in names:
         raise _fail(f"{where}name", name, f"a unique name of {schema.NAME_NOTE}")
-    param = _str(table, "param", where, next(iter(specs)), list(specs))
-    spec = specs[param]
-    values = _values(table, where, spec)
-    references = {
-        str(k): _spec_float(v, f"{where}references.{k}", spec)
-        for k, v in _table(table, "references", where).items()
-    }
+    if "grid" in table or "params" in table:
+        params, values, swept = _swept_together(table, where, specs, agent, rule)
+        param, references = params[0], {}
+    else:
+        param = _str(table, "param", where, next(iter(specs)), list(specs))
+        spec = specs[param]
+        values = _values(table, where, spec)
+        references = {
+            str(k): _spec_float(v, f"{where}references.{k}", spec)
+            for k, v in _table(table, "references", where).items()
+        }
+        params = ()
+        swept = {param: (f"{where}values", values + tuple(references.values()))}
     # "step_size" as an option: the string "sample_average" (the default) instead of
     # a number averages the samples.
     averages = "step_size" in options
-    sample_average = averages and param != "step_size"
+    sample_average = averages and "step_size" not in swept
     sample_average = sample_average and (
         table.get("step_size", _SAMPLE_AVERAGE.default) == _SAMPLE_AVERAGE.default
     )
     fixed = {}
     for key, other in specs.items():
-        if key == param:
+        if key in swept:
             continue
         value = other.default
         if key in table and not (key == "step_size" and sample_average):
@@ -449,13 +462,7 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
             _entropy(
                 table,
                 where,
-                {
-                    "specs": specs,
-                    "param": param,
-                    "values": values,
-                    "references": references,
-                    "fixed": fixed,
-                },
+                {"specs": specs, "swept": swept, "fixed": fixed},
                 env.num_actions,
                 num_steps,
             )
@@ -482,7 +489,140 @@ def _study(table: Any, index: int, names: set[str], env: EnvConfig, num_steps: i
             if "replay" in options
             else {}
         ),
+        params=params,
     )
+
+
+def _swept_together(table: dict, where: str, specs: dict, agent: str, rule: str):
+    """``(names, values, {name: (field, its values)})`` of a study sweeping several
+    parameters together: ``grid`` (the product of each one's values, the first
+    outermost) or ``params`` with ``values``, a list of tuples."""
+    if "grid" in table:
+        field = f"{where}grid"
+        for other in ("param", "values", "log2_range", "num_values", "params"):
+            if other in table:
+                raise ConfigError(
+                    f"{field}: a grid names its parameters and their values; leave "
+                    f"out {where}{other} (got {table[other]!r}), or give param with "
+                    "values instead of grid."
+                )
+        grid = table["grid"]
+        if not isinstance(grid, dict):
+            raise _fail(field, grid, "a table { name = [values], ... }")
+        names = _swept_names(list(grid), field, specs, table, where, agent, rule)
+        axes = [
+            _grid_axis(grid[name], f"{field}.{name}", specs[name]) for name in names
+        ]
+        values = tuple(itertools.product(*axes))
+        swept = {n: (f"{field}.{n}", a) for n, a in zip(names, axes, strict=True)}
+        return names, values, swept
+    field = f"{where}params"
+    for other in ("param", "log2_range", "num_values"):
+        if other in table:
+            raise ConfigError(
+                f"{where}{other}: got {table[other]!r}; a study with params sweeps "
+                "the tuples of values (a list of lists, one number per parameter), "
+                "so leave it out."
+            )
+    raw_names = table["params"]
+    if not isinstance(raw_names, list) or not all(
+        isinstance(n, str) for n in raw_names
+    ):
+        raise _fail(field, raw_names, "a list of parameter names")
+    names = _swept_names(raw_names, field, specs, table, where, agent, rule)
+    rows = table.get("values")
+    if not isinstance(rows, list) or not rows:
+        raise _fail(
+            f"{where}values", rows,
+            f"a non-empty list of {len(names)}-tuples, one number each for "
+            f"{', '.join(names)} (e.g. [[0.25, 0.1], [0.5, 0.1]])",
+        )  # fmt: skip
+    values = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(names):
+            raise _fail(
+                f"{where}values[{i}]", row,
+                f"a list of {len(names)} numbers, one each for {', '.join(names)}",
+            )  # fmt: skip
+        values.append(tuple(
+            _spec_float(v, f"{where}values[{i}] ({name})", specs[name])
+            for v, name in zip(row, names, strict=True)
+        ))  # fmt: skip
+    columns = zip(*values, strict=True)
+    swept = {n: (f"{where}values", c) for n, c in zip(names, columns, strict=True)}
+    return names, tuple(values), swept
+
+
+def _grid_axis(axis: Any, field: str, spec: registry.Param) -> tuple[float, ...]:
+    """One parameter's values of a grid: a list, or a table as a study gives them
+    (``values``, or ``log2_range`` with ``num_values``)."""
+    if isinstance(axis, dict):
+        _check_keys(axis, {"values", "log2_range", "num_values"}, field)
+        return _values(axis, f"{field}.", spec)
+    if not isinstance(axis, list) or not axis:
+        raise _fail(
+            field, axis,
+            "a non-empty list of numbers or a table { log2_range = [first, last] }",
+        )  # fmt: skip
+    return tuple(_spec_float(v, field, spec) for v in axis)
+
+
+def _swept_names(
+    names: list, field: str, specs: dict, table: dict, where: str, agent: str,
+    rule: str,
+) -> tuple[str, ...]:  # fmt: skip
+    """The names of parameters swept together: two or more distinct numbers of the
+    agent, none of them also given a fixed value, none with references."""
+    least = schema.MIN_SWEPT_TOGETHER
+    if len(names) < least:
+        raise _fail(
+            field, names,
+            f"{least} or more parameters swept together (sweep one with param = "
+            "... and values)",
+        )  # fmt: skip
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _fail(field, names, f"distinct names ({twice[0]!r} is given twice)")
+    whose = f"agent {agent!r}" + (f" with rule {rule!r}" if rule else "")
+    for name in names:
+        if name not in specs:
+            raise ConfigError(
+                f"{field}: {name!r} is not a parameter of {whose} that a sweep may "
+                f"vary{_why_not_swept(name)}; allowed: {list(specs)}."
+            )
+        if name in table:
+            raise ConfigError(
+                f"{where}{name}: got {table[name]!r}; {name} is swept ({field}), so "
+                "it takes no fixed value: leave it out."
+            )
+    if "references" in table:
+        raise ConfigError(
+            f"{where}references: got {table['references']!r}; references are "
+            "horizontal lines on the plot of one swept parameter, and a study of "
+            "several has none: leave it out (or add the values to the sweep)."
+        )
+    return tuple(names)
+
+
+def _why_not_swept(name: str) -> str:
+    """Why a config key that is not one of the agent's numbers cannot be swept."""
+    numbers = {p.name for entry in registry.AGENTS.values() for p in entry.params}
+    numbers |= {r.param.name for r in registry.RULES.values() if r.param is not None}
+    if name in numbers:  # another agent's or rule's: the allowed list says enough
+        return ""
+    counts = set(schema.ROLLOUT) | set(schema.REPLAY) | set(_TOP)
+    sizes = {size for entry in registry.ENVS.values() for size in entry.sizes}
+    env_params = {param for entry in registry.ENVS.values() for param in entry.params}
+    if name in counts | sizes:
+        return (
+            f" ({name} is fixed when the program is built: a size, count or setting "
+            "that sets shapes or the loop, not a traced number)"
+        )
+    if name in env_params:
+        return f" ({name} is a number of the environment, which a study does not sweep)"
+    if name in _STUDY or any(name in keys for keys in _OPTION_KEYS.values()):
+        return f" ({name} is a setting of the study, not a traced number)"
+    return ""
 
 
 def _widths(table: dict, key: str, where: str, default: list[int]) -> list[int]:

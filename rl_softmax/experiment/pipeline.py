@@ -230,10 +230,13 @@ def _env_info(config) -> dict[str, Any]:
 
 
 def _study_info(config, study) -> dict[str, Any]:
-    """Labels the plots need, from the registry, kept in the metadata."""
+    """Labels the plots need, from the registry, kept in the metadata; a study of
+    several parameters also lists every one's name, symbol and axis label
+    (``params``, ``param_symbols``, ``param_labels``; ``param`` is the first)."""
     num_actions = config.env.num_actions
-    spec = registry.agent_params(study.agent, study.rule, num_actions)[study.param]
-    return {
+    specs = registry.agent_params(study.agent, study.rule, num_actions)
+    spec = specs[study.param]
+    info = {
         "label": study.label,
         "param": study.param,
         "param_symbol": spec.symbol or study.param,
@@ -241,6 +244,11 @@ def _study_info(config, study) -> dict[str, Any]:
         "references": study.references,
         "num_actions": num_actions,
     }
+    if study.params:
+        info["params"] = list(study.params)
+        info["param_symbols"] = [specs[p].symbol or p for p in study.params]
+        info["param_labels"] = [specs[p].label or p for p in study.params]
+    return info
 
 
 Draw = Callable[[Path, Mapping[str, SweepResult], dict], list[Path]]
@@ -421,7 +429,8 @@ def _run_studies(
                         checkpoint.remove()
                     raise RunDiverged(
                         f"study {study.name!r}: {error} (on_divergence = 'stop'; "
-                        f"lower {study.param}'s extremes or the learning rate, or "
+                        f"lower {' or '.join(study.swept)}'s extremes or the "
+                        "learning rate, or "
                         "run with on_divergence = 'flag' to leave such runs out of "
                         "the means)"
                     ) from None
@@ -452,7 +461,7 @@ def _run_studies(
             }
             studies[study.name] = result
             rows += stats.summary_rows(
-                study.name, result, label=study.label, param=study.param
+                study.name, result, label=study.label, param=study.swept
             )
     if write:
         start = time.perf_counter()
@@ -492,9 +501,15 @@ def _diverged_runs(result: SweepResult) -> dict[str, Any]:
     first = np.asarray(result.diverged)
     where = np.argwhere(first >= 0)
     width = int(result.steps[0]) if np.size(result.steps) else 0
+    values = np.asarray(result.values)
     runs = [
         {
-            "value": float(str(result.values[v])),  # as in summary.csv
+            # as in summary.csv; a list, one number per parameter swept together
+            "value": (
+                float(str(values[v]))
+                if values.ndim == 1
+                else [float(str(x)) for x in values[v]]
+            ),  # fmt: skip
             "seed": int(result.seeds[s]),
             "steps": [int(first[v, s]) * width + 1, (int(first[v, s]) + 1) * width],
         }
@@ -506,8 +521,13 @@ def _diverged_runs(result: SweepResult) -> dict[str, Any]:
 def _diverged_line(diverged: dict[str, Any], study) -> str:
     """One line naming a study's diverged runs (the first few)."""
     count, runs = diverged["count"], diverged["runs"]
+
+    def setting(value) -> str:  # tau=0.25, or tau=0.25 step_size=0.1
+        pairs = zip(study.swept, np.atleast_1d(value), strict=True)
+        return " ".join(f"{name}={number:g}" for name, number in pairs)
+
     shown = ", ".join(
-        f"{study.param}={run['value']:g} seed {run['seed']} (steps "
+        f"{setting(run['value'])} seed {run['seed']} (steps "
         f"{run['steps'][0]}-{run['steps'][1]})"
         for run in runs[:3]
     )

@@ -20,6 +20,7 @@ __all__ = [
     "ENTROPY",
     "ENV",
     "MAX_NAME",
+    "MIN_SWEPT_TOGETHER",
     "NAME_NOTE",
     "OPTIONS",
     "REPLAY",
@@ -114,6 +115,9 @@ REWARD_MAX = FLOAT32_MAX / 2**31
 MAX_NAME = 48
 NAME_NOTE = f"letters, digits, _ and -, at most {MAX_NAME} characters"
 
+# A study of several parameters sweeps at least two (one is ``param``).
+MIN_SWEPT_TOGETHER = 2
+
 TOP_LEVEL = _table(
     Key("name", "string", "identifier; results go to ``results/<name>`` by default",
         required=True, note=NAME_NOTE),
@@ -168,8 +172,21 @@ STUDY = _table(
     Key("param", "string", "the swept parameter",
         default_note="the agent's first parameter (its rule's, if it has one)",
         note="a parameter of the agent or its rule"),
-    Key("values", "list of numbers", "the swept values, in order",
+    Key("values", "list of numbers", "the swept values, in order; with ``params``, "
+        "a list of tuples (``[[0.25, 0.1], ...]``), one number per parameter",
         note="in the parameter's range; give values or log2_range, not both"),
+    Key("params", "list of strings", "parameters swept together over the tuples of "
+        "``values``, in one compiled program", default_note="none: one parameter, "
+        "``param``",
+        note=f"{MIN_SWEPT_TOGETHER} or more distinct parameters of the agent or its "
+        "rule (numbers, not sizes); not with param, log2_range, grid or references"),
+    Key("grid", "table", "parameters swept together over the product of their "
+        "values, the first outermost: ``{ tau = [0.25, 1.0], step_size = { "
+        "log2_range = [-4, -1] } }``, in one compiled program", default_note="none: "
+        "one parameter, ``param``",
+        note=f"{MIN_SWEPT_TOGETHER} or more parameters of the agent or its rule, each "
+        "a list of numbers or a table of values or log2_range (with num_values); not "
+        "with param, values, log2_range, params or references"),
     Key("log2_range", "list of 2 numbers", "``[first, last]``: the swept values are "
         "``2**first ... 2**last``, exponents evenly spaced",
         low=-126, high=127, note="increasing exponents (float32 holds 2**-126 to "
@@ -181,7 +198,8 @@ STUDY = _table(
         note="only with log2_range"),
     Key("references", "table", "labelled extra values drawn as horizontal lines, "
         "e.g. the greedy (``tau = 0``) and uniform (``tau = inf``) limits", {},
-        note="``{label = value}``, values in the parameter's range"),
+        note="``{label = value}``, values in the parameter's range; only in a "
+        "study of one parameter"),
     Key("track_probs", "boolean", "record mean action probabilities by rank "
         "(stacked-area plot); needs an agent's probabilities and the environment's "
         "true action values", False),

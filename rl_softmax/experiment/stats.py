@@ -17,7 +17,7 @@ normal 1.96 is 13% too narrow); a metric whose per-run values are 0 or 1
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -39,6 +39,8 @@ __all__ = [
     "objective",
     "POOLED",
     "proportion_interval",
+    "setting",
+    "setting_text",
     "summary_rows",
     "t_quantile",
 ]
@@ -188,12 +190,32 @@ def objective(result: SweepResult) -> str:
     return "return" if "return" in result.metrics else "reward"
 
 
+def setting(result: SweepResult, index: int) -> float | tuple[float, ...]:
+    """The swept value at ``index``: a number, or a tuple of one number per
+    parameter for parameters swept together (``values`` ``[V, k]``)."""
+    value = np.asarray(result.values)[index]
+    return float(value) if np.ndim(value) == 0 else tuple(float(v) for v in value)
+
+
+def setting_text(names: Sequence[str], value: float | Sequence[float]) -> str:
+    """``"tau = 0.0156"``, or ``"tau = 0.0156, step_size = 0.5"`` for parameters
+    swept together (4 significant digits)."""
+    numbers = (value,) if np.ndim(value) == 0 else tuple(value)
+    if len(numbers) != len(names):
+        raise ValueError(
+            f"value={value!r}: expected {len(names)} number(s), one per parameter "
+            f"{list(names)}."
+        )
+    return ", ".join(f"{n} = {v:.4g}" for n, v in zip(names, numbers, strict=True))
+
+
 class Best(NamedTuple):
     """The best swept value and its statistics.
 
     Attributes:
       index: its index in ``result.values``.
-      value: the value.
+      value: the value (a tuple, one number per parameter, for parameters swept
+        together: :func:`setting`).
       metric: the metric it maximises.
       window: ``"all"`` or ``"final"``.
       mean: its mean over seeds.
@@ -202,7 +224,7 @@ class Best(NamedTuple):
     """
 
     index: int
-    value: float
+    value: float | tuple[float, ...]
     metric: str
     window: str
     mean: float
@@ -216,13 +238,23 @@ class Best(NamedTuple):
         return self.mean - half, self.mean + half
 
 
+def _references(result: SweepResult, references) -> np.ndarray:
+    """``[V]`` whether each swept value is a reference (a study of several
+    parameters has none)."""
+    values = np.asarray(result.values)
+    if values.ndim != 1:
+        if references:
+            raise ValueError(
+                f"references={dict(references)!r}: a study of several parameters "
+                "has none (references are values of one parameter)."
+            )
+        return np.zeros(len(values), bool)
+    return np.isin(values, np.asarray(list((references or {}).values()), values.dtype))
+
+
 def _candidates(result: SweepResult, references, mean: np.ndarray) -> np.ndarray:
     """Indices of the swept values that may be best: defined, not a reference."""
-    values = np.asarray(result.values)
-    excluded = np.isin(
-        values, np.asarray(list((references or {}).values()), values.dtype)
-    )
-    return np.flatnonzero(~excluded & ~np.isnan(mean))
+    return np.flatnonzero(~_references(result, references) & ~np.isnan(mean))
 
 
 def best_setting(
@@ -254,8 +286,9 @@ def best_setting(
     if not candidates.size:
         return None
     i = int(candidates[np.argmax(mean[candidates])])
-    value = float(np.asarray(result.values)[i])
-    return Best(i, value, metric, window, float(mean[i]), float(sem[i]), int(n[i]))
+    return Best(
+        i, setting(result, i), metric, window, float(mean[i]), float(sem[i]), int(n[i])
+    )
 
 
 def indistinguishable(
@@ -274,7 +307,8 @@ def indistinguishable(
     as "these are as good, as far as these seeds can tell".
 
     Returns:
-      the values, in sweep order, the best left out.
+      the values (tuples for parameters swept together), in sweep order, the
+      best left out.
     """
     samples, _ = _samples(result, best.metric, best.window)
     x = np.asarray(samples, np.float64)
@@ -285,8 +319,7 @@ def indistinguishable(
         tied = (n < 2) | (mean - half <= 0)
     means = seed_stats(result, best.metric, best.window)[0]
     candidates = _candidates(result, references, means)
-    values = np.asarray(result.values)
-    return [float(values[i]) for i in candidates if i != best.index and tied[i]]
+    return [setting(result, i) for i in candidates if i != best.index and tied[i]]
 
 
 def best_value_interval(
@@ -306,9 +339,22 @@ def best_value_interval(
     interval is the 2.5% and 97.5% quantiles (lower and higher) of those best
     values.
 
+    Only for a study of one parameter: the best of parameters swept together is a
+    point, whose resampled spread is no interval (quantiles of each coordinate
+    would not be a point that was ever best).
+
     Returns:
       ``(low, high)`` swept values, or None if no candidate has a defined mean.
+
+    Raises:
+      ValueError: ``result`` sweeps several parameters together.
     """
+    if np.ndim(result.values) != 1:
+        raise ValueError(
+            f"values of shape {np.shape(result.values)}: the bootstrap interval of "
+            "the best value is for a study of one parameter; a study of several "
+            "has a best point, not an interval."
+        )
     metric = objective(result) if metric is None else metric
     samples, _ = _samples(result, metric, window)
     x = np.asarray(samples, np.float64)
@@ -317,9 +363,7 @@ def best_value_interval(
     w = np.where(np.isnan(x), 0.0, 1.0)
     x = np.where(w > 0, x, 0.0)
     values = np.asarray(result.values)
-    excluded = np.isin(
-        values, np.asarray(list((references or {}).values()), values.dtype)
-    )
+    excluded = _references(result, references)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, x.shape[1], size=(num_resamples, x.shape[1]))
     # counts[r, s]: how often seed s is in resample r
@@ -339,7 +383,7 @@ def best_value_interval(
 def num_diverged(result: SweepResult) -> np.ndarray:
     """``[V]`` how many seeds of each value diverged (zeros if not recorded)."""
     if result.diverged is None:
-        return np.zeros(np.size(result.values), np.int64)
+        return np.zeros(len(result.values), np.int64)
     return (np.asarray(result.diverged) >= 0).sum(axis=1)
 
 
@@ -357,7 +401,7 @@ def _interval(metric: str, mean, sem, n):
 
 
 def summary_rows(
-    name: str, result: SweepResult, *, label: str, param: str
+    name: str, result: SweepResult, *, label: str, param: str | Sequence[str]
 ) -> list[dict[str, Any]]:
     """Tidy rows, one per (value, metric, window), for ``summary.csv``.
 
@@ -377,19 +421,30 @@ def summary_rows(
     statistic. Vector metrics (``prob_by_rank``, ``visits``) are not summarised.
     All statistics are float64.
 
+    Parameters swept together (``param`` a sequence of names, values ``[V, k]``):
+    ``param`` and ``value`` hold the first parameter and its value, and each
+    further parameter has a column of its own, named after it, last.
+
     Args:
       name: the study's name.
       result: the study's results.
       label: human-readable study label (e.g. ``"softmax"``).
-      param: name of the swept parameter (e.g. ``"tau"``).
+      param: name of the swept parameter (e.g. ``"tau"``), or the names of the
+        parameters swept together (``("tau", "step_size")``).
 
     Returns:
       a list of dicts with keys study, label, param, value, metric, window,
       final_steps, num_seeds, num_diverged, mean, sem, ci95_low, ci95_high,
-      interval.
+      interval (and the further parameters' names).
     """
+    params = (param,) if isinstance(param, str) else tuple(param)
     # float32 values -> the shortest decimal that reads back as the same float32.
-    values = [float(str(v)) for v in np.asarray(result.values)]
+    grid = np.asarray(result.values).reshape(len(result.values), -1)
+    if grid.shape[1] != len(params):
+        raise ValueError(
+            f"param={param!r}: the result sweeps {grid.shape[1]} parameter(s)."
+        )
+    settings = [[float(str(v)) for v in row] for row in grid]
     names = [m for m in result.metrics if np.ndim(result.metrics[m].run_mean) == 2]
     # a per-run metric (the final greedy policy's score) has one window: the end
     windows = {
@@ -406,7 +461,7 @@ def summary_rows(
                 )
     diverged = num_diverged(result)
     rows = []
-    for i, value in enumerate(values):
+    for i, (value, *further) in enumerate(settings):
         for (metric, window), columns in stats.items():
             mean, sem, n = (float(c[i]) for c in columns)
             low, high, method = _interval(metric, mean, sem, n)
@@ -414,7 +469,7 @@ def summary_rows(
                 {
                     "study": name,
                     "label": label,
-                    "param": param,
+                    "param": params[0],
                     "value": value,
                     "metric": metric,
                     "window": window,
@@ -426,6 +481,7 @@ def summary_rows(
                     "ci95_low": low,
                     "ci95_high": high,
                     "interval": method,
+                    **dict(zip(params[1:], further, strict=True)),
                 }
             )
     return rows

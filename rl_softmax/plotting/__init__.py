@@ -7,7 +7,8 @@ uniform-to-greedy figures (entropy, action probabilities and temperature over ti
 with a greedy policy, state visits); :mod:`~rl_softmax.plotting.policy`: softmax
 policy networks (evaluation return, steps to solve and entropy against the entropy
 temperature, softmax against greedy evaluation);
-:mod:`~rl_softmax.plotting.tour`: the figures of the "Why softmax?" page
+:mod:`~rl_softmax.plotting.joint`: studies of two parameters swept together (a
+heat map); :mod:`~rl_softmax.plotting.tour`: the figures of the "Why softmax?" page
 (maximum entropy, linear normalisation under a shift, cross-entropy gradients);
 :mod:`~rl_softmax.plotting.tune`: a tune's trials, answer and history;
 :mod:`~rl_softmax.plotting.style`: the conventions they share.
@@ -32,6 +33,7 @@ from rl_softmax.plotting.anneal import (
     plot_prob_optimal_curves,
     plot_temperature_and_entropy,
 )
+from rl_softmax.plotting.joint import HeatmapCells, heatmap_cells, plot_joint_study
 from rl_softmax.plotting.policy import (
     plot_evaluation,
     plot_policy_sweep,
@@ -68,17 +70,20 @@ from rl_softmax.plotting.tune import (
 __all__ = [
     "DPI",
     "FIGSIZE",
+    "HeatmapCells",
     "PALETTE",
     "PLOTS_DIR",
     "anneal_figures",
     "draw_experiment",
     "draw_tune",
     "has_temperature_curve",
+    "heatmap_cells",
     "plot_action_probs",
     "plot_cross_entropy_gradients",
     "plot_entropy_curves",
     "plot_episode_returns",
     "plot_evaluation",
+    "plot_joint_study",
     "default_metrics",
     "plot_learning_curves",
     "plot_linear_vs_softmax",

@@ -229,7 +229,7 @@ def _diverged_text(result: SweepResult) -> str:
     count = int(stats.num_diverged(result).sum())
     if not count:
         return ""
-    total = np.asarray(result.values).size * np.asarray(result.seeds).size
+    total = len(result.values) * np.asarray(result.seeds).size
     return f"; {count} of the {total} runs diverged (left out)"
 
 

@@ -21,7 +21,7 @@ from rl_softmax import softmax as sm
 from rl_softmax.engine.metrics import METRICS
 from rl_softmax.engine.sweep import SweepResult
 from rl_softmax.experiment import stats
-from rl_softmax.plotting import anneal, policy, tabular
+from rl_softmax.plotting import anneal, joint, policy, tabular
 from rl_softmax.plotting.style import (
     PALETTE,
     PLOTS_DIR,
@@ -407,7 +407,10 @@ def draw_experiment(
     (:func:`~rl_softmax.plotting.policy.plot_policy_sweep`),
     ``<name>_curves_return.png`` and ``<name>_entropy.png`` per study,
     ``evaluation.png`` and, with several studies, ``studies_return.png``,
-    ``studies_entropy.png`` and ``studies_tau.png``.
+    ``studies_entropy.png`` and ``studies_tau.png``. A study of two parameters
+    swept together gets ``<name>_heatmap.png`` only
+    (:func:`~rl_softmax.plotting.joint.plot_joint_study`; three or more parameters,
+    no figure), and is left out of the figures of several studies.
 
     Args:
       out_dir: the experiment's results directory.
@@ -430,7 +433,12 @@ def draw_experiment(
     described = {}
     for name, result in studies.items():
         info = study_info.get(name, {})
+        if np.ndim(result.values) == 2:  # parameters swept together
+            paths += _joint_figures(plots_dir, name, result, info)
+            continue
         described[name] = (result, info.get("label", name), _symbol(info))
+    if not described:
+        return paths
     if any(policy.is_policy_study(r) for r, _, _ in described.values()):
         return paths + _policy_figures(plots_dir, described, study_info)
     for name, (result, label, symbol) in described.items():
@@ -458,7 +466,7 @@ def draw_experiment(
         for suffix, fig in figures:
             paths.append(save_figure(fig, plots_dir / f"{name}_{suffix}.png"))
     objectives = {stats.objective(r) for r, _, _ in described.values()}
-    if len(studies) > 1 and len(objectives) == 1:
+    if len(described) > 1 and len(objectives) == 1:
         fig = plot_parameter_study(described, metric=objectives.pop())
         paths.append(save_figure(fig, plots_dir / "parameter_study.png"))
     return paths
@@ -466,6 +474,23 @@ def draw_experiment(
 
 def _symbol(info: Mapping) -> str:
     return info.get("param_symbol", info.get("param", "value"))
+
+
+def _joint_figures(plots_dir: Path, name: str, result: SweepResult, info) -> list:
+    """A study of parameters swept together: for two, ``<name>_heatmap.png``
+    (:func:`~rl_softmax.plotting.joint.plot_joint_study`, a scatter if the pairs
+    are not a product grid); the figures of one parameter do not apply."""
+    names = info.get("params") or [
+        f"value {k}" for k in range(np.shape(result.values)[1])
+    ]
+    if len(names) != 2:
+        return []
+    fig = joint.plot_joint_study(
+        result, label=info.get("label", name),
+        symbols=info.get("param_symbols", names),
+        axis_labels=info.get("param_labels", names),
+    )  # fmt: skip
+    return [save_figure(fig, plots_dir / f"{name}_heatmap.png")]
 
 
 def _policy_figures(plots_dir: Path, described, study_info) -> list[Path]:
