@@ -408,11 +408,13 @@ def test_every_environment_lists_its_keys_with_their_defaults(config_page):
 
 def test_the_host_environments_and_backends_are_described(config_page):
     env = {r["key"].strip("`"): r for r in tables(section(config_page, "env"))[0]}
-    assert set(env) == {"name", "backend"}
+    assert set(env) == {"name", "backend", "vector"}
     loaded = config_lib.from_dict(_minimal())
     assert toml_value(env["name"]["default"]) == loaded.env.name
     for backend in ("auto", "jax", "host"):
         assert f"`{backend}`" in env["backend"]["allowed"]
+    for vector in ("auto", "sync", "async"):
+        assert f"`{vector}`" in env["vector"]["allowed"]
     assert "gymnasium.make" in section(config_page, "env-host")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from rl_softmax import envs
 from rl_softmax.agents import make_actor_critic_agent, make_td_agent, rules
-from rl_softmax.engine import make_rollout_run, make_run, sweep
+from rl_softmax.engine import host_vector, make_rollout_run, make_run, sweep
 from rl_softmax.engine.host import host_sweep
 from rl_softmax.envs.host import make_host
 from rl_softmax.experiment import config as config_lib
@@ -34,7 +34,8 @@ def _within(host, jax_result, name, sigmas=4.0):
 
 def test_frozenlake_host_and_jax_agree_at_every_tau():
     """Boltzmann Q-learning on FrozenLake 4x4, 60 runs x 4000 steps per tau: reward
-    per step, episode return and length, entropy agree within 4 standard errors."""
+    per step, episode return and length, entropy and the final greedy policy's exact
+    success and return agree within 4 standard errors."""
     agent = make_td_agent(16, 4, rules.boltzmann_rule(), target="q_learning")
     agent_params = agent.default_params._replace(step_size=0.5)
     kwargs = dict(key=jax.random.key(0), agent_params=agent_params, swept="explore")
@@ -42,8 +43,12 @@ def test_frozenlake_host_and_jax_agree_at_every_tau():
     jax_env, _ = envs.make("FrozenLake-v1")
     run = make_run(jax_env, agent, 4000, agent_params=agent_params, swept="explore")
     on_device = sweep(run, TAUS, 60, key=jax.random.key(0))
-    assert set(host.metrics) == {"reward", "entropy", "tau", "return", "length"}
-    for name in ("reward", "return", "length", "entropy"):
+    assert set(host.metrics) == {
+        "reward", "entropy", "tau", "return", "length", "greedy_success",
+        "greedy_return",
+    }  # fmt: skip
+    assert set(host.metrics) <= set(on_device.metrics)
+    for name in ("reward", "return", "length", "entropy", "greedy_success"):
         _within(host, on_device, name)
     # learning happened: the cold policy collects more than the hot one
     returns = host.metrics["return"].run_mean.mean(axis=1)
@@ -157,8 +162,142 @@ def test_backend_is_chosen_forced_and_recorded(tmp_path):
         ({"name": "Acrobot-v1", "backend": "host", "gravity": 9.8}, "gravity"),
         ({"name": "Pendulum-v1", "backend": "host"}, "action space Box"),
         ({"name": "LunarLander-v3", "backend": "jax"}, "backend 'jax'"),
+        (
+            {"name": "FrozenLake-v1", "backend": "host", "vector": "threads"},
+            r"env.vector: got 'threads'; expected one of \['auto', 'sync', 'async'\]",
+        ),
+        ({"name": "FrozenLake-v1", "vector": "async"}, "only the host backend"),
     ],
 )
 def test_bad_backends_and_ids_are_refused_with_the_field(env, message):
     with pytest.raises(config_lib.ConfigError, match=message):
         config_lib.from_dict(_config(env))
+
+
+def _assert_same_arrays(first, second):
+    """Every array of two SweepResults is equal, bit for bit (NaN where NaN)."""
+    assert first.final_steps == second.final_steps
+    for field in ("values", "seeds", "steps", "diverged"):
+        np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
+    assert list(first.metrics) == list(second.metrics)
+    for name, metric in first.metrics.items():
+        for field, array in metric._asdict().items():
+            other = getattr(second.metrics[name], field)
+            assert (array is None) == (other is None), (name, field)
+            if array is not None:
+                np.testing.assert_array_equal(array, other, err_msg=f"{name}.{field}")
+
+
+def _ppo_config(**env) -> dict:
+    return {
+        "name": "h", "num_seeds": 2, "num_steps": 320, "final_steps": 128,
+        "env": {"name": "CartPole-v1", "backend": "host", **env},
+        "studies": [{"name": "s", "agent": "ppo", "values": [0.01, 0.1],
+                     "num_envs": 4, "rollout_steps": 16, "num_minibatches": 2}],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("make_config", ["frozenlake_q_learning", "cartpole_ppo"])
+def test_async_workers_give_the_sync_vector_envs_numbers_bit_for_bit(make_config):
+    """The same study stepped in this process and by worker processes: every array
+    of the SweepResult is equal, and metadata.json records which ran."""
+    if make_config == "cartpole_ppo":
+        configs = {mode: _ppo_config(vector=mode) for mode in ("sync", "async")}
+    else:
+        configs = {
+            mode: _config(
+                {"name": "FrozenLake-v1", "backend": "host", "vector": mode},
+                values=[0.1, 1.0],
+            )
+            for mode in ("sync", "async")
+        }
+    out = {
+        mode: run_experiment(config, write=False, progress=False, cache_dir=False)
+        for mode, config in configs.items()
+    }
+    _assert_same_arrays(out["sync"].studies["s"], out["async"].studies["s"])
+    recorded = {mode: r.metadata["studies"]["s"]["vector"] for mode, r in out.items()}
+    assert recorded["sync"] == {"vector": "sync", "requested": "sync", "processes": 0}
+    assert recorded["async"]["vector"] == "async"
+    assert recorded["async"]["processes"] >= 1
+
+
+def test_auto_times_a_step_and_keeps_cheap_environments_in_process():
+    frozenlake = host_vector.choose_vector(make_host("FrozenLake-v1"), "auto", 8)
+    assert frozenlake.step_seconds < host_vector.ASYNC_STEP_SECONDS
+    assert frozenlake.processes == 0
+    info = frozenlake.as_info()
+    assert info["vector"] == "sync" and info["requested"] == "auto"
+    assert info["step_microseconds"] > 0
+    # one core, or one environment: nothing to share out, whatever a step costs
+    slow = make_host("FrozenLake-v1")
+    assert host_vector.choose_vector(slow, "async", 8, cores=1).processes == 1
+    assert host_vector.choose_vector(slow, "async", 8, cores=4).processes == 4
+    assert host_vector.choose_vector(slow, "async", 3, cores=4).processes == 3
+
+
+def test_a_rollout_agent_on_the_host_reports_its_final_policy_like_the_jax_path():
+    """PPO on gymnasium's CartPole: evaluation episodes of the final policy,
+    sampling and greedy, and whether it solved (the JAX path's end metrics)."""
+    result = run_experiment(
+        _ppo_config(vector="sync"), write=False, progress=False, cache_dir=False
+    ).studies["s"]
+    end = {"eval_return", "greedy_return", "solved", "steps_to_solve"}
+    assert end <= set(result.metrics)
+    for name in end:
+        assert result.metrics[name].run_mean.shape == (2, 2)
+    for name in ("eval_return", "greedy_return"):
+        returns = result.metrics[name].run_mean
+        assert np.all((returns >= 8) & (returns <= 500)), (name, returns)
+    # 320 steps: nobody averages 475 over 100 episodes
+    np.testing.assert_array_equal(result.metrics["solved"].run_mean, 0.0)
+    assert np.isnan(result.metrics["steps_to_solve"].run_mean).all()
+
+
+def _numpy_greedy_success(table, policy, horizon):
+    """Success probability and expected return of ``policy`` within ``horizon``
+    steps, by a loop over gymnasium's ``P[s][a]`` lists (independent of
+    TabularEnv)."""
+    num_states = len(table)
+    dist = np.zeros(num_states)
+    dist[0] = 1.0  # FrozenLake starts at S, state 0
+    success = total = 0.0
+    for _ in range(horizon):
+        nxt = np.zeros(num_states)
+        for s in range(num_states):
+            for a, p_a in enumerate(policy[s]):
+                for p, s_next, reward, terminated in table[s][a]:
+                    weight = dist[s] * p_a * p
+                    total += weight * reward
+                    if terminated:
+                        success += weight * (reward == 1.0)
+                    else:
+                        nxt[s_next] += weight
+        dist = nxt
+    return success, total
+
+
+def test_a_tabular_agent_on_the_host_gets_its_greedy_policy_scored_exactly():
+    """The host reports greedy_success/greedy_return of the agent's final greedy
+    policy from gymnasium's P table: here a policy set by the swept value, checked
+    against a NumPy loop over P."""
+    agent = make_td_agent(16, 4, rules.boltzmann_rule(), target="q_learning")
+    logits = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+
+    def summary(state, params):
+        return {"greedy_policy": jax.nn.softmax(logits / params.explore, axis=-1)}
+
+    agent = agent._replace(summary=summary)
+    taus = [0.3, 3.0]
+    result = host_sweep(
+        make_host("FrozenLake-v1"), agent, 50, taus, 2, key=jax.random.key(0),
+        swept="explore",
+    )  # fmt: skip
+    table = gym.make("FrozenLake-v1").unwrapped.P
+    for v, tau in enumerate(taus):
+        policy = np.exp(logits / tau) / np.exp(logits / tau).sum(-1, keepdims=True)
+        success, total = _numpy_greedy_success(table, policy, horizon=100)
+        for name, expected in (("greedy_success", success), ("greedy_return", total)):
+            np.testing.assert_allclose(
+                result.metrics[name].run_mean[v], expected, rtol=1e-4
+            )

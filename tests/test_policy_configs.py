@@ -49,7 +49,6 @@ def test_shipped_config_runs_on_a_tiny_override(path, shared_results):
     )  # fmt: skip
     out = results.out
     config = results.config
-    on_host = config.env.backend == "host"  # gymnasium's own env: no evaluation
     for study in config.studies:
         result = results.studies[study.name]
         num_values = len(study.values) + len(study.references)
@@ -60,10 +59,7 @@ def test_shipped_config_runs_on_a_tiny_override(path, shared_results):
         assert steps[-1] == 1024 and np.all(steps % batch == 0)
         assert np.all(np.diff(steps) == steps[0])
         assert result.final_steps == max(512, batch)
-        names = ["return", "entropy"]
-        if not on_host:
-            names += ["eval_return", "greedy_return", "solved"]
-        for name in names:
+        for name in ("return", "entropy", "eval_return", "greedy_return", "solved"):
             assert result.metrics[name].run_mean.shape == (num_values, 2)
         entropy = result.metrics["entropy"].run_mean
         # a greedy behaviour (a DQN study's) has no entropy, every other some
@@ -78,9 +74,6 @@ def test_shipped_config_runs_on_a_tiny_override(path, shared_results):
     for name in plots:
         assert (out / "plots" / name).read_bytes()[:8] == PNG_MAGIC
     assert results.metadata["env"]["backend"] == config.env.backend
-    if on_host:
-        assert {f"{s.name}_sweep.png" for s in config.studies} <= plots
-        return
     assert "evaluation.png" in plots
     for study in config.studies:
         assert f"{study.name}_entropy.png" in plots

@@ -21,17 +21,35 @@ output by :func:`~rl_softmax.engine.rollout.rollout_output`; the windows, totals
 final steps and divergence check by the
 :class:`~rl_softmax.engine.reductions.WindowFold` of the compiled scan.
 
+The environments are stepped in this process (gymnasium's sync vector env) or, with
+``processes=k``, by ``k`` worker processes (:mod:`rl_softmax.engine.host_vector`),
+with bit-identical results.
+
+At the end, each run reports what the JAX path's ``Run.end`` does. A tabular agent
+(per step, with a ``"greedy_policy"`` in its summary) on an environment with a
+transition table ``P`` gets its final greedy policy scored exactly
+(``greedy_success``, ``greedy_return``) by the table's
+:meth:`~rl_softmax.envs.tabular.TabularEnv.evaluate`. A rollout agent's final policy
+plays ``num_eval_episodes`` episodes twice on a separate vector env, from the same
+start states: sampling (``eval_return``) and taking its most probable action
+(``greedy_return``), as in :func:`~rl_softmax.engine.rollout.make_rollout_run`
+(needs the environment's time limit); where gymnasium registers a
+``reward_threshold``, ``solved`` and ``steps_to_solve`` follow the same rule over
+the last 100 training episodes.
+
 Seeding: run ``(v, s)`` draws its agent keys from ``fold_in(key, s)`` (the seed only,
 as on the JAX path) and environment ``n`` of it is gymnasium-seeded with
-``env_seeds[s] * num_envs + n``, the same for every value (common random numbers).
-The environment's draws are gymnasium's, so a host run matches a JAX run in
-distribution, and itself bit for bit.
+``env_seeds[s] * num_envs + n``, the same for every value (common random numbers);
+its evaluation episode ``e`` with ``2**63 + env_seeds[s] * num_eval_episodes + e``
+(never a training seed). The environment's draws are gymnasium's, so a host run
+matches a JAX run in distribution, and itself bit for bit.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +59,14 @@ from jax.typing import ArrayLike
 from rl_softmax.agents.base import Agent, Transition
 from rl_softmax.engine import metrics as metrics_lib
 from rl_softmax.engine import reductions
-from rl_softmax.engine.rollout import rollout_output
+from rl_softmax.engine.host_vector import make_vector
+from rl_softmax.engine.rollout import (
+    RecentReturns,
+    evaluation_action,
+    record_returns,
+    rollout_output,
+    solved_at,
+)
 from rl_softmax.engine.run import (
     Episode,
     StepOutput,
@@ -53,6 +78,17 @@ from rl_softmax.engine.run import (
 from rl_softmax.engine.sweep import SweepResult, as_grid, check_int, default_stride
 
 __all__ = ["host_sweep"]
+
+_EVAL_SEED = 2**63
+"""Evaluation episodes' gymnasium seeds start here, past any training seed."""
+
+
+class _Episodes(NamedTuple):
+    """Every run's episodes under way, its last returns and when it solved."""
+
+    episode: Episode
+    recent: RecentReturns
+    solved_at: jax.Array
 
 
 def host_sweep(
@@ -70,6 +106,8 @@ def host_sweep(
     curve_stride: int | None = None,
     rollout_shape: tuple[int, int] | None = None,
     on_step: Callable[[int], None] | None = None,
+    processes: int = 0,
+    num_eval_episodes: int = 100,
 ) -> SweepResult:
     """Evaluates ``agent`` on every (value, seed) pair, on the host.
 
@@ -93,6 +131,10 @@ def host_sweep(
         rollouts (one of its steps is an update of that many environment steps);
         None for a per-step agent.
       on_step: called with the number of steps done, every 1% of the run.
+      processes: worker processes stepping the environments (0: this process);
+        never changes a number.
+      num_eval_episodes: evaluation episodes of a rollout agent's final policy,
+        sampling and greedy (0: none).
 
     Returns:
       a :class:`~rl_softmax.engine.sweep.SweepResult`.
@@ -111,6 +153,8 @@ def host_sweep(
         raise ValueError(
             f"env_seeds has {len(env_seeds)} entries for {seeds.size} seeds."
         )
+    check_int("processes", processes, 0, None)
+    check_int("num_eval_episodes", num_eval_episodes, 0, None)
     if agent.per_step:
         if rollout_shape not in (None, (1, 1)):
             raise ValueError(
@@ -134,7 +178,7 @@ def host_sweep(
         return jax.vmap(jax.vmap(f, in_axes[1]), in_axes[0])
 
     run_keys = jax.vmap(jax.random.fold_in, (None, 0))(key, jnp.asarray(seeds))
-    _, agent_keys, step_keys = jnp.moveaxis(
+    eval_keys, agent_keys, step_keys = jnp.moveaxis(
         jax.vmap(lambda k: jax.random.split(k, 3))(run_keys), 1, 0
     )
     params = swept_params(agent_params, swept, jnp.asarray(values))
@@ -165,32 +209,56 @@ def host_sweep(
     one_policy = jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape[3:], x.dtype), policy_shape
     )
-    metrics = metrics_lib.available(one_policy, {}, episodic=True)
+    table = None  # scores a tabular agent's greedy policy exactly, as env.evaluate
+    if agent.per_step and agent.summary is not None:
+        summarize = grid(agent.summary, ((0, params_axes), (0, None)))
+        if "greedy_policy" in jax.eval_shape(summarize, states, params):
+            table = env.table()
+    horizon_eval = env.max_steps if num_eval_episodes and not agent.per_step else None
+    threshold = None if agent.per_step else env.reward_threshold
+    end_names = set()
+    if table is not None:
+        end_names |= {"greedy_success", "greedy_return"}
+    if horizon_eval:
+        end_names |= {"eval_return", "greedy_return"}
+    if threshold is not None:
+        end_names |= {"solved", "steps_to_solve"}
+    metrics = metrics_lib.available(
+        one_policy, {}, episodic=True, end=dict.fromkeys(end_names, True)
+    )
     per_episode = {m.name for m in metrics if m.per_episode}
 
-    def update(states, episode, experience, policy_info, t):
+    def update(states, episodes, experience, policy_info, t):
         """Every run learns from update ``t``'s ``[T, N]`` experience; returns the
         states, the episodes under way and the update's output, ``[V, S]``."""
 
-        def one(state, episode, e, info, step_key, p):
+        def one(state, episodes, e, info, step_key, p):
             key = jax.random.fold_in(jax.random.fold_in(step_key, t), horizon)
             state = agent.learn(key, state, e, p)
             ended = e.terminated | e.truncated
 
-            def step(episode, inputs):  # one step of the run's N environments
+            def step(carry, inputs):  # one step of the run's N environments
+                episode, recent = carry
                 reward, ended = inputs
-                episode, _, values = jax.vmap(
+                episode, finished, values = jax.vmap(
                     lambda ep, r, d: episode_step(metrics, ep, r, d, {})
                 )(episode, reward, ended)
-                return episode, values
+                recent = record_returns(recent, finished.reward, ended)
+                return (episode, recent), values
 
-            episode, values = jax.lax.scan(step, episode, (e.reward, ended))
+            start = (episodes.episode, episodes.recent)
+            (episode, recent), values = jax.lax.scan(step, start, (e.reward, ended))
+            solved = episodes.solved_at
+            if threshold is not None:
+                solved = solved_at(
+                    recent, solved, threshold, (t + 1) * horizon * num_envs
+                )
             out = rollout_output(metrics, e, info, {}, values, ended)
-            return state, episode, out
+            return state, _Episodes(episode, recent, solved), out
 
         axes = ((0, 0, 0, 0, None, params_axes), (0, 0, 0, 0, 0, None))
         return grid(one, axes)(
-            states, episode, experience, policy_info, step_keys, params
+            states, episodes, experience, policy_info, step_keys, params
         )
 
     def close(sums, windows, states, w):
@@ -200,14 +268,14 @@ def host_sweep(
         windows = jax.tree.map(lambda ws, x: ws.at[w].set(x), windows, window)
         return sums, windows
 
-    def learn_and_act(states, sums, windows, episode, steps, infos, t, obs):
+    def learn_and_act(states, sums, windows, episodes, steps, infos, t, obs):
         """Learns from update ``t``'s steps and folds its metrics, then acts at the
         first step of update ``t + 1``: one dispatch per update (per step for a
         per-step agent)."""
         # stacked here: [V, S, T, N, ...], time-major per run
         experience = jax.tree.map(lambda *x: jnp.stack(x, axis=2), *steps)
         policy_info = jax.tree.map(lambda *x: jnp.stack(x, axis=2), *infos)
-        states, episode, out = update(states, episode, experience, policy_info, t)
+        states, episodes, out = update(states, episodes, experience, policy_info, t)
         sums = fold.add_step(sums, out, t)
         # once per window, as on the JAX path (the agent states may hold a replay
         # buffer: the check runs only when a window closes)
@@ -216,7 +284,7 @@ def host_sweep(
             sums, windows, states, t // stride,
         )  # fmt: skip
         action, policy_info = act(states, obs, t + 1, jnp.int32(0))
-        return states, sums, windows, episode, action, policy_info
+        return states, sums, windows, episodes, action, policy_info
 
     learn_and_act = jax.jit(learn_and_act)
     runs = (num_values, num_seeds)
@@ -227,9 +295,14 @@ def host_sweep(
     sums = fold.start(zeros, runs)
     windows = jax.tree.map(lambda x: jnp.zeros((num_windows, *x.shape)), zeros)
     batch = (num_values, num_seeds, num_envs)
-    episode = Episode(jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32))
+    episodes = _Episodes(
+        Episode(jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32)),
+        jax.tree.map(lambda x: jnp.broadcast_to(x, (*runs, *x.shape)),
+                     RecentReturns.empty()),
+        jnp.full(runs, jnp.nan, jnp.float32),
+    )  # fmt: skip
 
-    vector = env.vector(num_values * num_seeds * num_envs)
+    vector = make_vector(env, num_values * num_seeds * num_envs, processes)
     try:
         obs, _ = vector.reset(
             seed=[
@@ -262,8 +335,8 @@ def host_sweep(
                 ))  # fmt: skip
                 infos.append(policy_info)
                 obs = next_obs.reshape(obs_shape)
-            states, sums, windows, episode, action, policy_info = learn_and_act(
-                states, sums, windows, episode, tuple(steps), tuple(infos),
+            states, sums, windows, episodes, action, policy_info = learn_and_act(
+                states, sums, windows, episodes, tuple(steps), tuple(infos),
                 jnp.int32(t), obs,
             )  # fmt: skip
             if on_step is not None and (
@@ -284,11 +357,23 @@ def host_sweep(
         np.moveaxis(np.asarray(windows.ended), 0, -1),
     )  # fmt: skip
     diverged = np.asarray(sums.first_diverged)
+    end = {}
+    if table is not None:
+        end.update(_exact_scores(table, agent, grid, params_axes)(states, params))
+    if horizon_eval:
+        end.update(_evaluate(
+            env, agent, grid, run_axes, states, eval_keys, params, env_seeds,
+            num_values, num_eval_episodes, processes,
+        ))  # fmt: skip
+    if threshold is not None:
+        end["solved"] = ~jnp.isnan(episodes.solved_at)
+        end["steps_to_solve"] = episodes.solved_at
+    end = {k: np.asarray(v, np.float32) for k, v in end.items()}
     acc = reductions.Accumulator(metrics, num_values, num_seeds, num_windows, False)
     acc.add(
         slice(0, num_values), slice(0, num_seeds),
         jax.tree.map(np.asarray, mean), jax.tree.map(np.asarray, final),
-        window_values, counts, {}, diverged,
+        window_values, counts, end, diverged,
     )  # fmt: skip
     per_step = num_envs * horizon
     return SweepResult(
@@ -299,3 +384,59 @@ def host_sweep(
         metrics=acc.result(num_seeds),
         diverged=diverged,
     )
+
+
+def _exact_scores(table, agent, grid, params_axes):
+    """``(states, params) -> {greedy_success, greedy_return}``, ``[V, S]``."""
+
+    def one(state, p):
+        score = table.evaluate(
+            agent.summary(state, p)["greedy_policy"], table.default_params
+        )
+        return {"greedy_success": score["success"], "greedy_return": score["return"]}
+
+    return jax.jit(grid(one, ((0, params_axes), (0, None))))
+
+
+def _evaluate(
+    env, agent, grid, run_axes, states, eval_keys, params, env_seeds, num_values,
+    num_episodes, processes,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Mean returns (``[V, S]``) of ``num_episodes`` episodes of every run's final
+    policy, sampling (``eval_return``) and greedy (``greedy_return``), from the
+    same start states, on a vector env of their own."""
+    num_seeds, num_envs = len(env_seeds), 2 * num_episodes
+    runs = (num_values, num_seeds, num_envs)
+
+    def act(states, obs, i):
+        def one(state, o, key, p):
+            keys = jax.random.split(jax.random.fold_in(key, i), num_envs)
+            action, info = jax.vmap(agent.act, (0, None, 0, None))(keys, state, o, p)
+            greedy = jnp.arange(num_envs) >= num_episodes
+            return evaluation_action(action, info, greedy)
+
+        return grid(one, run_axes)(states, obs, eval_keys, params)
+
+    act = jax.jit(act)
+    seeds = [
+        _EVAL_SEED + env_seeds[s] * num_episodes + e
+        for _ in range(num_values) for s in range(num_seeds)
+        for _ in range(2) for e in range(num_episodes)
+    ]  # fmt: skip
+    total = np.zeros(runs)
+    alive = np.ones(runs, bool)
+    vector = make_vector(env, math.prod(runs), processes)
+    try:
+        obs, _ = vector.reset(seed=seeds)
+        for i in range(env.max_steps):
+            obs = env.as_obs(obs).reshape(*runs, *env.obs_shape)
+            action = np.asarray(act(states, obs, jnp.int32(i)))
+            obs, reward, terminated, truncated, _ = vector.step(action.reshape(-1))
+            total += np.where(alive, np.reshape(reward, runs), 0.0)
+            alive &= ~np.reshape(terminated | truncated, runs)
+            if not alive.any():
+                break
+    finally:
+        vector.close()
+    returns = total.reshape(num_values, num_seeds, 2, num_episodes).mean(axis=-1)
+    return {"eval_return": returns[..., 0], "greedy_return": returns[..., 1]}

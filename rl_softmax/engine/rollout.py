@@ -46,17 +46,29 @@ from rl_softmax.engine.run import (
 )
 from rl_softmax.envs.base import Environment
 
-__all__ = ["SOLVE_WINDOW", "make_rollout_run", "rollout_output"]
+__all__ = [
+    "SOLVE_WINDOW",
+    "RecentReturns",
+    "evaluation_action",
+    "make_rollout_run",
+    "record_returns",
+    "rollout_output",
+    "solved_at",
+]
 
 SOLVE_WINDOW = 100
 """Training episodes whose mean return decides ``solved`` (gymnasium's rule)."""
 
 
-class _Recent(NamedTuple):
+class RecentReturns(NamedTuple):
     """The returns of the last :data:`SOLVE_WINDOW` episodes, as a ring."""
 
     returns: jax.Array
     count: jax.Array
+
+    @classmethod
+    def empty(cls) -> RecentReturns:
+        return cls(jnp.zeros((SOLVE_WINDOW,), jnp.float32), jnp.zeros((), jnp.int32))
 
 
 class _Carry(NamedTuple):
@@ -66,20 +78,45 @@ class _Carry(NamedTuple):
     env_state: Any
     agent_state: Any
     episode: Episode
-    recent: _Recent
+    recent: RecentReturns
     solved_at: jax.Array
     value: jax.Array
 
 
-def _record(recent: _Recent, returns: jax.Array, ended: jax.Array) -> _Recent:
-    """Writes the returns of the episodes that ended (in environment order) into
-    the ring; of more than fit, the last ones."""
+def record_returns(
+    recent: RecentReturns, returns: jax.Array, ended: jax.Array
+) -> RecentReturns:
+    """Writes the returns (``[N]``) of the episodes that ended (``ended: [N]``, in
+    environment order) into the ring; of more than fit, the last ones."""
     ended_count = jnp.sum(ended, dtype=jnp.int32)
     rank = jnp.cumsum(ended, dtype=jnp.int32) - 1
     keep = ended & (rank >= ended_count - SOLVE_WINDOW)
     slot = jnp.where(keep, (recent.count + rank) % SOLVE_WINDOW, SOLVE_WINDOW)
     ring = recent.returns.at[slot].set(returns.astype(jnp.float32), mode="drop")
-    return _Recent(ring, recent.count + ended_count)
+    return RecentReturns(ring, recent.count + ended_count)
+
+
+def solved_at(
+    recent: RecentReturns, solved: jax.Array, threshold: float, env_steps: jax.Array
+) -> jax.Array:
+    """The environment steps at which the run solved the task (``solved``, NaN
+    until then), after an update that brings the run to ``env_steps``: solved when
+    the mean return of the last :data:`SOLVE_WINDOW` training episodes reaches
+    ``threshold`` (gymnasium's rule)."""
+    reached = (recent.count >= SOLVE_WINDOW) & (jnp.mean(recent.returns) >= threshold)
+    steps = jnp.asarray(env_steps).astype(jnp.float32)
+    return jnp.where(jnp.isnan(solved) & reached, steps, solved)
+
+
+def evaluation_action(
+    action: jax.Array, policy_info: dict[str, jax.Array], greedy: jax.Array
+) -> jax.Array:
+    """An evaluation episode's action: the policy's sample, or where ``greedy``
+    its most probable action (a value-based agent's: the argmax of its values, as
+    its behaviour may be uniform to float32 precision at tau = inf, 1e30)."""
+    scores = policy_info.get("values", policy_info.get("probs"))
+    best = jnp.argmax(scores, axis=-1).astype(action.dtype)
+    return jnp.where(greedy, best, action)
 
 
 def rollout_output(
@@ -168,9 +205,7 @@ def make_rollout_run(
         zeros = Episode(
             jnp.zeros((num_envs,), jnp.float32), jnp.zeros((num_envs,), jnp.int32)
         )
-        recent = _Recent(
-            jnp.zeros((SOLVE_WINDOW,), jnp.float32), jnp.zeros((), jnp.int32)
-        )
+        recent = RecentReturns.empty()
         return _Carry(
             key=key_steps, key_eval=key_eval, obs=obs, env_state=env_state,
             agent_state=agent.init(key_agent, params_of(value)), episode=zeros,
@@ -188,7 +223,7 @@ def make_rollout_run(
         after = jax.vmap(lambda k, e, s: autoreset(env, env_params, metrics, k, e, s))(
             key_reset, episode, stepped
         )
-        recent = _record(recent, after.finished.reward, after.ended)
+        recent = record_returns(recent, after.finished.reward, after.ended)
         experience = Transition(obs, action, reward, next_obs, terminated, truncated)
         inner = (after.obs, after.env_state, after.episode, recent)
         return inner, (experience, policy_info, info, after)
@@ -245,18 +280,13 @@ def make_rollout_run(
             metrics, experience, policy_info, info, after.values, after.ended
         )
         agent_state = agent.learn(key_learn, carry.agent_state, experience, params)
-        solved_at = carry.solved_at
+        solved = carry.solved_at
         if threshold is not None:
-            reached = (recent.count >= SOLVE_WINDOW) & (
-                jnp.mean(recent.returns) >= threshold
-            )
-            steps_so_far = ((t + 1) * num_envs * rollout_steps).astype(jnp.float32)
-            solved_at = jnp.where(
-                jnp.isnan(solved_at) & reached, steps_so_far, solved_at
-            )
+            steps = (t + 1) * num_envs * rollout_steps
+            solved = solved_at(recent, solved, threshold, steps)
         carry = carry._replace(
             obs=obs, env_state=env_state, agent_state=agent_state, episode=episode,
-            recent=recent, solved_at=solved_at,
+            recent=recent, solved_at=solved,
         )  # fmt: skip
         return carry, out
 
@@ -280,11 +310,7 @@ def make_rollout_run(
                 jax.random.fold_in(key_play, i), (2, 2 * num_eval_episodes)
             )
             action, policy_info = act_batch(key_act, carry.agent_state, obs, params)
-            # a value-based agent's greedy action is the argmax of its values: its
-            # behaviour may be uniform to float32 precision (tau = inf, 1e30)
-            scores = policy_info.get("values", policy_info.get("probs"))
-            best = jnp.argmax(scores, axis=-1).astype(action.dtype)
-            action = jnp.where(greedy, best, action)
+            action = evaluation_action(action, policy_info, greedy)
             obs, env_state, reward, terminated, truncated, _ = step_batch(
                 key_env, env_state, action, env_params
             )

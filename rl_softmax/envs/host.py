@@ -8,6 +8,12 @@ transitions a learner sees are shaped exactly as on the JAX path: the step that
 ends an episode returns its reward and, in ``info["final_obs"]``, the true final
 observation, and the next action starts from a reset state.
 :func:`rl_softmax.engine.host.host_sweep` drives it with a jitted agent.
+
+A :class:`HostEnv` also keeps what the final policy's evaluation needs: the
+registered time limit (``max_steps``) and ``reward_threshold``, and, for a toy-text
+environment with a transition table ``P``, the table itself as a
+:class:`~rl_softmax.envs.tabular.TabularEnv` (:meth:`HostEnv.table`), which scores a
+tabular policy exactly.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ class HostEnv:
       num_states: size of its ``Discrete`` observation space, or None (``Box``).
       obs_shape: shape of one observation (``()`` for a discrete one).
       obs_dtype: ``int32`` for a discrete observation, ``float32`` for a box.
+      max_steps: its time limit (gymnasium's ``TimeLimit``), or None.
+      reward_threshold: the mean return that counts as solved (gymnasium's
+        registration), or None.
     """
 
     env_id: str
@@ -39,6 +48,8 @@ class HostEnv:
     num_states: int | None
     obs_shape: tuple[int, ...]
     obs_dtype: Any
+    max_steps: int | None = None
+    reward_threshold: float | None = None
     episodic = True
     backend = "host"
 
@@ -52,6 +63,19 @@ class HostEnv:
             vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
             **dict(self.kwargs),
         )  # fmt: skip
+
+    def table(self):
+        """The environment's transition table ``P`` as a
+        :class:`~rl_softmax.envs.tabular.TabularEnv`, or None if it has none (or
+        acts outside it, as Taxi's ``fickle_passenger``)."""
+        if self.num_states is None:
+            return None
+        from rl_softmax.envs import tabular
+
+        try:
+            return tabular.make(self.env_id, **dict(self.kwargs))[0]
+        except ValueError:
+            return None
 
     def as_obs(self, obs: Any) -> np.ndarray:
         """A batch of gymnasium observations as the array the agent sees."""
@@ -87,6 +111,7 @@ def make_host(env_id: str, **kwargs: Any) -> HostEnv:
         raise ValueError(f"{env_id}: {err}") from None
     try:
         action_space, observation_space = env.action_space, env.observation_space
+        spec = env.spec
     finally:
         env.close()
     if not isinstance(action_space, spaces.Discrete) or action_space.start != 0:
@@ -103,7 +128,9 @@ def make_host(env_id: str, **kwargs: Any) -> HostEnv:
             f"{env_id} has the observation space {observation_space}; the host loop "
             "supports Discrete (tabular agents) and Box (policy networks)."
         )
+    threshold = None if spec is None else spec.reward_threshold
     return HostEnv(
         env_id, tuple(sorted(kwargs.items())), int(action_space.n), num_states,
-        shape, dtype,
+        shape, dtype, None if spec is None else spec.max_episode_steps,
+        None if threshold is None else float(threshold),
     )  # fmt: skip

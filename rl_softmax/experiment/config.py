@@ -78,6 +78,9 @@ class EnvConfig:
         the host, every keyword of ``gymnasium.make``.
       backend: ``"jax"`` (its JAX port, in the compiled sweep) or ``"host"``
         (gymnasium's own environment stepped on the host).
+      vector: how the host loop steps its environments (``"auto"``, ``"sync"``
+        or ``"async"``, :mod:`rl_softmax.engine.host_vector`); the host backend
+        only, and never a number's difference.
     """
 
     name: str = "gaussian"
@@ -86,6 +89,7 @@ class EnvConfig:
     num_actions: int = 10
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     backend: str = "jax"
+    vector: str = "auto"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -717,6 +721,12 @@ def _env(raw: dict) -> EnvConfig:
     if backend == "host" or (backend == "auto" and not known and isinstance(name, str)
                              and registry.is_gymnasium_id(name)):  # fmt: skip
         return _host_env(env_raw, name)
+    if "vector" in env_raw:
+        raise ConfigError(
+            f"env.vector: got {env_raw['vector']!r}; only the host backend steps "
+            f"gymnasium's vector environments, and env {name!r} runs on its JAX "
+            "port: leave it out, or set backend = 'host'."
+        )
     if backend == "jax" and not known:
         raise _fail(
             "env.name", name,
@@ -756,12 +766,17 @@ def _host_env(env_raw: dict, name: Any) -> EnvConfig:
     ours = set()
     if name in registry.ENVS:  # a JAX port's own options (discount) are not gymnasium's
         ours = set(registry.ENVS[name].options) - set(registry.GYMNASIUM_OPTIONS)
-    kwargs = {k: v for k, v in env_raw.items() if k not in {"name", "backend", *ours}}
+    vector_key = schema.ENV["vector"]
+    vector = _str(env_raw, "vector", "env.", vector_key.default, vector_key.choices)
+    ours |= {"name", "backend", "vector"}
+    kwargs = {k: v for k, v in env_raw.items() if k not in ours}
     try:
         env = registry.make_host_env(name, **kwargs)
     except ValueError as err:
         raise ConfigError(f"env ({name}, backend 'host'): {err}") from None
-    return EnvConfig(name, {}, {}, env.num_actions, kwargs, backend="host")
+    return EnvConfig(
+        name, {}, {}, env.num_actions, kwargs, backend="host", vector=vector
+    )
 
 
 def _env_options(env_raw: dict, specs: dict[str, tuple]) -> dict[str, Any]:
@@ -935,6 +950,8 @@ def to_dict(config: ExperimentConfig) -> dict[str, Any]:
     studies could sweep several)."""
     out = dataclasses.asdict(config)
     del out["tune"]
+    if config.env.backend != "host":  # JAX configs hash as before vector existed
+        del out["env"]["vector"]
     for study in out["studies"]:
         if not study["params"]:
             del study["params"]

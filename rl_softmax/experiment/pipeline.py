@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rl_softmax.engine import executor, make_rollout_run, make_run, sweep
+from rl_softmax.engine import executor, host_vector, make_rollout_run, make_run, sweep
 from rl_softmax.engine.checkpoint import Checkpoint
 from rl_softmax.engine.sweep import (
     SweepDiverged,
@@ -640,7 +640,7 @@ def _sweep_study(
         )
     if isinstance(run, HostStudy):
         result, measured = _host_sweep_study(
-            config, run, study, values, key, progress, stop, final_steps
+            config, run, study, values, key, progress, stop, final_steps, say
         )
         if stop_on_divergence:
             error = SweepDiverged.first_of(
@@ -693,15 +693,21 @@ def _sweep_study(
 
 
 def _host_sweep_study(
-    config, run: HostStudy, study, values, key, progress: bool, stop, final_steps
-):
-    """Steps one study's gymnasium environments on the host; progress in steps.
-    A stop request ends it at once (the host loop keeps no checkpoint)."""
+    config, run: HostStudy, study, values, key, progress: bool, stop, final_steps,
+    say=None,
+):  # fmt: skip
+    """Steps one study's gymnasium environments on the host (in this process or
+    worker processes: ``[env] vector``); progress in steps. A stop request ends it
+    at once (the host loop keeps no checkpoint)."""
     from tqdm import tqdm
 
-    num_runs = len(values) * config.num_seeds
-
     from rl_softmax.engine.host import host_sweep
+
+    num_runs = len(values) * config.num_seeds
+    num_envs = num_runs * (run.rollout_shape or (1,))[0]
+    choice = host_vector.choose_vector(run.env, config.env.vector, num_envs)
+    if say is not None:
+        say(f"  {study.name}: {_vector_line(choice, num_envs)}")
 
     with tqdm(
         total=run.num_steps, unit="step", desc=f"  {study.name} (host)",
@@ -715,14 +721,30 @@ def _host_sweep_study(
             final_steps=final_steps,
             rollout_shape=run.rollout_shape,
             on_step=lambda done: _host_step(bar, done, num_runs, stop),
+            processes=choice.processes,
         )  # fmt: skip
         run_seconds = time.perf_counter() - start
-    num_runs = len(values) * config.num_seeds
     return result, {
         "compile_seconds": 0.0,
         "run_seconds": run_seconds,
         "agent_steps_per_second": num_runs * config.num_steps / run_seconds,
+        "vector": choice.as_info(),
     }
+
+
+def _vector_line(choice, num_envs: int) -> str:
+    """Where a host study's environments are stepped, and why (for ``auto``)."""
+    where = (
+        f"{num_envs} environments in {choice.processes} worker processes (async)"
+        if choice.processes
+        else f"{num_envs} environments in this process (sync)"
+    )
+    if choice.step_seconds is None:
+        return f"{where}, as [env] vector = {choice.requested!r} asks"
+    return (
+        f"{where}: one step costs {choice.step_seconds * 1e6:.0f} µs (async above "
+        f"{host_vector.ASYNC_STEP_SECONDS * 1e6:.0f} µs with more than one core)"
+    )
 
 
 def _host_step(bar, done: int, num_runs: int, stop) -> None:

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from rl_softmax import schedules
+from rl_softmax.engine import host_vector
 from rl_softmax.envs import ids
 
 __all__ = [
@@ -157,6 +158,14 @@ ENV = _table(
         "compiled sweep, host steps gymnasium itself on the host (any registered id "
         "with discrete actions), auto the JAX port where one exists", "auto",
         choices=ids.BACKENDS),
+    Key("vector", "string", "how the host loop steps its environments: sync in "
+        "its own process, async in worker processes (one per core, each stepping "
+        "a share of the environments), auto async when one step of the "
+        "environment, timed at the start of each study, costs more than "
+        f"{host_vector.ASYNC_STEP_SECONDS * 1e6:g} µs and there is more than one "
+        "core; never changes a number (metadata.json records the choice under "
+        "the study's ``vector``)", "auto", choices=host_vector.VECTOR_MODES,
+        note="the host backend only (refused with backend jax)"),
 )  # fmt: skip
 """The keys of ``[env]`` every environment takes; the others are its own (its sizes,
 params and options in the registry; on the host, ``gymnasium.make``'s keywords)."""

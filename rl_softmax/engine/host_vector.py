@@ -1,0 +1,255 @@
+"""The host loop's vector environment: stepped in this process or by worker processes.
+
+:func:`make_vector` builds what :func:`rl_softmax.engine.host.host_sweep` steps: with
+``processes=0`` gymnasium's synchronous vector env
+(:meth:`rl_softmax.envs.host.HostEnv.vector`), with ``processes=k`` the same
+environments split into ``k`` contiguous groups, each group a synchronous vector env
+in a worker process, all stepped at once. Every environment is the same gymnasium
+environment, seeded the same and given the same actions, and the same-step autoreset
+runs per environment, so the results are bit-identical to the synchronous vector
+env's: the choice changes the speed, never a number.
+
+Why groups and not gymnasium's ``AsyncVectorEnv``: gymnasium 1.4 starts one process
+per environment (``max_concurrency`` bounds how many step at once, not how many
+processes exist), and the host loop steps values x seeds x ``num_envs``
+environments (96 for ``lunarlander_host``): one process per core, each stepping its
+share in a loop, costs two messages per core and step instead of two per
+environment. The workers are started as fresh interpreters (``python -m`` this
+module), not by ``multiprocessing``: forking a process that runs JAX's threads can
+deadlock, and ``spawn`` would import the caller's ``__main__`` again. Messages are
+pickles over the worker's stdin and stdout (the observations are small; no shared
+memory is needed).
+
+:func:`choose_vector` turns ``[env] vector`` (:data:`VECTOR_MODES`) into a number of
+processes: ``"sync"`` none, ``"async"`` one per core (at most one per environment),
+``"auto"`` async when one step of the environment costs more than
+:data:`ASYNC_STEP_SECONDS` (timed on a single environment, :func:`step_seconds`) and
+the machine has more than one core.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import subprocess
+import sys
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ASYNC_STEP_SECONDS",
+    "VECTOR_MODES",
+    "VectorChoice",
+    "choose_vector",
+    "make_vector",
+    "step_seconds",
+]
+
+VECTOR_MODES = ("auto", "sync", "async")
+"""``[env] vector``: choose by the step's cost, this process, or worker processes."""
+
+ASYNC_STEP_SECONDS = 30e-6
+"""``"auto"`` steps in worker processes above this cost of one environment step.
+
+One environment of a one-environment sync vector env, random actions
+(:func:`step_seconds`), measured on 2 shared cores: FrozenLake-v1 17 µs, Taxi-v4
+20, CartPole-v1 15 (gymnasium's bookkeeping is most of it), Acrobot-v1 42,
+LunarLander-v3 44 (the physics is). Below the threshold the messages to the workers
+cost about what the steps they share out save."""
+
+_TIMED_STEPS = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class VectorChoice:
+    """How the host loop steps its environments.
+
+    Attributes:
+      requested: the ``[env] vector`` asked for (:data:`VECTOR_MODES`).
+      processes: worker processes (0: this process, gymnasium's sync vector env).
+      step_seconds: the measured cost of one environment step (``"auto"`` only).
+    """
+
+    requested: str
+    processes: int
+    step_seconds: float | None = None
+
+    @property
+    def mode(self) -> str:
+        """``"sync"`` or ``"async"``: what ran."""
+        return "async" if self.processes else "sync"
+
+    def as_info(self) -> dict[str, Any]:
+        """What the metadata records."""
+        info = {"vector": self.mode, "requested": self.requested}
+        info["processes"] = self.processes
+        if self.step_seconds is not None:
+            info["step_microseconds"] = round(self.step_seconds * 1e6, 2)
+            info["threshold_microseconds"] = ASYNC_STEP_SECONDS * 1e6
+        return info
+
+
+def step_seconds(env, num_steps: int = _TIMED_STEPS) -> float:
+    """Seconds per step of one of ``env``'s gymnasium environments (resets
+    included), the best of three timings of ``num_steps`` steps of random actions."""
+    vector = env.vector(1)
+    try:
+        vector.reset(seed=0)
+        rng = np.random.default_rng(0)
+        actions = rng.integers(0, env.num_actions, (num_steps, 1))
+        best = np.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            for action in actions:
+                vector.step(action)
+            best = min(best, (time.perf_counter() - start) / num_steps)
+    finally:
+        vector.close()
+    return float(best)
+
+
+def choose_vector(
+    env, mode: str, num_envs: int, *, cores: int | None = None
+) -> VectorChoice:
+    """The :class:`VectorChoice` for ``[env] vector = mode`` and ``num_envs``
+    environments (``cores``: default ``os.cpu_count()``)."""
+    if mode not in VECTOR_MODES:
+        raise ValueError(f"vector={mode!r}: expected one of {list(VECTOR_MODES)}.")
+    cores = (os.cpu_count() or 1) if cores is None else cores
+    processes = max(1, min(cores, num_envs))
+    if mode == "sync":
+        return VectorChoice(mode, 0)
+    if mode == "async":
+        return VectorChoice(mode, processes)
+    cost = step_seconds(env)
+    parallel = cost > ASYNC_STEP_SECONDS and cores > 1 and num_envs > 1
+    return VectorChoice(mode, processes if parallel else 0, cost)
+
+
+def make_vector(env, num_envs: int, processes: int = 0):
+    """``num_envs`` copies of ``env`` (a :class:`~rl_softmax.envs.host.HostEnv`)
+    with same-step autoreset, stepped here (``processes=0``) or by ``processes``
+    workers; either way ``reset(seed=[...])``, ``step(actions)`` and ``close()``
+    as gymnasium's vector envs."""
+    if processes == 0:
+        return env.vector(num_envs)
+    return _Workers(env, num_envs, processes)
+
+
+class _Workers:
+    """``num_envs`` environments in contiguous groups, one group per worker."""
+
+    def __init__(self, env, num_envs: int, processes: int):
+        self.num_envs = num_envs
+        self._groups = [g for g in np.array_split(np.arange(num_envs), processes)]
+        self._groups = [g for g in self._groups if g.size]
+        path = os.pathsep.join(p for p in sys.path if p)  # the caller's modules
+        self._workers = []
+        try:
+            for group in self._groups:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
+                )  # fmt: skip
+                self._workers.append(worker)
+                self._send(worker, (env, int(group.size)))
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _send(worker, message) -> None:
+        pickle.dump(message, worker.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        worker.stdin.flush()
+
+    def _call(self, command: str, data: list) -> list:
+        """Sends every worker its share, then collects the replies: the groups step
+        at the same time."""
+        for worker, share in zip(self._workers, data, strict=True):
+            self._send(worker, (command, share))
+        replies = []
+        for worker in self._workers:
+            try:
+                ok, reply = pickle.load(worker.stdout)
+            except EOFError:
+                raise RuntimeError(
+                    f"a host worker process exited (code {worker.wait()}); its "
+                    "error is above. Set [env] vector = 'sync' to step here."
+                ) from None
+            if not ok:
+                raise RuntimeError(f"in a host worker process:\n{reply}")
+            replies.append(reply)
+        return replies
+
+    def reset(self, *, seed: list[int]):
+        seeds = [[seed[i] for i in group] for group in self._groups]
+        return np.concatenate(self._call("reset", seeds)), {}
+
+    def step(self, actions):
+        actions = np.asarray(actions)
+        replies = self._call("step", [actions[group] for group in self._groups])
+        obs, reward, terminated, truncated, ended, final = zip(*replies, strict=True)
+        ended = np.concatenate(ended)
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        if ended.any():
+            stacked = np.concatenate([f for f in final if f is not None])
+            for index, row in zip(np.flatnonzero(ended), stacked, strict=True):
+                final_obs[index] = row
+        info = {"final_obs": final_obs, "_final_obs": ended}
+        return (
+            np.concatenate(obs), np.concatenate(reward), np.concatenate(terminated),
+            np.concatenate(truncated), info,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        for worker in self._workers:
+            try:
+                self._send(worker, None)
+                worker.stdin.close()
+                worker.wait(timeout=10)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                worker.kill()
+        self._workers = []
+
+
+def _serve(inbox, outbox) -> None:
+    """A worker: a sync vector env of its group, stepped on request."""
+    env, num_envs = pickle.load(inbox)
+    vector = env.vector(num_envs)
+    try:
+        while (message := _receive(inbox)) is not None:
+            command, data = message
+            try:
+                if command == "reset":
+                    reply = vector.reset(seed=data)[0]
+                else:
+                    obs, reward, terminated, truncated, info = vector.step(data)
+                    ended = np.asarray(info.get("_final_obs", np.zeros(num_envs, bool)))
+                    final = np.stack(info["final_obs"][ended]) if ended.any() else None
+                    reply = (obs, reward, terminated, truncated, ended, final)
+                answer = (True, reply)
+            except Exception:
+                answer = (False, traceback.format_exc())
+            pickle.dump(answer, outbox, protocol=pickle.HIGHEST_PROTOCOL)
+            outbox.flush()
+    finally:
+        vector.close()
+
+
+def _receive(inbox) -> Any:
+    """The next request; None to stop (also when the host loop is gone)."""
+    try:
+        return pickle.load(inbox)
+    except EOFError:
+        return None
+
+
+if __name__ == "__main__":
+    # replies go to a private copy of stdout; anything printed goes to stderr
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    _serve(sys.stdin.buffer, replies)
