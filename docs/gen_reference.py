@@ -489,6 +489,16 @@ def config_page() -> str:
             f"`num_steps / (num_envs x rollout_steps)` {what}.\n",
             table(_KEY_HEADERS, _key_rows(keys.values())),
         ]
+    out += [
+        heading(2, "[tune]", "tune"),
+        "What `rl-softmax tune` searches and how (the [tuning guide](../guide/"
+        "tuning.md)); `rl-softmax run` ignores the table.\n",
+        table(_KEY_HEADERS, _key_rows(schema.TUNE.values())),
+        heading(3, "[tune.params]", "tune-params"),
+        "One table per searched parameter, e.g. `tau = { low = 0.004, high = 4.0, "
+        "log = true }`:\n",
+        table(_KEY_HEADERS, _key_rows(schema.TUNE_PARAM.values())),
+    ]
     out.append(heading(2, "Agents", "agents"))
     out += [agent_section(name, entry) for name, entry in registry.AGENTS.items()]
     out.append(heading(2, "Exploration rules", "rules"))

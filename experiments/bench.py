@@ -48,6 +48,7 @@ SUITES = {
     "cartpole": "benchmark_cartpole",
     "dqn": "benchmark_dqn",
     "host": "benchmark_host",
+    "tune": "benchmark_tune",
 }
 # the Markdown table's columns
 COLUMNS = ("workload", "implementation", "rate /s", "ratio", "vs", "compile s", "note")

@@ -47,6 +47,7 @@ from tables_tabular import (
     temperature_rules_table,
     toy_text_table,
 )
+from tables_tune import tune_runs, tune_table
 
 from rl_softmax.experiment import run_experiment
 from rl_softmax.experiment.config import SHIPPED_DIR
@@ -83,6 +84,7 @@ TABLES: dict[str, Table] = {
     "isa": Table((), isa_table, isa_runs),
     "host-vs-jax": Table((), host_vs_jax_table, host_vs_jax_runs),
     "mellowmax-paper": Table((), mellowmax_paper_table),
+    "tune": Table((), tune_table, tune_runs),
     "temperature-rules": Table(
         tuple(dict.fromkeys(c for _, studies in RULES for c, _, _ in studies)),
         temperature_rules_table,

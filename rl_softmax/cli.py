@@ -147,7 +147,7 @@ def _tune(args: argparse.Namespace) -> int:
 
     executor.use_cpu_cores(args.devices)
     from rl_softmax.experiment import config as config_lib
-    from rl_softmax.experiment.tune import tune
+    from rl_softmax.experiment.tuning import tune
 
     flags = {
         "trials": args.trials, "batch": args.batch, "seeds": args.seeds,
@@ -162,14 +162,15 @@ def _tune(args: argparse.Namespace) -> int:
         overrides.append(f"tune.studies={args.study!r}".replace("'", '"'))
     config = config_lib.load(args.config, overrides)
     print(f"rl-softmax tune {args.config}: {config.description.strip()}")
-    draw = None
+    draw = draw_grid = None
     if not args.no_plots:
         from rl_softmax.plotting import draw_tune
 
-        draw = draw_tune
+        draw, draw_grid = draw_tune, _draw_figures
     result = tune(
         config, args.out, storage=args.storage, compare_grid=args.compare_grid,
-        draw=draw, log=functools.partial(print, flush=True),
+        draw=draw, draw_grid=draw_grid, log=functools.partial(print, flush=True),
+        progress=not args.quiet,
     )  # fmt: skip
     print("answers (re-evaluated on fresh seeds, 95% t interval):")
     for name, tuned in result.studies.items():
@@ -182,6 +183,11 @@ def _tune(args: argparse.Namespace) -> int:
             f"{tuned.agent_steps / 1e6:.3g}M agent-steps, {tuned.programs} "
             "compiled program(s))"
         )
+        if best["at_edge"]:
+            print(
+                f"  {'':<24} at the edge of the range searched: "
+                f"{', '.join(best['at_edge'])}; a wider range may do better"
+            )
         if tuned.grid is not None:
             grid = tuned.grid
             setting = ", ".join(f"{k} = {v:.4g}" for k, v in grid["params"].items())
@@ -371,6 +377,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _devices_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--devices", type=_positive_int, default=None,
+        help="JAX CPU devices (default: one per core)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``rl-softmax`` argument parser: its commands, their arguments and help
     (the command-line reference of the documentation is written from it)."""
@@ -392,10 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-plots", action="store_true", help="skip drawing the figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument(
-        "--devices", type=_positive_int, default=None,
-        help="JAX CPU devices (default: one per core)",
-    )  # fmt: skip
+    _devices_argument(run)
     run.add_argument(
         "--cache-dir", default=None,
         help="JAX compilation cache (default $RL_SOFTMAX_CACHE_DIR or "
@@ -473,10 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set tune.keep=0.5",
     )  # fmt: skip
     tune.add_argument("--no-plots", action="store_true", help="skip the figures")
-    tune.add_argument(
-        "--devices", type=_positive_int, default=None,
-        help="JAX CPU devices (default: one per core)",
-    )  # fmt: skip
+    tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    _devices_argument(tune)
     tune.set_defaults(handler=_tune)
     listing = commands.add_parser(
         "list", help="show environments, agents, rules and configs"
@@ -525,10 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also rewrite the tables of docs/ between their bench markers (runs "
         "every suite)",
     )  # fmt: skip
-    bench.add_argument(
-        "--devices", type=_positive_int, default=None,
-        help="JAX CPU devices (default: one per core)",
-    )  # fmt: skip
+    _devices_argument(bench)
     bench.set_defaults(handler=_bench)
     return parser
 

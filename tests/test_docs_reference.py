@@ -443,7 +443,7 @@ def test_every_command_and_flag_appears_with_its_help(cli_page, capsys):
     parser = cli.build_parser()
     top = _help(parser, ["--help"], capsys)
     commands = re.search(r"\{([\w,]+)\}", top)[1].split(",")
-    assert commands == ["run", "plot", "list", "demo", "bench"]
+    assert commands == ["run", "plot", "tune", "list", "demo", "bench"]
     for command in commands:
         text = section(cli_page, command)
         assert f"`rl-softmax {command}`" in cli_page

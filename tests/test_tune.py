@@ -22,7 +22,7 @@ import pytest
 from rl_softmax.cli import main
 from rl_softmax.engine import sweep
 from rl_softmax.experiment import ConfigError, config, pipeline, stats, tune_config
-from rl_softmax.experiment.tune import FRESH_SEED, tune
+from rl_softmax.experiment.tuning import FRESH_SEED, tune
 from rl_softmax.plotting import draw_tune
 from rl_softmax.plotting.tune import trial_points
 
@@ -97,7 +97,7 @@ def test_defaults_search_the_swept_parameter_over_its_values():
 )
 def test_bad_tune_tables_are_refused_naming_the_key(tune, message):
     with pytest.raises(ConfigError, match=message):
-        _config(**tune)
+        tune_config.searches(_config(**tune))
 
 
 def test_a_parameter_that_sets_shapes_is_refused_by_name():
@@ -171,6 +171,9 @@ def test_the_answer_is_the_best_trial_evaluated_on_fresh_seeds(tuned):
     assert best["mean"] == mean[0] and best["num_seeds"] == n[0] == 24
     half = stats.half_width(sem[0], n[0])
     np.testing.assert_allclose(best["ci95"], [mean[0] - half, mean[0] + half])
+    # flagged at the edge when within 5% of the log range of an end
+    position = np.log(best["params"]["tau"] / 2**-5) / np.log(4.0 / 2**-5)
+    assert best["at_edge"] == (["tau"] if min(position, 1 - position) <= 0.05 else [])
     report = json.loads((tuned[0].out / "tune.json").read_text())
     assert report["best"] == best and len(report["trials"]) == 12
     assert report["agent_steps"] == (3 * 4 * 16 + 24) * 60
@@ -302,3 +305,28 @@ def test_cli_errors_are_one_line(tmp_path, capsys, args, message):
     code = main(["tune", str(path), "--out", str(tmp_path / "o"), *args])
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and "\n" not in err
+
+
+def test_a_host_study_tunes_with_the_runs_of_run_experiment(tmp_path):
+    """gymnasium's FrozenLake on the host: each trial's value is the host run of
+    its setting on the same seeds (agent keys and gymnasium seeds alike)."""
+    raw = {
+        "name": "host_tune", "num_seeds": 8, "num_steps": 300, "final_steps": 100,
+        "env": {"name": "FrozenLake-v1", "backend": "host"},
+        "studies": [{"name": "q", "agent": "q_learning", "rule": "boltzmann",
+                     "values": [0.01, 1.0]}],
+        "tune": {"trials": 4, "batch": 2, "seeds": 2, "eval_seeds": 3},
+    }  # fmt: skip
+    result = tune(config.from_dict(raw), tmp_path)
+    trials = result.studies["q"].trials
+    assert len(trials) == 4 and all(t["state"] == "complete" for t in trials)
+    cfg = config.from_dict({**raw, "num_seeds": 2})
+    one = dataclasses.replace(
+        cfg.studies[0], values=tuple(t["params"]["tau"] for t in trials)
+    )
+    alone = pipeline.run_experiment(
+        dataclasses.replace(cfg, studies=(one,)), write=False, progress=False
+    )
+    mean = stats.seed_stats(alone.studies["q"], "return", "all")[0]
+    np.testing.assert_array_equal([t["value"] for t in trials], mean)
+    assert result.studies["q"].best["num_seeds"] == 3

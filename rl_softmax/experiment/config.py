@@ -167,8 +167,9 @@ class ExperimentConfig:
         episodes of every run (learning curves by episode; 0: none).
       env: the environment.
       studies: the agents and their sweeps.
-      tune: the ``[tune]`` table, checked (:mod:`rl_softmax.experiment.tune_config`);
-        only ``rl-softmax tune`` reads it, and it is no part of the hash.
+      tune: the ``[tune]`` table as written: ``rl-softmax tune`` checks and reads
+        it (:mod:`rl_softmax.experiment.tune_config`), ``rl-softmax run`` ignores
+        it, and it is no part of the hash.
     """
 
     name: str
@@ -836,10 +837,7 @@ def from_dict(raw: dict[str, Any]) -> ExperimentConfig:
         studies=tuple(studies),
     )
     if "tune" in raw:
-        from rl_softmax.experiment import tune_config  # it reads this module
-
-        tune = tune_config.parse(raw["tune"], config)
-        config = dataclasses.replace(config, tune=tune)
+        config = dataclasses.replace(config, tune=_table(raw, "tune", ""))
     return config
 
 

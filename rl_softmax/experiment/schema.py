@@ -307,7 +307,7 @@ TUNE = _table(
         choices=("tpe", "gp", "cmaes", "random")),
     Key("seed", "integer", "the sampler's seed", 0, low=0, high=2**32 - 1),
 )  # fmt: skip
-"""The keys of a config's ``[tune]`` table (:mod:`rl_softmax.experiment.tune`)."""
+"""The keys of a config's ``[tune]`` table (:mod:`rl_softmax.experiment.tuning`)."""
 
 TUNE_PARAM = _table(
     Key("low", "number", "the smallest value searched", required=True),

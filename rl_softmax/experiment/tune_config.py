@@ -35,7 +35,7 @@ from rl_softmax.experiment.config import (
     spec_float,
 )
 
-__all__ = ["Search", "SearchParam", "parse", "searches"]
+__all__ = ["Search", "SearchParam", "searches"]
 
 _TUNE = schema.TUNE
 _PARAM = schema.TUNE_PARAM
@@ -118,18 +118,15 @@ def _choice(table: dict, key: str) -> str:
     return value
 
 
-def parse(raw: Any, config: ExperimentConfig) -> dict[str, Any]:
-    """Checks a ``[tune]`` table against the config's studies (every error names
-    the key) and returns it; :func:`searches` resolves it."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"tune: got {raw!r}; expected a table [tune].")
-    unknown = set(raw) - set(_TUNE)
+def _checked_keys(table: Any) -> dict:
+    if not isinstance(table, dict):
+        raise ConfigError(f"tune: got {table!r}; expected a table [tune].")
+    unknown = set(table) - set(_TUNE)
     if unknown:
         raise ConfigError(
             f"tune: unknown key(s) {sorted(unknown)}; expected some of {list(_TUNE)}."
         )
-    searches(config, raw)  # every check, before anything runs
-    return raw
+    return table
 
 
 def _studies(table: dict, config: ExperimentConfig) -> list[StudyConfig]:
@@ -210,9 +207,10 @@ def _param(name: str, spec: Any, study: StudyConfig, specs) -> SearchParam:
 
 
 def searches(config: ExperimentConfig, table: dict | None = None) -> list[Search]:
-    """The search of every tuned study, defaults resolved (``table``: the
-    ``[tune]`` table, default the config's own)."""
-    table = config.tune if table is None else table
+    """The search of every tuned study, defaults resolved and every key checked
+    (``table``: the ``[tune]`` table, default the config's own); errors name the
+    key, before anything runs."""
+    table = _checked_keys(config.tune if table is None else table)
     params_raw = table.get("params")
     if params_raw is not None and (not isinstance(params_raw, dict) or not params_raw):
         raise _fail("params", params_raw, "a table of parameters [tune.params]")

@@ -1,4 +1,4 @@
-"""The figures of a tune (:func:`rl_softmax.experiment.tune.tune`).
+"""The figures of a tune (:func:`rl_softmax.experiment.tune`).
 
 Per tuned study: the objective against each searched parameter (every trial, the
 answer with its fresh-seed interval and, when compared, the grid's curve), the

@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -34,12 +35,20 @@ import jax
 import numpy as np
 
 from rl_softmax.engine import compile_sweep, sweep
-from rl_softmax.engine.host import host_sweep
 from rl_softmax.experiment import config as config_lib
 from rl_softmax.experiment import outdir, pipeline, stats, tune_config, tune_storage
 from rl_softmax.experiment.tune_config import Search
 
-__all__ = ["FRESH_SEED", "SAMPLERS", "StudyTune", "TuneResult", "TUNE_FILE", "tune"]
+__all__ = [
+    "FRESH_SEED",
+    "SAMPLERS",
+    "TUNE_FILE",
+    "StudyTune",
+    "TuneResult",
+    "report",
+    "tune",
+    "tuned_study",
+]
 
 FRESH_SEED = 2**31
 """The first seed index of the re-evaluation: searches and grids use seeds from 0."""
@@ -52,9 +61,11 @@ class StudyTune(NamedTuple):
 
     Attributes:
       search: what was searched (:class:`~rl_softmax.experiment.tune_config.Search`).
-      best: ``{"params", "metric", "window", "mean", "ci95", "num_seeds",
-        "search_mean"}``: the best trial's setting with its mean and 95% interval
-        on ``num_seeds`` fresh seeds (``search_mean``: its value in the search).
+      best: ``{"params", "at_edge", "metric", "window", "mean", "ci95",
+        "num_seeds", "trial", "search_mean"}``: the best trial's setting with its
+        mean and 95% interval on ``num_seeds`` fresh seeds (``search_mean``: its
+        value in the search; ``at_edge``: the parameters it sets within 5% of an
+        end of their range, where a wider range may do better).
       trials: every trial of the budget: ``{"number", "params", "value", "state",
         "seeds"}``.
       agent_steps: the agent-steps this process computed: search (padding
@@ -136,8 +147,10 @@ def tuned_study(study: config_lib.StudyConfig, search: Search):
 class _Evaluator:
     """Evaluates settings ``[n, k]`` on seeds with the study's one run."""
 
-    def __init__(self, config, study, search: Search):
+    def __init__(self, config, study, search: Search, progress: bool = False):
         self.config = config
+        self.name = study.name
+        self.progress = progress
         self.run = pipeline.build_run(config, tuned_study(study, search))
         self.host = isinstance(self.run, pipeline.HostStudy)
         steps = 1 if self.host else self.run.env_steps_per_step
@@ -159,22 +172,41 @@ class _Evaluator:
     def __call__(self, values: np.ndarray, seeds: np.ndarray):
         """``(mean, sem, n)`` of the objective per setting, and the result."""
         values = np.asarray(values, np.float32)
-        if self.host:
-            run = self.run
-            result = host_sweep(
-                run.env, run.agent, run.num_steps, values, seeds.size, key=self.key,
-                env_seeds=[pipeline._env_seed(self.config.seed, int(s)) for s in seeds],
-                agent_params=run.agent_params, swept=run.swept,
-                final_steps=self.final_steps, rollout_shape=run.rollout_shape,
-            )  # fmt: skip
-        else:
-            settings = {
-                "final_steps": self.final_steps,
-                "max_block_runs": self.config.max_block_runs or None,
-            }
-            program = compile_sweep(self.run, len(values), seeds.size, **settings)
-            self.programs.add(id(program.compiled))
-            result = sweep(self.run, values, seeds, key=self.key, **settings)
+        from tqdm import tqdm
+
+        total = self.run.num_steps if self.host else len(values) * seeds.size
+        with tqdm(
+            total=total, unit="step" if self.host else "run", leave=False,
+            desc=f"  {self.name}", disable=not self.progress, file=sys.stderr,
+        ) as bar:  # fmt: skip
+
+            def advance(done: float) -> None:
+                bar.update(done - bar.n)
+
+            if self.host:
+                from rl_softmax.engine.host import host_sweep
+
+                run = self.run
+                env_seeds = [
+                    pipeline._env_seed(self.config.seed, int(s)) for s in seeds
+                ]
+                result = host_sweep(
+                    run.env, run.agent, run.num_steps, values, seeds, key=self.key,
+                    env_seeds=env_seeds, agent_params=run.agent_params,
+                    swept=run.swept, final_steps=self.final_steps,
+                    rollout_shape=run.rollout_shape, on_step=advance,
+                )  # fmt: skip
+            else:
+                settings = {
+                    "final_steps": self.final_steps,
+                    "max_block_runs": self.config.max_block_runs or None,
+                }
+                program = compile_sweep(self.run, len(values), seeds.size, **settings)
+                self.programs.add(id(program.compiled))
+                result = sweep(
+                    self.run, values, seeds, key=self.key, on_progress=advance,
+                    **settings,
+                )  # fmt: skip
         self.agent_steps += len(values) * seeds.size * self.config.num_steps
         if self.metric not in result.metrics:
             raise config_lib.ConfigError(
@@ -263,11 +295,12 @@ def _study_name(config, search: Search) -> str:
 
 
 def _search(
-    config, study, search: Search, url: str, say: Callable[[str], None]
-) -> tuple[StudyTune, _Evaluator]:
+    config, study, search: Search, url: str, say: Callable[[str], None],
+    progress: bool,
+) -> tuple[StudyTune, _Evaluator]:  # fmt: skip
     import optuna
 
-    evaluate = _Evaluator(config, study, search)
+    evaluate = _Evaluator(config, study, search, progress)
     storage = tune_storage.open_storage(url)
     with tune_storage.file_lock(url):
         optuna_study = optuna.create_study(
@@ -362,6 +395,18 @@ def _trial_row(trial) -> dict[str, Any]:
     }
 
 
+EDGE = 0.05
+"""An answer this close to an end of its range (a fraction of the range, on the
+parameter's scale) is flagged: the best may lie outside the range searched."""
+
+
+def _at_edge(param, value: float) -> bool:
+    low, high, x = param.low, param.high, value
+    if param.log:
+        low, high, x = math.log(low), math.log(high), math.log(value)
+    return min(x - low, high - x) <= EDGE * (high - low)
+
+
 def _answer(evaluate: _Evaluator, search: Search, trials) -> dict[str, Any]:
     """The best complete trial, evaluated again on fresh seeds."""
     complete = [t for t in trials if t.value is not None and math.isfinite(t.value)]
@@ -380,6 +425,7 @@ def _answer(evaluate: _Evaluator, search: Search, trials) -> dict[str, Any]:
         "params": {
             p.name: float(str(np.float32(best.params[p.name]))) for p in search.params
         },  # fmt: skip
+        "at_edge": [p.name for p in search.params if _at_edge(p, best.params[p.name])],
         "metric": evaluate.metric,
         "window": evaluate.window,
         "mean": mean,
@@ -466,7 +512,9 @@ def tune(
     compare_grid: bool = False,
     write: bool = True,
     draw: Callable | None = None,
+    draw_grid: Callable | None = None,
     log: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> TuneResult:
     """Searches each tuned study's parameters with Optuna and answers honestly.
 
@@ -483,9 +531,12 @@ def tune(
         record its best beside the tune's.
       write: write ``tune.json`` and plots (False: storage only, nothing else).
       draw: ``(out_dir, TuneResult) -> paths``, e.g.
-        :func:`rl_softmax.plotting.draw_tune`; the grid's own figures too when
-        it is compared.
+        :func:`rl_softmax.plotting.draw_tune`.
+      draw_grid: the compared grid's figures, as ``run_experiment``'s ``draw``
+        (e.g. :func:`rl_softmax.plotting.draw_experiment`; into
+        ``out/grid/<study>/plots``).
       log: where progress lines go.
+      progress: a progress bar for each batch (``rl-softmax tune`` shows it).
 
     Returns:
       a :class:`TuneResult`.
@@ -511,16 +562,11 @@ def tune(
             f"per compiled call, {search.seeds} seeds each, {search.sampler} sampler"
             f" -> {url}"
         )
-        tuned, evaluate = _search(config, study, search, url, say)
+        tuned, evaluate = _search(config, study, search, url, say, progress)
         if compare_grid:
-            grid_draw = None
-            if draw is not None and write:
-                from rl_softmax.plotting import draw_experiment
-
-                grid_draw = draw_experiment
             tuned = tuned._replace(
                 grid=_grid(config, study, tuned, evaluate,
-                           out_dir if write else None, say, grid_draw)
+                           out_dir if write else None, say, draw_grid)
             )  # fmt: skip
         studies[study.name] = tuned
     result = TuneResult(studies, out_dir if write else None, [])
