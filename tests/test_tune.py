@@ -55,9 +55,9 @@ def _config(**tune):
     return config.from_dict(raw)
 
 
-def _toml(path: Path, **tune) -> Path:
+def _toml(path: Path, num_steps: int = 4000, **tune) -> Path:
     lines = [
-        'name = "tiny_tune"', "seed = 3", "num_seeds = 64", "num_steps = 4000",
+        'name = "tiny_tune"', "seed = 3", "num_seeds = 64", f"num_steps = {num_steps}",
         "final_steps = 20", "[env]", 'name = "gaussian"', "num_arms = 5",
         "[[studies]]", 'name = "boltzmann"', 'rule = "boltzmann"', 'param = "tau"',
         "log2_range = [-5, 2]", "[tune]",
@@ -235,7 +235,8 @@ def _trials(storage: str) -> list:
 
 
 def test_sigkill_then_rerun_completes_the_budget_and_loses_nothing(tmp_path):
-    path = _toml(tmp_path / "tiny.toml", trials=16)
+    # batches of about a second, so that the kill lands inside the search
+    path = _toml(tmp_path / "tiny.toml", num_steps=100_000, trials=16)
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     proc = _tune_cli(str(path), "--out", str(tmp_path / "a"), "--storage", storage)
     deadline = time.time() + 120
@@ -247,6 +248,7 @@ def test_sigkill_then_rerun_completes_the_budget_and_loses_nothing(tmp_path):
             continue
         if len(done) >= 4:
             break
+    assert proc.poll() is None, "the search ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = {t.number: (t.params, t.value) for t in _trials(storage)
