@@ -3,9 +3,10 @@
 The exact environments (bandits, gymnasium's toy text from its tables) with the
 bandit and tabular agents give the same bits on every x86-64 CPU with AVX2 and FMA,
 with the library versions of ``constraints.txt``: these tests hold them to digests
-of every per-run mean of five shipped configs at a reduced size. A change in the
-numbers fails here on any machine. One test recompiles the flagship with XLA's CPU
-target capped at AVX2 (as an older CPU would compile it) and gets the same digest.
+of every per-run mean of five shipped configs at a reduced size, and of every array
+of a host-loop sweep (gymnasium's own FrozenLake). A change in the numbers fails
+here on any machine. One test recompiles the flagship with XLA's CPU target capped
+at AVX2 (as an older CPU would compile it) and gets the same digest.
 Neural agents agree across machines only statistically; the reproducibility page
 (docs/guide/reproducibility.md) says why.
 
@@ -23,9 +24,13 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
+from rl_softmax.agents import make_td_agent, rules
+from rl_softmax.engine.host import host_sweep
+from rl_softmax.envs.host import make_host
 from rl_softmax.experiment import run_experiment
 
 CONSTRAINTS = Path(__file__).resolve().parents[1] / "constraints.txt"
@@ -49,6 +54,9 @@ GOLDEN = {
         ["num_seeds=16", "num_steps=2000", "final_steps=100"], "c54eabdb916d2a29"
     ),
 }  # fmt: skip
+
+# every array of a host sweep (host_digest)
+HOST_GOLDEN = "6e80453ad46d0997"
 
 
 def _pinned() -> dict[str, str]:
@@ -121,3 +129,26 @@ def test_an_avx2_cpu_gives_the_same_bits_and_one_without_fma_does_not():
     golden = GOLDEN["bandit_tau_sweep"][1]
     assert _digest_for_cpu("AVX2") == golden
     assert _digest_for_cpu("SSE4_2") != golden
+
+
+def host_digest() -> str:
+    """sha256 (16 hex digits) of every array of a host sweep: Boltzmann Q-learning
+    on gymnasium's own FrozenLake (the environment's draws are gymnasium's)."""
+    agent = make_td_agent(16, 4, rules.boltzmann_rule(), target="q_learning")
+    result = host_sweep(
+        make_host("FrozenLake-v1"), agent, 400, [0.1, 1.0], 3,
+        key=jax.random.key(0), swept="explore", curve_stride=40, final_steps=60,
+    )  # fmt: skip
+    h = hashlib.sha256(np.ascontiguousarray(result.diverged).tobytes())
+    for metric in sorted(result.metrics):
+        for array in result.metrics[metric]:
+            if array is not None:
+                h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()[:16]
+
+
+@needs_pins
+def test_the_host_loop_gives_the_committed_numbers():
+    """The host executor's own bookkeeping (the fold of its steps, its windows, its
+    keys) stays exact as it is made faster."""
+    assert host_digest() == HOST_GOLDEN

@@ -7,9 +7,13 @@ x seed grid as :func:`rl_softmax.engine.sweep`, with one gymnasium environment p
 over the whole grid, gymnasium steps every environment, and at the end of an update
 (every step for a per-step agent) one jitted call updates the agents, adds the
 metrics into window sums on the device and acts for the next step: one dispatch per
-step, and what crosses to the host is the actions and what gymnasium returns.
-Results come back as a :class:`~rl_softmax.engine.sweep.SweepResult` folded by the
-same :class:`~rl_softmax.engine.reductions.Accumulator`.
+step, and what crosses to the host is the actions and what gymnasium returns. A
+step costs little beside gymnasium's own: the metric sums are packed into one
+array per reduction, the carried state is donated (updated in place), a window is
+closed by a second compiled step rather than a branch, and the act keys of 256
+steps are derived in one call. Results come back as a
+:class:`~rl_softmax.engine.sweep.SweepResult` folded by the same
+:class:`~rl_softmax.engine.reductions.Accumulator`.
 
 An agent that learns from rollouts (``per_step=False``, ``rollout_shape =
 (num_envs, rollout_steps)``) gets ``num_envs`` environments per run and learns every
@@ -38,15 +42,18 @@ start states: sampling (``eval_return``) and taking its most probable action
 the last 100 training episodes.
 
 Seeding: run ``(v, s)`` draws its agent keys from ``fold_in(key, s)`` (the seed only,
-as on the JAX path) and environment ``n`` of it is gymnasium-seeded with
-``env_seeds[s] * num_envs + n``, the same for every value (common random numbers);
-its evaluation episode ``e`` with ``2**63 + env_seeds[s] * num_eval_episodes + e``
-(never a training seed). The environment's draws are gymnasium's, so a host run
-matches a JAX run in distribution, and itself bit for bit.
+as on the JAX path; step ``i`` of update ``t`` acts with ``fold_in(fold_in(k, t), i)``
+of its step key ``k``, split over its environments) and environment ``n`` of it is
+gymnasium-seeded with ``env_seeds[s] * num_envs + n``, the same for every value
+(common random numbers); its evaluation episode ``e`` with ``2**63 + env_seeds[s] *
+num_eval_episodes + e`` (never a training seed). The environment's draws are
+gymnasium's, so a host run matches a JAX run in distribution, and itself bit for
+bit.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -79,16 +86,20 @@ from rl_softmax.engine.sweep import SweepResult, as_grid, check_int, default_str
 
 __all__ = ["host_sweep"]
 
+_KEY_BLOCK = 256
+"""Steps whose act keys are derived in one call."""
+
 _EVAL_SEED = 2**63
 """Evaluation episodes' gymnasium seeds start here, past any training seed."""
 
 
 class _Episodes(NamedTuple):
-    """Every run's episodes under way, its last returns and when it solved."""
+    """Every run's episodes under way, its last returns and when it solved (None
+    without a reward threshold)."""
 
     episode: Episode
-    recent: RecentReturns
-    solved_at: jax.Array
+    recent: RecentReturns | None
+    solved_at: jax.Array | None
 
 
 def host_sweep(
@@ -191,20 +202,45 @@ def host_sweep(
         agent_keys, params
     )
 
-    def act(states, obs, t, i):
-        """Every run's ``num_envs`` actions at step ``i`` of update ``t``."""
+    key_impl = jax.random.key_impl(key)
+    block = max(1, _KEY_BLOCK // horizon)
 
-        def one(state, o, step_key, p):
+    def derive_keys(t):
+        """The keys of updates ``t`` to ``t + block - 1``, every step ``i`` of
+        each: ``[block, horizon, S, num_envs]`` key data."""
+
+        def one(step_key, t, i):
             key = jax.random.fold_in(jax.random.fold_in(step_key, t), i)
-            keys = jax.random.split(key, num_envs)
+            return jax.random.key_data(jax.random.split(key, num_envs))
+
+        for axes in ((0, None, None), (None, None, 0), (None, 0, None)):
+            one = jax.vmap(one, axes)  # seeds inside steps inside updates
+        return one(step_keys, t + jnp.arange(block), jnp.arange(horizon))
+
+    derive_keys = jax.jit(derive_keys)
+
+    @functools.lru_cache(maxsize=1)
+    def key_block(start):
+        return np.asarray(derive_keys(np.int32(start)))
+
+    def act_keys(t):
+        """Every run's keys at update ``t``: ``[horizon, S, num_envs]`` key data,
+        derived a block of updates at a time (once, not at every step)."""
+        return key_block(t - t % block)[t % block]
+
+    def act(states, obs, keys):
+        """Every run's ``num_envs`` actions, from its ``keys`` at that step."""
+
+        def one(state, o, keys, p):
+            keys = jax.random.wrap_key_data(keys, impl=key_impl)
             return jax.vmap(agent.act, (0, None, 0, None))(keys, state, o, p)
 
-        return grid(one, run_axes)(states, obs, step_keys, params)
+        return grid(one, run_axes)(states, obs, keys, params)
 
     act = jax.jit(act)
     obs_shape = (num_values, num_seeds, num_envs, *env.obs_shape)
     policy_shape = jax.eval_shape(
-        act, states, jnp.zeros(obs_shape, env.obs_dtype), jnp.int32(0), jnp.int32(0)
+        act, states, jnp.zeros(obs_shape, env.obs_dtype), act_keys(0)[0]
     )[1]
     one_policy = jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape[3:], x.dtype), policy_shape
@@ -243,7 +279,8 @@ def host_sweep(
                 episode, finished, values = jax.vmap(
                     lambda ep, r, d: episode_step(metrics, ep, r, d, {})
                 )(episode, reward, ended)
-                recent = record_returns(recent, finished.reward, ended)
+                if recent is not None:
+                    recent = record_returns(recent, finished.reward, ended)
                 return (episode, recent), values
 
             start = (episodes.episode, episodes.recent)
@@ -261,45 +298,49 @@ def host_sweep(
             states, episodes, experience, policy_info, step_keys, params
         )
 
-    def close(sums, windows, states, w):
-        """Closes window ``w`` of every run: the divergence check, the sums."""
-        bad = grid(reductions.diverged, (0, 0))(sums.window.values, states)
-        sums, window = fold.close(sums, w, bad)
-        windows = jax.tree.map(lambda ws, x: ws.at[w].set(x), windows, window)
-        return sums, windows
+    names = [m.name for m in metrics if not m.at_end]
+    packing = _Packing(names)
 
-    def learn_and_act(states, sums, windows, episodes, steps, infos, t, obs):
-        """Learns from update ``t``'s steps and folds its metrics, then acts at the
-        first step of update ``t + 1``: one dispatch per update (per step for a
+    def learn_and_act(
+        states, sums, windows, episodes, steps, infos, t, obs, keys, *, close
+    ):
+        """Learns from update ``t``'s steps and folds its metrics (closing window
+        ``t // stride`` if ``close``), then acts at the first step of update
+        ``t + 1`` with its ``keys``: one dispatch per update (per step for a
         per-step agent)."""
         # stacked here: [V, S, T, N, ...], time-major per run
         experience = jax.tree.map(lambda *x: jnp.stack(x, axis=2), *steps)
         policy_info = jax.tree.map(lambda *x: jnp.stack(x, axis=2), *infos)
         states, episodes, out = update(states, episodes, experience, policy_info, t)
-        sums = fold.add_step(sums, out, t)
+        sums = fold.add_step(sums, packing.pack(out), t)
         # once per window, as on the JAX path (the agent states may hold a replay
         # buffer: the check runs only when a window closes)
-        sums, windows = jax.lax.cond(
-            (t + 1) % stride == 0, close, lambda s, ws, *_: (s, ws),
-            sums, windows, states, t // stride,
-        )  # fmt: skip
-        action, policy_info = act(states, obs, t + 1, jnp.int32(0))
+        if close:
+            window = packing.unpack(sums.window)
+            bad = grid(reductions.diverged, (0, 0))(window.values, states)
+            sums, window = fold.close(sums, t // stride, bad)
+            windows = windows.at[t // stride].set(window)
+        action, policy_info = act(states, obs, keys)
         return states, sums, windows, episodes, action, policy_info
 
-    learn_and_act = jax.jit(learn_and_act)
-    runs = (num_values, num_seeds)
-    zeros = StepOutput(
-        {m.name: jnp.zeros(runs, jnp.float32) for m in metrics if not m.at_end},
-        jnp.zeros(runs, jnp.float32),
+    # the carry's old buffers are dead after each call: XLA updates them in place
+    learn_and_act = jax.jit(
+        learn_and_act, static_argnames="close", donate_argnums=(0, 1, 2, 3)
     )
-    sums = fold.start(zeros, runs)
-    windows = jax.tree.map(lambda x: jnp.zeros((num_windows, *x.shape)), zeros)
+    runs = (num_values, num_seeds)
+    # the metric sums, packed as [V, S, metrics + 1] (the last: episodes ended):
+    # a few large arrays cost a step less than many small ones
+    sums = jax.tree.map(
+        jnp.copy, fold.start(jnp.zeros((*runs, packing.size), jnp.float32), runs)
+    )
+    windows = jnp.zeros((num_windows, *runs, packing.size), jnp.float32)
     batch = (num_values, num_seeds, num_envs)
     episodes = _Episodes(
         Episode(jnp.zeros(batch, jnp.float32), jnp.zeros(batch, jnp.int32)),
-        jax.tree.map(lambda x: jnp.broadcast_to(x, (*runs, *x.shape)),
-                     RecentReturns.empty()),
-        jnp.full(runs, jnp.nan, jnp.float32),
+        None if threshold is None else jax.tree.map(
+            lambda x: jnp.broadcast_to(x, (*runs, *x.shape)), RecentReturns.empty()
+        ),
+        None if threshold is None else jnp.full(runs, jnp.nan, jnp.float32),
     )  # fmt: skip
 
     vector = make_vector(env, num_values * num_seeds * num_envs, processes)
@@ -312,15 +353,15 @@ def host_sweep(
         )  # fmt: skip
         obs = env.as_obs(obs).reshape(obs_shape)
         report_every = max(1, num_steps // 100)
-        action, policy_info = act(states, obs, jnp.int32(0), jnp.int32(0))
+        action, policy_info = act(states, obs, act_keys(0)[0])
         for t in range(num_steps):
             steps, infos = [], []
             for i in range(horizon):
                 if i:
-                    action, policy_info = act(states, obs, jnp.int32(t), jnp.int32(i))
-                action = np.asarray(action)
+                    action, policy_info = act(states, obs, act_keys(t)[i])
+                # the action goes back to the device as it came: not a transfer
                 next_obs, reward, terminated, truncated, info = vector.step(
-                    action.reshape(-1)
+                    np.asarray(action).reshape(-1)
                 )
                 next_obs = env.as_obs(next_obs)
                 true_next = next_obs
@@ -337,7 +378,7 @@ def host_sweep(
                 obs = next_obs.reshape(obs_shape)
             states, sums, windows, episodes, action, policy_info = learn_and_act(
                 states, sums, windows, episodes, tuple(steps), tuple(infos),
-                jnp.int32(t), obs,
+                np.int32(t), obs, act_keys(t + 1)[0], close=(t + 1) % stride == 0,
             )  # fmt: skip
             if on_step is not None and (
                 (t + 1) % report_every == 0 or t + 1 == num_steps
@@ -346,14 +387,15 @@ def host_sweep(
     finally:
         vector.close()
 
-    mean = fold.means(sums.total, sums.total.ended, num_steps, per_episode)
-    final = fold.means(sums.final, sums.final.ended, final_steps, per_episode)
+    total, final, windows = map(packing.unpack, (sums.total, sums.final, windows))
+    mean = fold.means(total, total.ended, num_steps, per_episode)
+    final_mean = fold.means(final, final.ended, final_steps, per_episode)
     window_values = {
         k: np.moveaxis(np.asarray(v if k in per_episode else v / stride), 0, -1)
         for k, v in windows.values.items()
     }
     counts = (
-        np.asarray(sums.total.ended), np.asarray(sums.final.ended),
+        np.asarray(total.ended), np.asarray(final.ended),
         np.moveaxis(np.asarray(windows.ended), 0, -1),
     )  # fmt: skip
     diverged = np.asarray(sums.first_diverged)
@@ -372,7 +414,7 @@ def host_sweep(
     acc = reductions.Accumulator(metrics, num_values, num_seeds, num_windows, False)
     acc.add(
         slice(0, num_values), slice(0, num_seeds),
-        jax.tree.map(np.asarray, mean), jax.tree.map(np.asarray, final),
+        jax.tree.map(np.asarray, mean), jax.tree.map(np.asarray, final_mean),
         window_values, counts, end, diverged,
     )  # fmt: skip
     per_step = num_envs * horizon
@@ -384,6 +426,24 @@ def host_sweep(
         metrics=acc.result(num_seeds),
         diverged=diverged,
     )
+
+
+class _Packing(NamedTuple):
+    """A step's metrics (``[V, S]`` each) as one ``[V, S, len(names) + 1]`` array,
+    the episodes ended last."""
+
+    names: list[str]
+
+    @property
+    def size(self) -> int:
+        return len(self.names) + 1
+
+    def pack(self, out: StepOutput) -> jax.Array:
+        return jnp.stack([*(out.values[k] for k in self.names), out.ended], -1)
+
+    def unpack(self, packed: jax.Array) -> StepOutput:
+        values = {k: packed[..., j] for j, k in enumerate(self.names)}
+        return StepOutput(values, packed[..., -1])
 
 
 def _exact_scores(table, agent, grid, params_axes):
