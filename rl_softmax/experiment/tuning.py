@@ -246,11 +246,14 @@ def _evaluate_batch(evaluate: _Evaluator, search: Search, taken, study) -> None:
         final, fidelity = mean, {}
     else:
         first = evaluate(_rows(search, params), seeds[: search.fidelity_seeds])[0]
-        order = np.argsort(first[0][: len(taken)])
+        # rank the defined ones only: a NaN would sort first when maximising
+        scores = first[0][: len(taken)]
+        defined = np.flatnonzero(np.isfinite(scores))
+        order = defined[np.argsort(scores[defined])]
         if search.direction == "maximize":
             order = order[::-1]
         keep = max(1, math.ceil(search.keep * search.batch))
-        promoted = [int(i) for i in order[:keep] if not np.isnan(first[0][i])]
+        promoted = [int(i) for i in order[:keep]]
         final = np.full(len(taken), np.nan)
         if promoted:
             rows = _rows(
