@@ -27,7 +27,10 @@ final steps and divergence check by the
 
 The environments are stepped in this process (gymnasium's sync vector env) or, with
 ``processes=k``, by ``k`` worker processes (:mod:`rl_softmax.engine.host_vector`),
-with bit-identical results.
+with bit-identical results. With a ``checkpoint`` the study saves its state at the
+end of an update and resumes from it, to the same bits: the loop's carry, and each
+environment as how its episode began and the actions since
+(:mod:`rl_softmax.envs.replay`).
 
 At the end, each run reports what the JAX path's ``Run.end`` does. A tabular agent
 (per step, with a ``"greedy_policy"`` in its summary) on an environment with a
@@ -54,6 +57,8 @@ bit.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -64,8 +69,9 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from rl_softmax.agents.base import Agent, Transition
+from rl_softmax.engine import host_vector, reductions
 from rl_softmax.engine import metrics as metrics_lib
-from rl_softmax.engine import reductions
+from rl_softmax.engine.checkpoint import Checkpoint
 from rl_softmax.engine.host_vector import make_vector
 from rl_softmax.engine.rollout import (
     RecentReturns,
@@ -82,7 +88,13 @@ from rl_softmax.engine.run import (
     swept_params,
     value_shape,
 )
-from rl_softmax.engine.sweep import SweepResult, as_grid, check_int, default_stride
+from rl_softmax.engine.sweep import (
+    SweepInterrupted,
+    SweepResult,
+    as_grid,
+    check_int,
+    default_stride,
+)
 
 __all__ = ["host_sweep"]
 
@@ -119,6 +131,9 @@ def host_sweep(
     on_step: Callable[[int], None] | None = None,
     processes: int = 0,
     num_eval_episodes: int = 100,
+    checkpoint: Checkpoint | None = None,
+    stop: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Evaluates ``agent`` on every (value, seed) pair, on the host.
 
@@ -146,6 +161,12 @@ def host_sweep(
         never changes a number.
       num_eval_episodes: evaluation episodes of a rollout agent's final policy,
         sampling and greedy (0: none).
+      checkpoint: where the study's state is saved (every ``checkpoint.every``
+        seconds, at the end of an update) and resumed from; the results are the
+        same bits (see :mod:`rl_softmax.envs.replay` for the environments).
+      stop: asked every 1% of the run; True saves the checkpoint and raises
+        :class:`~rl_softmax.engine.sweep.SweepInterrupted`.
+      log: where a resume (or why a checkpoint cannot be resumed) is told.
 
     Returns:
       a :class:`~rl_softmax.engine.sweep.SweepResult`.
@@ -343,26 +364,45 @@ def host_sweep(
         None if threshold is None else jnp.full(runs, jnp.nan, jnp.float32),
     )  # fmt: skip
 
-    vector = make_vector(env, num_values * num_seeds * num_envs, processes)
-    try:
-        obs, _ = vector.reset(
-            seed=[
-                env_seeds[s] * num_envs + n
-                for _ in values for s in range(num_seeds) for n in range(num_envs)
-            ]
+    total_envs = num_values * num_seeds * num_envs
+    env_seed_list = [
+        env_seeds[s] * num_envs + n
+        for _ in values for s in range(num_seeds) for n in range(num_envs)
+    ]  # fmt: skip
+    saver = None
+    if checkpoint is not None:
+        layout = _layout(
+            env, key, values, seeds, env_seeds, rollout_shape, num_steps, stride,
+            final_steps, num_eval_episodes,
         )  # fmt: skip
+        saver = _Saver(checkpoint, layout, total_envs)
+    report_every = max(1, num_steps // 100)
+    vector = make_vector(env, total_envs, processes, record=saver is not None)
+    try:
+        obs, _ = vector.reset(seed=env_seed_list)
         obs = env.as_obs(obs).reshape(obs_shape)
-        report_every = max(1, num_steps // 100)
         action, policy_info = act(states, obs, act_keys(0)[0])
-        for t in range(num_steps):
+        carry = (states, sums, windows, episodes, action, policy_info)
+        first = 0
+        if saver is not None:
+            resumed = saver.resume(vector, env, carry, obs, horizon, num_steps, log)
+            if resumed is None:  # start over: the environments as first reset
+                vector.reset(seed=env_seed_list)
+            else:
+                first, carry, obs = resumed
+                if on_step is not None:
+                    on_step(first)
+        states, sums, windows, episodes, action, policy_info = carry
+        for t in range(first, num_steps):
             steps, infos = [], []
             for i in range(horizon):
                 if i:
                     action, policy_info = act(states, obs, act_keys(t)[i])
                 # the action goes back to the device as it came: not a transfer
-                next_obs, reward, terminated, truncated, info = vector.step(
-                    np.asarray(action).reshape(-1)
-                )
+                sent = np.asarray(action).reshape(-1)
+                next_obs, reward, terminated, truncated, info = vector.step(sent)
+                if saver is not None:
+                    saver.stepped(sent, terminated | truncated)
                 next_obs = env.as_obs(next_obs)
                 true_next = next_obs
                 if "_final_obs" in info and np.any(info["_final_obs"]):
@@ -380,10 +420,21 @@ def host_sweep(
                 states, sums, windows, episodes, tuple(steps), tuple(infos),
                 np.int32(t), obs, act_keys(t + 1)[0], close=(t + 1) % stride == 0,
             )  # fmt: skip
-            if on_step is not None and (
-                (t + 1) % report_every == 0 or t + 1 == num_steps
-            ):
-                on_step(t + 1)
+            done = t + 1
+            if done % report_every and done != num_steps:
+                continue
+            if on_step is not None:
+                on_step(done)
+            carry = (states, sums, windows, episodes, action, policy_info)
+            stopping = stop is not None and done < num_steps and stop()
+            if saver is not None and done < num_steps:
+                if stopping or saver.checkpoint.due():
+                    saver.save(vector, done, carry, obs)
+                saver.trim()
+            if stopping:
+                raise SweepInterrupted(
+                    0, num_values * num_seeds, steps_done=done, num_steps=num_steps
+                )
     finally:
         vector.close()
 
@@ -426,6 +477,116 @@ def host_sweep(
         metrics=acc.result(num_seeds),
         diverged=diverged,
     )
+
+
+def _layout(
+    env, key, values, seeds, env_seeds, rollout_shape, num_steps, stride,
+    final_steps, num_eval_episodes,
+) -> str:  # fmt: skip
+    """The identity of a host study's grid and settings (for its checkpoint; the
+    caller's tag identifies the agent)."""
+    digest = hashlib.sha256()
+    for part in (jax.random.key_data(key), values, seeds, np.int64(env_seeds)):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    grid = "x".join(map(str, (*values.shape, seeds.size)))
+    return (
+        f"host 1, {env.env_id} {dict(env.kwargs)}, grid {grid} "
+        f"{digest.hexdigest()[:16]}, rollout {rollout_shape}, steps {num_steps}, "
+        f"stride {stride}, final {final_steps}, eval {num_eval_episodes}"
+    )
+
+
+class _Saver:
+    """A host study's checkpoints: the loop's carry (agent states, metric sums,
+    episodes under way, the next actions), the observations, and every environment
+    as how its episode began and the actions since (:mod:`rl_softmax.envs.replay`),
+    which this keeps as the loop steps."""
+
+    def __init__(self, checkpoint: Checkpoint, layout: str, num_envs: int):
+        self.checkpoint, self.layout = checkpoint, layout
+        self.steps = 0  # environment steps taken
+        self.base = 0  # the step of history[0]
+        self.history: list[np.ndarray] = []  # every environment's action per step
+        self.began = np.zeros(num_envs, np.int64)  # the step its episode began at
+
+    def stepped(self, actions: np.ndarray, ended: np.ndarray) -> None:
+        self.history.append(actions)
+        self.steps += 1
+        self.began[ended] = self.steps
+
+    def trim(self) -> None:
+        """Forgets the actions of episodes that have ended everywhere."""
+        drop = int(self.began.min()) - self.base
+        del self.history[:drop]
+        self.base += drop
+
+    def save(self, vector, done: int, carry, obs) -> None:
+        history = np.zeros((0, self.began.size), np.int64)
+        if self.history:
+            history = np.stack(self.history).astype(np.int64)
+        actions = [history[b - self.base :, n] for n, b in enumerate(self.began)]
+        leaves = jax.tree.leaves(carry)
+        self.checkpoint.save(self.layout, done, {
+            "carry": {str(i): np.array(x) for i, x in enumerate(leaves)},
+            "obs": np.array(obs),
+            "envs": np.array(json.dumps(host_vector.snapshot(vector))),
+            "actions": np.concatenate(actions),
+            "lengths": np.array([len(a) for a in actions], np.int64),
+        })  # fmt: skip
+
+    def resume(self, vector, env, carry, obs, horizon: int, num_steps: int, log):
+        """``(updates done, carry, obs)`` from the checkpoint, its environments
+        rebuilt in ``vector``; None (told to ``log``) if there is none or it
+        cannot be resumed exactly."""
+        say = log or (lambda line: None)
+        saved = self.checkpoint.load(self.layout)
+        if saved is None:
+            return None
+        done, state = saved
+        fresh = jax.tree.leaves(carry)
+        leaves = [state["carry"].get(str(i)) for i in range(len(fresh))]
+        fits = len(state["carry"]) == len(fresh) and all(
+            x is not None and x.shape == f.shape and x.dtype == f.dtype
+            for x, f in zip(leaves, fresh, strict=True)
+        )
+        if not fits or state["obs"].shape != obs.shape:
+            say(f"the checkpoint {self.checkpoint.path} does not fit; starting over")
+            return None
+        lengths = state["lengths"]
+        actions = np.split(state["actions"], np.cumsum(lengths)[:-1])
+        rebuilt, problems = host_vector.restore(
+            vector, json.loads(str(state["envs"])), actions
+        )
+        if not any(problems):
+            flat = (len(rebuilt), -1)
+            same = env.as_obs(np.stack(rebuilt)).reshape(flat) == state["obs"].reshape(
+                flat
+            )
+            problems = [
+                None if ok else "its observation differs after the replay"
+                for ok in same.all(axis=1)
+            ]
+        bad = [(n, p) for n, p in enumerate(problems) if p]
+        if bad:
+            n, problem = bad[0]
+            say(
+                f"cannot resume from {self.checkpoint.path}: {env.env_id} is not "
+                f"rebuilt exactly from its seed and actions (environment {n}: "
+                f"{problem}); starting over"
+            )
+            return None
+        self.steps = done * horizon
+        longest = int(lengths.max(initial=0))
+        history = np.zeros((longest, self.began.size), np.int64)
+        for n, a in enumerate(actions):
+            history[longest - len(a) :, n] = a
+        self.history, self.base = list(history), self.steps - longest
+        self.began = self.steps - lengths
+        say(f"resuming after {done} of {num_steps} steps")
+        carry = jax.tree.unflatten(
+            jax.tree.structure(carry), [jnp.array(x) for x in leaves]
+        )
+        return done, carry, state["obs"]
 
 
 class _Packing(NamedTuple):

@@ -46,6 +46,8 @@ __all__ = [
     "VectorChoice",
     "choose_vector",
     "make_vector",
+    "restore",
+    "snapshot",
     "step_seconds",
 ]
 
@@ -130,20 +132,52 @@ def choose_vector(
     return VectorChoice(mode, processes if parallel else 0, cost)
 
 
-def make_vector(env, num_envs: int, processes: int = 0):
+def make_vector(env, num_envs: int, processes: int = 0, *, record: bool = False):
     """``num_envs`` copies of ``env`` (a :class:`~rl_softmax.envs.host.HostEnv`)
     with same-step autoreset, stepped here (``processes=0``) or by ``processes``
     workers; either way ``reset(seed=[...])``, ``step(actions)`` and ``close()``
-    as gymnasium's vector envs."""
+    as gymnasium's vector envs. With ``record``, :func:`snapshot` and
+    :func:`restore` save and rebuild the environments' state."""
     if processes == 0:
-        return env.vector(num_envs)
-    return _Workers(env, num_envs, processes)
+        return env.vector(num_envs, record=record)
+    return _Workers(env, num_envs, processes, record)
+
+
+def snapshot(vector) -> list[dict[str, Any]]:
+    """Every environment's :func:`rl_softmax.envs.replay.snapshot` (a vector made
+    with ``record=True``)."""
+    if isinstance(vector, _Workers):
+        return vector.snapshot()
+    from rl_softmax.envs import replay
+
+    return [replay.snapshot(e) for e in vector.envs]
+
+
+def restore(
+    vector, saved: list[dict[str, Any]], actions: list[np.ndarray]
+) -> tuple[list[Any], list[str | None]]:
+    """Rebuilds every environment from its :func:`snapshot` and its episode's
+    ``actions`` (:func:`rl_softmax.envs.replay.restore`); returns their
+    observations and problems (None where rebuilt exactly)."""
+    if isinstance(vector, _Workers):
+        return vector.restore(saved, actions)
+    return _restore(vector, saved, actions)
+
+
+def _restore(vector, saved, actions):
+    from rl_softmax.envs import replay
+
+    rebuilt = [
+        replay.restore(e, s, a)
+        for e, s, a in zip(vector.envs, saved, actions, strict=True)
+    ]
+    return [obs for obs, _ in rebuilt], [problem for _, problem in rebuilt]
 
 
 class _Workers:
     """``num_envs`` environments in contiguous groups, one group per worker."""
 
-    def __init__(self, env, num_envs: int, processes: int):
+    def __init__(self, env, num_envs: int, processes: int, record: bool = False):
         self.num_envs = num_envs
         self._groups = [g for g in np.array_split(np.arange(num_envs), processes)]
         self._groups = [g for g in self._groups if g.size]
@@ -156,7 +190,7 @@ class _Workers:
                     stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
                 )  # fmt: skip
                 self._workers.append(worker)
-                self._send(worker, (env, int(group.size)))
+                self._send(worker, (env, int(group.size), record))
         except BaseException:
             self.close()
             raise
@@ -205,6 +239,21 @@ class _Workers:
             np.concatenate(truncated), info,
         )  # fmt: skip
 
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [s for reply in self._call("snapshot", [None] * len(self._groups))
+                for s in reply]  # fmt: skip
+
+    def restore(self, saved, actions):
+        shares = [
+            ([saved[i] for i in group], [actions[i] for i in group])
+            for group in self._groups
+        ]
+        replies = self._call("restore", shares)
+        return (
+            [obs for reply in replies for obs in reply[0]],
+            [problem for reply in replies for problem in reply[1]],
+        )
+
     def close(self) -> None:
         for worker in self._workers:
             try:
@@ -218,14 +267,18 @@ class _Workers:
 
 def _serve(inbox, outbox) -> None:
     """A worker: a sync vector env of its group, stepped on request."""
-    env, num_envs = pickle.load(inbox)
-    vector = env.vector(num_envs)
+    env, num_envs, record = pickle.load(inbox)
+    vector = env.vector(num_envs, record=record)
     try:
         while (message := _receive(inbox)) is not None:
             command, data = message
             try:
                 if command == "reset":
                     reply = vector.reset(seed=data)[0]
+                elif command == "snapshot":
+                    reply = snapshot(vector)
+                elif command == "restore":
+                    reply = _restore(vector, *data)
                 else:
                     obs, reward, terminated, truncated, info = vector.step(data)
                     ended = np.asarray(info.get("_final_obs", np.zeros(num_envs, bool)))

@@ -148,12 +148,27 @@ class SweepInterrupted(Exception):
     Attributes:
       runs_done: runs finished (and checkpointed) before the stop.
       num_runs: runs in the grid.
+      steps_done: for a host study, whose runs step together: the steps every
+        run has taken (and checkpointed), else None.
+      num_steps: for a host study, the steps of a run, else None.
     """
 
-    def __init__(self, runs_done: int, num_runs: int):
-        super().__init__(f"stopped after {runs_done} of {num_runs} runs")
+    def __init__(
+        self,
+        runs_done: int,
+        num_runs: int,
+        *,
+        steps_done: int | None = None,
+        num_steps: int | None = None,
+    ):
+        done = f"{runs_done} of {num_runs} runs"
+        if steps_done is not None:
+            done = f"{steps_done} of {num_steps} steps of its {num_runs} runs"
+        super().__init__(f"stopped after {done}")
         self.runs_done = runs_done
         self.num_runs = num_runs
+        self.steps_done = steps_done
+        self.num_steps = num_steps
 
 
 # A block of at least this many agent-steps reports each finished window to the

@@ -53,15 +53,23 @@ class HostEnv:
     episodic = True
     backend = "host"
 
-    def vector(self, num_envs: int):
+    def vector(self, num_envs: int, *, record: bool = False):
         """``num_envs`` copies as one gymnasium vector env with same-step autoreset
-        (synchronous: every environment id supports it)."""
+        (synchronous: every environment id supports it); with ``record``, each
+        remembers how its episode began
+        (:class:`~rl_softmax.envs.replay.RecordResets`), so that it can be
+        rebuilt from a checkpoint."""
         import gymnasium as gym
 
+        wrappers = None
+        if record:
+            from rl_softmax.envs.replay import RecordResets
+
+            wrappers = [RecordResets]
         return gym.make_vec(
             self.env_id, num_envs=num_envs, vectorization_mode="sync",
             vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
-            **dict(self.kwargs),
+            wrappers=wrappers, **dict(self.kwargs),
         )  # fmt: skip
 
     def table(self):

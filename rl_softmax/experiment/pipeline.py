@@ -587,13 +587,16 @@ def _stopped(out_dir, metadata, study, stop: SweepInterrupted, signals) -> None:
         "num_runs": stop.num_runs,
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    done = f"{stop.runs_done} of {stop.num_runs} runs"
+    if stop.steps_done is not None:  # a host study: every run steps together
+        metadata["stopped"].update(steps_done=stop.steps_done, num_steps=stop.num_steps)
+        done = f"{stop.steps_done} of {stop.num_steps} steps"
     where = "nothing was saved (write=False)"
     if out_dir is not None:
         results.save_metadata(out_dir, metadata)
         where = f"saved in {out_dir}; run the same command again to resume"
     raise guard.RunStopped(
-        f"stopped by {signals.name} in study {study.name!r} after {stop.runs_done} "
-        f"of {stop.num_runs} runs; {where}.",
+        f"stopped by {signals.name} in study {study.name!r} after {done}; {where}.",
         signals.received,
     ) from None
 
@@ -640,8 +643,9 @@ def _sweep_study(
         )
     if isinstance(run, HostStudy):
         result, measured = _host_sweep_study(
-            config, run, study, values, key, progress, stop, final_steps, say
-        )
+            config, run, study, values, key, progress, stop, final_steps, say,
+            checkpoint=checkpoint,
+        )  # fmt: skip
         if stop_on_divergence:
             error = SweepDiverged.first_of(
                 result.diverged, result.values, result.seeds, int(result.steps[0])
@@ -694,11 +698,11 @@ def _sweep_study(
 
 def _host_sweep_study(
     config, run: HostStudy, study, values, key, progress: bool, stop, final_steps,
-    say=None,
+    say=None, checkpoint=None,
 ):  # fmt: skip
     """Steps one study's gymnasium environments on the host (in this process or
-    worker processes: ``[env] vector``); progress in steps. A stop request ends it
-    at once (the host loop keeps no checkpoint)."""
+    worker processes: ``[env] vector``); progress in steps. It checkpoints and
+    resumes as a JAX study does (between updates rather than blocks)."""
     from tqdm import tqdm
 
     from rl_softmax.engine.host import host_sweep
@@ -720,8 +724,9 @@ def _host_sweep_study(
             agent_params=run.agent_params, swept=run.swept,
             final_steps=final_steps,
             rollout_shape=run.rollout_shape,
-            on_step=lambda done: _host_step(bar, done, num_runs, stop),
-            processes=choice.processes,
+            on_step=lambda done: bar.update(done - bar.n),
+            processes=choice.processes, checkpoint=checkpoint, stop=stop,
+            log=None if say is None else lambda line: say(f"  {study.name}: {line}"),
         )  # fmt: skip
         run_seconds = time.perf_counter() - start
     return result, {
@@ -745,12 +750,6 @@ def _vector_line(choice, num_envs: int) -> str:
         f"{where}: one step costs {choice.step_seconds * 1e6:.0f} µs (async above "
         f"{host_vector.ASYNC_STEP_SECONDS * 1e6:.0f} µs with more than one core)"
     )
-
-
-def _host_step(bar, done: int, num_runs: int, stop) -> None:
-    bar.update(done - bar.n)
-    if stop is not None and stop():
-        raise SweepInterrupted(0, num_runs)
 
 
 def _env_seed(seed: int, index: int) -> int:
