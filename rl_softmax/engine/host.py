@@ -168,9 +168,90 @@ def host_sweep(
         :class:`~rl_softmax.engine.sweep.SweepInterrupted`.
       log: where a resume (or why a checkpoint cannot be resumed) is told.
 
+    In a run of several processes (``jax.distributed``; see
+    :func:`rl_softmax.engine.executor.initialize_distributed`) each process steps
+    its share of the values (all their seeds; the shares equal in size, the last
+    value repeated where the values do not divide evenly) and every process gets
+    the whole result: the same bits as one process, since every run's numbers
+    depend on its value, seed and key only. ``checkpoint`` is then this process's
+    own, and ``stop`` is asked of every process together.
+
     Returns:
       a :class:`~rl_softmax.engine.sweep.SweepResult`.
     """
+    settings = dict(
+        key=key, env_seeds=env_seeds, agent_params=agent_params, swept=swept,
+        final_steps=final_steps, curve_stride=curve_stride,
+        rollout_shape=rollout_shape, on_step=on_step, processes=processes,
+        num_eval_episodes=num_eval_episodes, checkpoint=checkpoint, stop=stop,
+        log=log,
+    )  # fmt: skip
+    if jax.process_count() == 1:
+        return _sweep_here(env, agent, num_steps, values, seeds, **settings)
+    _, swept = checked_agent_params(env, agent, agent_params, swept)
+    values, seeds = as_grid(values, seeds, value_shape(swept))
+    share, counts = _share(len(values), jax.process_count())
+    mine = values[share[jax.process_index()]]
+    result = _sweep_here(env, agent, num_steps, mine, seeds, **settings)
+    return _gathered(result, counts)
+
+
+def _share(num_values: int, num_processes: int) -> tuple[list[np.ndarray], list[int]]:
+    """Each process's value indices (equal in number: the last value repeated to
+    fill) and how many of them are its own."""
+    size = -(-num_values // num_processes)
+    share, counts = [], []
+    for p in range(num_processes):
+        own = np.arange(p * size, min((p + 1) * size, num_values))
+        counts.append(own.size)
+        share.append(np.concatenate([own, np.full(size - own.size, num_values - 1)]))
+    return share, counts
+
+
+def _gathered(result: SweepResult, counts: list[int]) -> SweepResult:
+    """Every process's :class:`SweepResult` of its share, joined along the values
+    (the repeated values dropped), on every process. The arrays travel as bytes,
+    so every dtype (float64 sums, NaN patterns) arrives bit for bit."""
+    from jax.experimental import multihost_utils
+
+    leaves, tree = jax.tree.flatten((result.values, result.metrics, result.diverged))
+    leaves = [np.ascontiguousarray(x) for x in leaves]
+    sent = [np.frombuffer(x.tobytes(), np.uint8) for x in leaves]
+    received = multihost_utils.process_allgather(sent)
+    joined = [
+        np.concatenate([
+            np.frombuffer(np.asarray(rows[p]).tobytes(), x.dtype).reshape(x.shape)[:n]
+            for p, n in enumerate(counts)
+        ])
+        for x, rows in zip(leaves, received, strict=True)
+    ]  # fmt: skip
+    values, metrics, diverged = jax.tree.unflatten(tree, joined)
+    metrics = {name: metrics[name] for name in result.metrics}  # (sorted by jax)
+    return result._replace(values=values, metrics=metrics, diverged=diverged)
+
+
+def _sweep_here(
+    env,
+    agent: Agent,
+    num_steps: int,
+    values: ArrayLike,
+    seeds: int | Sequence[int],
+    *,
+    key: jax.Array,
+    env_seeds: Sequence[int] | None = None,
+    agent_params: Any = None,
+    swept: str | tuple[str, ...] | None = None,
+    final_steps: int | None = None,
+    curve_stride: int | None = None,
+    rollout_shape: tuple[int, int] | None = None,
+    on_step: Callable[[int], None] | None = None,
+    processes: int = 0,
+    num_eval_episodes: int = 100,
+    checkpoint: Checkpoint | None = None,
+    stop: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """:func:`host_sweep` of this process's grid (every value given)."""
     agent_params, swept = checked_agent_params(env, agent, agent_params, swept)
     values, seeds = as_grid(values, seeds, value_shape(swept))
     check_int("num_steps", num_steps, 1, None)

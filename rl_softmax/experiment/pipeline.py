@@ -327,15 +327,11 @@ def run_experiment(
     out_dir = outdir.results_dir(out, config.name)
     if devices is not None:  # before building runs starts JAX's backend
         executor.use_cpu_cores(devices)
+    checkpoints = write  # every process keeps its share of a host study's
     if jax.process_index() != 0:  # process 0 writes, plots and talks
         write, progress, say = False, False, (lambda line: None)
     start = time.perf_counter()
     runs = {s.name: _checked_run(config, i, s) for i, s in enumerate(config.studies)}
-    if config.env.backend == "host" and jax.process_count() > 1:
-        raise config_lib.ConfigError(
-            f"env {config.env.name!r} runs on the host (gymnasium), which one process "
-            "steps alone; run it without jax.distributed."
-        )
     estimates = _checked_memory(config, runs)
     build_seconds = time.perf_counter() - start
     opened = (
@@ -349,14 +345,14 @@ def run_experiment(
             config_hash=config_hash, build_seconds=build_seconds, write=write,
             progress=progress, draw=draw, cache_dir=cache_dir, say=say,
             estimates=estimates, checkpoint_every=checkpoint_every,
-            stop_on_divergence=on_divergence == "stop",
+            stop_on_divergence=on_divergence == "stop", checkpoints=checkpoints,
         )  # fmt: skip
 
 
 def _run_studies(
     config, runs, out_dir, metadata, finished, *, resolved, config_hash,
     build_seconds, write, progress, draw, cache_dir, say, estimates,
-    checkpoint_every, stop_on_divergence,
+    checkpoint_every, stop_on_divergence, checkpoints,
 ) -> Results:  # fmt: skip
     """The rest of :func:`run_experiment`: sweeps (or reuses) every study, writes
     arrays, metadata and summary, and calls ``draw``."""
@@ -411,10 +407,18 @@ def _run_studies(
                 result = results.load_study(out_dir, study.name)
             else:
                 checkpoint = None
-                if write:
+                # a host study over several processes: each keeps its own share
+                shared = (
+                    isinstance(runs[study.name], HostStudy) and jax.process_count() > 1
+                )
+                if write or (shared and checkpoints):
+                    name = study.name
+                    if shared:
+                        name += f".process{jax.process_index()}"
                     checkpoint = Checkpoint(
-                        out_dir / results.CHECKPOINTS_DIR / f"{study.name}.npz",
-                        tag=f"{config_hash} {study.name}", every=checkpoint_every,
+                        out_dir / results.CHECKPOINTS_DIR / f"{name}.npz",
+                        tag=f"{config_hash} {study.name} {jax.process_count()}",
+                        every=checkpoint_every,
                     )  # fmt: skip
                 try:
                     result, measured = _sweep_study(
@@ -439,6 +443,10 @@ def _run_studies(
                 for phase in ("compile", "run"):
                     timings[phase] += measured[f"{phase}_seconds"]
                 info.update(measured)
+                if shared:  # the shares' checkpoints go before process 0 tidies up
+                    if result is None and checkpoint is not None:
+                        checkpoint.remove()
+                    executor.any_process(False)
                 if result is None:  # another process: process 0 has the result
                     continue
                 say(
@@ -652,6 +660,8 @@ def _sweep_study(
             )
             if error is not None:
                 raise error
+        if jax.process_index() != 0:  # every process has it; process 0 keeps it
+            result = None
         return result, measured
     settings = {
         "final_steps": final_steps,
@@ -725,7 +735,8 @@ def _host_sweep_study(
             final_steps=final_steps,
             rollout_shape=run.rollout_shape,
             on_step=lambda done: bar.update(done - bar.n),
-            processes=choice.processes, checkpoint=checkpoint, stop=stop,
+            processes=choice.processes, checkpoint=checkpoint,
+            stop=None if stop is None else lambda: executor.any_process(stop()),
             log=None if say is None else lambda line: say(f"  {study.name}: {line}"),
         )  # fmt: skip
         run_seconds = time.perf_counter() - start

@@ -1,8 +1,11 @@
-"""Resume inside a host study: a study stopped between updates (by a request, or
-killed with SIGKILL) and run again gives exactly the arrays of an uninterrupted
-run, its gymnasium environments rebuilt from how each episode began and the
-actions since (envs.replay); an environment that cannot be rebuilt that way is
-detected and the study starts over instead of resuming wrongly."""
+"""Host studies that survive faults and scale past one process.
+
+Resume: a study stopped between updates (by a request, or killed with SIGKILL)
+and run again gives exactly the arrays of an uninterrupted run, its gymnasium
+environments rebuilt from how each episode began and the actions since
+(envs.replay); an environment that cannot be rebuilt that way is detected and the
+study starts over instead of resuming wrongly. Several processes: a host study
+split over two jax.distributed processes writes the same files as one process."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -71,7 +75,6 @@ def _frozenlake():
 
 
 def _lunarlander():
-    pytest.importorskip("Box2D")
     agent = make_actor_critic_agent(8, 4, anneal_steps=2000)
     kwargs = dict(
         key=jax.random.key(1), swept="tau", rollout_shape=(2, 32), final_steps=2,
@@ -242,3 +245,54 @@ def test_a_host_study_killed_with_sigkill_resumes_to_identical_results(tmp_path)
     assert "q: resuming after " in out
     assert not (killed / "checkpoints").exists()
     _same_files(straight, killed)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+_SHARED = {
+    "frozenlake": (
+        'name = "shared"\nnum_seeds = 3\nnum_steps = 3000\n'
+        '[env]\nname = "FrozenLake-v1"\nbackend = "host"\nvector = "sync"\n'
+        '[[studies]]\nname = "q"\nagent = "q_learning"\nrule = "boltzmann"\n'
+        "values = [0.05, 0.5, 5.0]\n"
+    ),
+    "cartpole": (
+        'name = "shared"\nnum_seeds = 2\nnum_steps = 1280\nfinal_steps = 256\n'
+        '[env]\nname = "CartPole-v1"\nbackend = "host"\nvector = "sync"\n'
+        '[[studies]]\nname = "ppo"\nagent = "ppo"\nvalues = [0.01, 0.1, 1.0]\n'
+        "num_envs = 4\nrollout_steps = 32\nnum_minibatches = 2\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_SHARED))
+def test_two_processes_give_the_host_results_of_one(tmp_path, name):
+    """FrozenLake (tabular) and CartPole (PPO, with its evaluation episodes) on the
+    host, 3 values over two jax.distributed processes (2 + 1, the last value
+    repeated to fill): the same summary.csv and arrays as one process, and process
+    0 alone writes and reports."""
+    config = tmp_path / "shared.toml"
+    config.write_text(_SHARED[name])
+    common = ["--no-plots", "--quiet", "--no-cache", "--devices", "1"]
+    one = tmp_path / "one"
+    proc = _cli(str(config), "--out", str(one), *common)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    two = tmp_path / "two"
+    port = _free_port()
+    procs = [
+        _cli(str(config), "--out", str(two), *common, "--coordinator",
+             f"localhost:{port}", "--num-processes", "2", "--process-id", str(i))
+        for i in range(2)
+    ]  # fmt: skip
+    finished = [p.communicate(timeout=300) for p in procs]
+    for proc, (_, err) in zip(procs, finished, strict=True):
+        assert proc.returncode == 0, err
+    assert "results:" in finished[0][0] and "results:" not in finished[1][0]
+    assert json.loads((two / "metadata.json").read_text())["processes"] == 2
+    assert not (two / "checkpoints").exists()
+    _same_files(one, two)
