@@ -26,7 +26,7 @@ final steps and divergence check by the
 :class:`~rl_softmax.engine.reductions.WindowFold` of the compiled scan.
 
 The environments are stepped in this process (gymnasium's sync vector env) or, with
-``processes=k``, by ``k`` worker processes (:mod:`rl_softmax.engine.host_vector`),
+``processes=k``, on ``k`` cores (:mod:`rl_softmax.engine.host_vector`),
 with bit-identical results. With a ``checkpoint`` the study saves its state at the
 end of an update and resumes from it, to the same bits: the loop's carry, and each
 environment as how its episode began and the actions since
@@ -157,7 +157,8 @@ def host_sweep(
         rollouts (one of its steps is an update of that many environment steps);
         None for a per-step agent.
       on_step: called with the number of steps done, every 1% of the run.
-      processes: worker processes stepping the environments (0: this process);
+      processes: processes stepping the environments, this one included (0: this
+        process alone);
         never changes a number.
       num_eval_episodes: evaluation episodes of a rollout agent's final policy,
         sampling and greedy (0: none).
@@ -725,17 +726,23 @@ def _evaluate(
         for _ in range(num_values) for s in range(num_seeds)
         for _ in range(2) for e in range(num_episodes)
     ]  # fmt: skip
-    total = np.zeros(runs)
-    alive = np.ones(runs, bool)
+    # flat over every episode; an ended episode's environment is not stepped again
+    total = np.zeros(math.prod(runs))
+    alive = np.ones(math.prod(runs), bool)
     vector = make_vector(env, math.prod(runs), processes)
     try:
         obs, _ = vector.reset(seed=seeds)
+        obs = env.as_obs(obs)
         for i in range(env.max_steps):
-            obs = env.as_obs(obs).reshape(*runs, *env.obs_shape)
-            action = np.asarray(act(states, obs, jnp.int32(i)))
-            obs, reward, terminated, truncated, _ = vector.step(action.reshape(-1))
-            total += np.where(alive, np.reshape(reward, runs), 0.0)
-            alive &= ~np.reshape(terminated | truncated, runs)
+            shaped = obs.reshape(*runs, *env.obs_shape)
+            action = np.asarray(act(states, shaped, jnp.int32(i))).reshape(-1)
+            playing = np.flatnonzero(alive)
+            stepped, reward, terminated, truncated = host_vector.step_some(
+                vector, playing, action[playing]
+            )
+            obs[playing] = env.as_obs(stepped)
+            total[playing] += reward
+            alive[playing] = ~(terminated | truncated)
             if not alive.any():
                 break
     finally:

@@ -1,19 +1,21 @@
-"""The host loop's vector environment: stepped in this process or by worker processes.
+"""The host loop's vector environment: stepped in this process or on every core.
 
 :func:`make_vector` builds what :func:`rl_softmax.engine.host.host_sweep` steps: with
 ``processes=0`` gymnasium's synchronous vector env
 (:meth:`rl_softmax.envs.host.HostEnv.vector`), with ``processes=k`` the same
-environments split into ``k`` contiguous groups, each group a synchronous vector env
-in a worker process, all stepped at once. Every environment is the same gymnasium
-environment, seeded the same and given the same actions, and the same-step autoreset
-runs per environment, so the results are bit-identical to the synchronous vector
-env's: the choice changes the speed, never a number.
+environments split into ``k`` contiguous groups, each a synchronous vector env, all
+stepped at once: the first by this process, the others by ``k - 1`` worker
+processes (this process would otherwise wait idle on a core while they step).
+Every environment is the same gymnasium environment, seeded the same and given the
+same actions, and the same-step autoreset runs per environment, so the results are
+bit-identical to the synchronous vector env's: the choice changes the speed, never
+a number.
 
 Why groups and not gymnasium's ``AsyncVectorEnv``: gymnasium 1.4 starts one process
 per environment (``max_concurrency`` bounds how many step at once, not how many
 processes exist), and the host loop steps values x seeds x ``num_envs``
 environments (96 for ``lunarlander_host``): one process per core, each stepping its
-share in a loop, costs two messages per core and step instead of two per
+share in a loop, costs two messages per worker and step instead of two per
 environment. The workers are started as fresh interpreters (``python -m`` this
 module), not by ``multiprocessing``: forking a process that runs JAX's threads can
 deadlock, and ``spawn`` would import the caller's ``__main__`` again. Messages are
@@ -21,7 +23,8 @@ pickles over the worker's stdin and stdout (the observations are small; no share
 memory is needed).
 
 :func:`choose_vector` turns ``[env] vector`` (:data:`VECTOR_MODES`) into a number of
-processes: ``"sync"`` none, ``"async"`` one per core (at most one per environment),
+processes: ``"sync"`` none, ``"async"`` one per core, this one included (at most one
+per environment),
 ``"auto"`` async when one step of the environment costs more than
 :data:`ASYNC_STEP_SECONDS` (timed on a single environment, :func:`step_seconds`) and
 the machine has more than one core.
@@ -49,6 +52,7 @@ __all__ = [
     "restore",
     "snapshot",
     "step_seconds",
+    "step_some",
 ]
 
 VECTOR_MODES = ("auto", "sync", "async")
@@ -72,7 +76,8 @@ class VectorChoice:
 
     Attributes:
       requested: the ``[env] vector`` asked for (:data:`VECTOR_MODES`).
-      processes: worker processes (0: this process, gymnasium's sync vector env).
+      processes: processes stepping a group of the environments, this one
+        included (0: this process alone, gymnasium's sync vector env).
       step_seconds: the measured cost of one environment step (``"auto"`` only).
     """
 
@@ -164,6 +169,31 @@ def restore(
     return _restore(vector, saved, actions)
 
 
+def step_some(
+    vector, indices: np.ndarray, actions: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Steps only the environments ``indices`` (ascending) with their ``actions``,
+    each on its own, without an autoreset: ``(obs, reward, terminated,
+    truncated)`` of those, e.g. evaluation episodes still under way while the
+    ended ones wait."""
+    if isinstance(vector, _Workers):
+        return vector.step_some(indices, actions)
+    return _step_some(vector, indices, actions)
+
+
+def _step_some(vector, indices, actions):
+    stepped = [vector.envs[i].step(a) for i, a in zip(indices, actions, strict=True)]
+    if not stepped:
+        return (np.zeros((0, *vector.single_observation_space.shape)),) + tuple(
+            np.zeros(0, t) for t in (np.float64, bool, bool)
+        )
+    obs, reward, terminated, truncated, _ = zip(*stepped, strict=True)
+    return (
+        np.stack(obs), np.asarray(reward, np.float64), np.asarray(terminated, bool),
+        np.asarray(truncated, bool),
+    )  # fmt: skip
+
+
 def _restore(vector, saved, actions):
     from rl_softmax.envs import replay
 
@@ -175,7 +205,8 @@ def _restore(vector, saved, actions):
 
 
 class _Workers:
-    """``num_envs`` environments in contiguous groups, one group per worker."""
+    """``num_envs`` environments in ``processes`` contiguous groups: the first
+    stepped in this process while the workers step the others."""
 
     def __init__(self, env, num_envs: int, processes: int, record: bool = False):
         self.num_envs = num_envs
@@ -183,8 +214,9 @@ class _Workers:
         self._groups = [g for g in self._groups if g.size]
         path = os.pathsep.join(p for p in sys.path if p)  # the caller's modules
         self._workers = []
+        self._here = env.vector(self._groups[0].size, record=record)
         try:
-            for group in self._groups:
+            for group in self._groups[1:]:
                 worker = subprocess.Popen(
                     [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
@@ -201,11 +233,11 @@ class _Workers:
         worker.stdin.flush()
 
     def _call(self, command: str, data: list) -> list:
-        """Sends every worker its share, then collects the replies: the groups step
-        at the same time."""
-        for worker, share in zip(self._workers, data, strict=True):
+        """Sends every worker its share, does the first share here, then collects
+        the workers' replies: the groups step at the same time."""
+        for worker, share in zip(self._workers, data[1:], strict=True):
             self._send(worker, (command, share))
-        replies = []
+        replies = [_answer(self._here, command, data[0])]
         for worker in self._workers:
             try:
                 ok, reply = pickle.load(worker.stdout)
@@ -254,7 +286,18 @@ class _Workers:
             [problem for reply in replies for problem in reply[1]],
         )
 
+    def step_some(self, indices, actions):
+        starts = [int(g[0]) for g in self._groups]
+        where = np.searchsorted(indices, [*starts, self.num_envs])
+        shares = [
+            (indices[a:b] - start, actions[a:b])
+            for start, a, b in zip(starts, where[:-1], where[1:], strict=True)
+        ]
+        replies = self._call("step_some", shares)
+        return tuple(np.concatenate(part) for part in zip(*replies, strict=True))
+
     def close(self) -> None:
+        self._here.close()
         for worker in self._workers:
             try:
                 self._send(worker, None)
@@ -265,26 +308,31 @@ class _Workers:
         self._workers = []
 
 
+def _answer(vector, command: str, data: Any) -> Any:
+    """A group's reply to a request: its sync vector env reset, stepped (what
+    ended, with the final observations), snapshot or restored."""
+    if command == "reset":
+        return vector.reset(seed=data)[0]
+    if command == "snapshot":
+        return snapshot(vector)
+    if command == "restore":
+        return _restore(vector, *data)
+    if command == "step_some":
+        return _step_some(vector, *data)
+    obs, reward, terminated, truncated, info = vector.step(data)
+    ended = np.asarray(info.get("_final_obs", np.zeros(vector.num_envs, bool)))
+    final = np.stack(info["final_obs"][ended]) if ended.any() else None
+    return obs, reward, terminated, truncated, ended, final
+
+
 def _serve(inbox, outbox) -> None:
     """A worker: a sync vector env of its group, stepped on request."""
     env, num_envs, record = pickle.load(inbox)
     vector = env.vector(num_envs, record=record)
     try:
         while (message := _receive(inbox)) is not None:
-            command, data = message
             try:
-                if command == "reset":
-                    reply = vector.reset(seed=data)[0]
-                elif command == "snapshot":
-                    reply = snapshot(vector)
-                elif command == "restore":
-                    reply = _restore(vector, *data)
-                else:
-                    obs, reward, terminated, truncated, info = vector.step(data)
-                    ended = np.asarray(info.get("_final_obs", np.zeros(num_envs, bool)))
-                    final = np.stack(info["final_obs"][ended]) if ended.any() else None
-                    reply = (obs, reward, terminated, truncated, ended, final)
-                answer = (True, reply)
+                answer = (True, _answer(vector, *message))
             except Exception:
                 answer = (False, traceback.format_exc())
             pickle.dump(answer, outbox, protocol=pickle.HIGHEST_PROTOCOL)
