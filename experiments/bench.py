@@ -283,19 +283,43 @@ def block_body(report: dict, name: str) -> str:
 
 
 def update_docs(report: dict, docs: Path = DOCS) -> list[Path]:
-    """Rewrites every bench block of the pages under ``docs``: the pages changed."""
+    """Rewrites the bench blocks of the pages under ``docs`` that ``report`` ran
+    (the machine block only with every suite; a suite's block run alone says
+    when, where and by which command): the pages changed."""
+    partial = set(report["suites"]) != set(SUITES)
+
+    def body(m: re.Match) -> str:
+        name = m["name"]
+        if partial and name not in report["suites"]:
+            return m[0]  # left as the run that wrote it
+        text = block_body(report, name)
+        if partial and name != "machine":
+            text += "\n" + _provenance(report) + "\n"
+        return m[1] + "\n" + text + "\n" + m[4]
+
     changed = []
     for page in sorted(docs.rglob("*.md")):
         text = page.read_text(encoding="utf-8")
         if "<!-- bench:" not in text:
             continue
-        new = _BLOCK.sub(
-            lambda m: m[1] + "\n" + block_body(report, m["name"]) + "\n" + m[4], text
-        )
+        new = _BLOCK.sub(body, text)
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed.append(page)
     return changed
+
+
+def _provenance(report: dict) -> str:
+    """One line on where a suite run alone was measured (the machine block holds
+    this for a run of every suite)."""
+    m = report["machine"]
+    load = (
+        "" if m["load_average"] is None else f", load average {m['load_average']:.2f}"
+    )
+    return (
+        f"*Measured alone by `{report['command']}`, {report['date']}, on {m['cpu']} "
+        f"({m['cores']} cores{load} when it started); {report['rounds']}.*"
+    )
 
 
 # ------------------------------------------------------------------ running
@@ -325,14 +349,14 @@ def run(
       only: suites to run (default all, in the order of :data:`SUITES`).
       out: the directory written.
       repeats: counted rounds (default 3, 1 with ``quick``).
-      update_docs_pages: also rewrite the tables of ``docs/`` (every suite must run).
+      update_docs_pages: also rewrite the tables of ``docs/`` of the suites run.
       gymnax: time gymnax's rows where it is installed.
       devices: JAX CPU devices (default one per core).
       command: the command line, as the table reports it.
       log: where progress goes (default standard error).
 
     Raises:
-      ValueError: an unknown suite, or docs to update from some suites only.
+      ValueError: an unknown suite.
     """
     names = list(SUITES) if not only else list(dict.fromkeys(only))
     unknown = [name for name in names if name not in SUITES]
@@ -341,8 +365,6 @@ def run(
             f"no benchmark suite {', '.join(map(repr, unknown))}; the suites are "
             f"{', '.join(SUITES)}"
         )
-    if update_docs_pages and set(names) != set(SUITES):
-        raise ValueError("--update-docs writes every suite's table: drop --only")
     if log is None:
 
         def log(text):

@@ -353,7 +353,7 @@ def _bench(args: argparse.Namespace) -> int:
             update_docs_pages=args.update_docs, devices=args.devices,
             command=" ".join(argv),
         )  # fmt: skip
-    except ValueError as err:  # an unknown suite, --update-docs with --only
+    except ValueError as err:  # an unknown suite
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
@@ -530,8 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     bench.add_argument(
         "--update-docs", action="store_true",
-        help="also rewrite the tables of docs/ between their bench markers (runs "
-        "every suite)",
+        help="also rewrite the tables of docs/ between their bench markers (of "
+        "the suites run; a suite run alone with --only says so under its table)",
     )  # fmt: skip
     _devices_argument(bench)
     bench.set_defaults(handler=_bench)

@@ -30,7 +30,7 @@ def _report(quick: bool = False) -> dict:
                                   "env-steps", "gymnax not installed")  # fmt: skip
     check = harness.Check("frozenlake: NumPy vs sweep", True, "max |z| = 1.0")
     return {
-        "command": "rl-softmax bench", "quick": quick, "suites": ["bandit"],
+        "command": "rl-softmax bench", "quick": quick, "suites": list(bench.SUITES),
         "date": "2026-01-01T00:00:00+00:00", "wall_seconds": 12.0,
         "warmup": "one warm-up round", "rounds": "3 counted rounds",
         "machine": bench.machine(), "compilation_cache": "/cache",
@@ -137,11 +137,29 @@ def test_an_unknown_block_name_is_an_error():
         bench.block_body(_report(), "bandits")
 
 
-def test_run_refuses_unknown_suites_and_partial_docs_before_running_anything():
+def test_run_refuses_unknown_suites_before_running_anything():
     with pytest.raises(ValueError, match="no benchmark suite 'lake'.*bandit, "):
         bench.run(only=["bandit", "lake"])
-    with pytest.raises(ValueError, match="drop --only"):
-        bench.run(only=["bandit"], update_docs_pages=True)
+
+
+def test_a_suite_run_alone_rewrites_its_own_block_and_says_where_it_ran(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(PAGE)
+    report = {**_report(), "suites": ["bandit"], "command": "rl-softmax bench "
+              "--only bandit --update-docs"}  # fmt: skip
+    assert bench.update_docs(report, tmp_path) == [page]
+    before, after = bench.doc_blocks(PAGE), bench.doc_blocks(page.read_text())
+    # the machine and the other suites' blocks stay as the run that wrote them
+    assert after["machine"] == before["machine"]
+    assert after["frozenlake"] == before["frozenlake"]
+    lines = after["bandit"].strip().splitlines()
+    table = bench.block_body(report, "bandit").strip().splitlines()
+    assert lines[: len(table)] == table
+    assert lines[-1].startswith(
+        "*Measured alone by `rl-softmax bench --only bandit --update-docs`, "
+        "2026-01-01T00:00:00+00:00, on "
+    )
+    assert bench.update_docs(report, tmp_path) == []
 
 
 def _pages_with_blocks() -> dict[Path, dict[str, str]]:
@@ -153,13 +171,21 @@ def _pages_with_blocks() -> dict[Path, dict[str, str]]:
     return pages
 
 
-def test_every_suite_has_a_table_in_the_docs_and_one_run_made_them_all():
+def test_every_suite_has_a_table_in_the_docs_made_by_the_bench():
+    """One run of every suite made the machine block; a suite's block is that
+    run's or says which run made it."""
     pages = _pages_with_blocks()
     names = [name for blocks in pages.values() for name in blocks]
     assert sorted(set(names) - {"machine"}) == sorted(bench.SUITES)
     assert len(names) == len(set(names))  # each once
     (machine,) = [blocks["machine"] for blocks in pages.values() if "machine" in blocks]
     assert "`rl-softmax bench " in machine and " --update-docs`" in machine
+    for blocks in pages.values():
+        for name, body in blocks.items():
+            last = body.strip().splitlines()[-1]
+            if last.startswith("*Measured alone by"):
+                assert f"`rl-softmax bench --only {name}" in last, last
+                assert "--update-docs`" in last, last
 
 
 def test_the_docs_tables_have_the_shape_the_bench_writes():
@@ -176,6 +202,8 @@ def test_the_docs_tables_have_the_shape_the_bench_writes():
                 continue
             header = bench.table_lines([])
             assert lines[:2] == header, (page, name)
+            if lines[-1].startswith("*Measured alone by"):  # a suite run alone
+                lines = lines[:-1]
             table = [line for line in lines[2:] if line.startswith("|")]
             checks = [line for line in lines[2:] if not line.startswith("|")]
             assert table and lines[2 : 2 + len(table)] == table, (page, name)
