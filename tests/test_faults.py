@@ -18,6 +18,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from same_results import assert_same_files
 
 from rl_softmax.agents import make_action_value_agent
 from rl_softmax.engine import checkpoint as checkpoint_lib
@@ -44,17 +45,6 @@ def _cli(*args, **kwargs) -> subprocess.Popen:
 def _finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
-
-
-def _same_results(a: Path, b: Path) -> None:
-    assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
-    names = sorted(p.name for p in (a / "studies").glob("*.npz"))
-    assert names == sorted(p.name for p in (b / "studies").glob("*.npz")) != []
-    for name in names:
-        with np.load(a / "studies" / name) as x, np.load(b / "studies" / name) as y:
-            assert sorted(x.files) == sorted(y.files)
-            for key in x.files:
-                np.testing.assert_array_equal(x[key], y[key], err_msg=key)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +93,7 @@ def test_interrupted_run_resumes_to_identical_results(straight, tmp_path, sig):
     assert _metadata(out)["status"] == "complete"
     assert "stopped" not in _metadata(out)
     assert not (out / "checkpoints").exists()
-    _same_results(straight, out)
+    assert_same_files(straight, out)
 
 
 def _free_port() -> int:
@@ -131,7 +121,7 @@ def test_two_processes_give_the_results_of_one(tmp_path):
     assert "results:" in finished[0][1] and "results:" not in finished[1][1]
     metadata = _metadata(two)
     assert metadata["processes"] == 2 and len(metadata["devices"]) == 2
-    _same_results(one, two)
+    assert_same_files(one, two)
 
 
 # ---------------------------------------------------------------- in-process sweeps

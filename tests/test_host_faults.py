@@ -23,6 +23,7 @@ import gymnasium as gym
 import jax
 import numpy as np
 import pytest
+from same_results import assert_same_files, assert_same_sweeps
 
 from rl_softmax.agents import make_actor_critic_agent, make_td_agent, rules
 from rl_softmax.engine import checkpoint as checkpoint_lib
@@ -33,20 +34,6 @@ from rl_softmax.envs import replay
 from rl_softmax.envs.host import make_host
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _assert_same(first, second):
-    """Every array of two SweepResults is equal, bit for bit (NaN where NaN)."""
-    assert first.final_steps == second.final_steps
-    for field in ("values", "seeds", "steps", "diverged"):
-        np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
-    assert list(first.metrics) == list(second.metrics)
-    for name, metric in first.metrics.items():
-        for field, array in metric._asdict().items():
-            other = getattr(second.metrics[name], field)
-            assert (array is None) == (other is None), (name, field)
-            if array is not None:
-                np.testing.assert_array_equal(array, other, err_msg=f"{name}.{field}")
 
 
 def _saved(path: Path) -> tuple[dict, dict]:
@@ -114,7 +101,7 @@ def test_a_stopped_host_study_resumes_to_the_uninterrupted_arrays(
         processes=processes, **kwargs,
     )  # fmt: skip
     assert lines == [f"resuming after {stopped.value.steps_done} of {num_steps} steps"]
-    _assert_same(straight, resumed)
+    assert_same_sweeps(straight, resumed)
 
 
 def test_a_checkpoint_of_other_settings_or_a_changed_environment_is_not_resumed(
@@ -155,7 +142,7 @@ def test_a_checkpoint_of_other_settings_or_a_changed_environment_is_not_resumed(
     assert len(lines) == 1 and "cannot resume" in lines[0], lines
     assert "environment 0: its random generator is not in the saved state" in lines[0]
     assert lines[0].endswith("starting over")
-    _assert_same(straight, again)
+    assert_same_sweeps(straight, again)
 
 
 def test_an_environment_is_rebuilt_from_its_beginning_and_actions():
@@ -200,17 +187,6 @@ def _cli(*args) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _same_files(a: Path, b: Path) -> None:
-    assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
-    names = sorted(p.name for p in (a / "studies").glob("*.npz"))
-    assert names == sorted(p.name for p in (b / "studies").glob("*.npz")) != []
-    for name in names:
-        with np.load(a / "studies" / name) as x, np.load(b / "studies" / name) as y:
-            assert sorted(x.files) == sorted(y.files)
-            for key in x.files:
-                np.testing.assert_array_equal(x[key], y[key], err_msg=key)
-
-
 def test_a_host_study_killed_with_sigkill_resumes_to_identical_results(tmp_path):
     """``rl-softmax run`` of Q-learning on gymnasium's slippery FrozenLake, killed
     with SIGKILL once a checkpoint is on disk, then run again: the same
@@ -244,7 +220,7 @@ def test_a_host_study_killed_with_sigkill_resumes_to_identical_results(tmp_path)
     assert proc.returncode == 0, err
     assert "q: resuming after " in out
     assert not (killed / "checkpoints").exists()
-    _same_files(straight, killed)
+    assert_same_files(straight, killed)
 
 
 def _free_port() -> int:
@@ -295,4 +271,4 @@ def test_two_processes_give_the_host_results_of_one(tmp_path, name):
     assert "results:" in finished[0][0] and "results:" not in finished[1][0]
     assert json.loads((two / "metadata.json").read_text())["processes"] == 2
     assert not (two / "checkpoints").exists()
-    _same_files(one, two)
+    assert_same_files(one, two)
