@@ -143,11 +143,10 @@ def main(argv: list[str] | None = None) -> list[Path]:
     host_vs_jax = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(host_vs_jax)
     results_dir = Path(args.results) / f"host_vs_jax{suffix}"
-    quick = (
-        []
-        if full_size
-        else ["--num-seeds", "2", "--num-steps", "200", "--updates", "2"]
-    )
+    quick = [] if full_size else [
+        "--num-seeds", "2", "--num-steps", "200", "--updates", "2",
+        "--pole-seeds", "2",
+    ]  # fmt: skip
     host_vs_jax.main([*quick, "--out", str(results_dir)])
     written.append(
         Path(shutil.copyfile(results_dir / "host_vs_jax.png", out / "host_vs_jax.png"))
