@@ -40,12 +40,12 @@ def test_readme_figures_are_the_plots_the_configs_draw(
 
     def shared_script(name):
         module = load(name)
-        if name == "cliff_step_size":  # its run is test_cli's of the same config
-            out = f"{name}_4x20"
+        if name == "cliff_step_size":  # its run is test_cli's of the same config,
+            # in the folder the script writes (not in its runs/)
             monkeypatch.setattr(
                 module, "run_experiment",
                 lambda config, runs, **kw: shared_results(
-                    config, out, **{**kw, "overwrite": False}
+                    config, Path(runs).parent.name, **{**kw, "overwrite": False}
                 ),
             )  # fmt: skip
         if name == "mellowmax_paper":
