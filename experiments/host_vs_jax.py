@@ -47,9 +47,13 @@ NUM_SEEDS, NUM_STEPS, UPDATES = 200, 5000, 196
 """The full size: FrozenLake's seeds and steps per tau, CartPole's PPO updates."""
 
 
-def runs(num_seeds: int, num_steps: int, updates: int, out: Path):
+def runs(
+    num_seeds: int, num_steps: int, updates: int, out: Path,
+    pole_seeds: int | None = None,
+):  # fmt: skip
     """``(lake, pole)``, each ``{backend: Results}``: FrozenLake's tau sweep and
-    CartPole's constant-tau PPO on both backends (complete results are reused)."""
+    CartPole's constant-tau PPO on both backends (complete results are reused).
+    CartPole runs the config's seeds unless ``pole_seeds`` is given."""
     lake = _both(
         "frozenlake_tau_sweep",
         [f"num_seeds={num_seeds}", f"num_steps={num_steps}",
@@ -60,7 +64,8 @@ def runs(num_seeds: int, num_steps: int, updates: int, out: Path):
     pole = _both(
         "cartpole_softmax_pg",
         [f"num_steps={steps}", f"final_steps={min(20480, steps)}",
-         "studies=[" + _constant_study() + "]"],
+         "studies=[" + _constant_study() + "]",
+         *([] if pole_seeds is None else [f"num_seeds={pole_seeds}"])],
         out,
     )  # fmt: skip
     return lake, pole
@@ -71,10 +76,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--num-seeds", type=int, default=NUM_SEEDS)
     parser.add_argument("--num-steps", type=int, default=NUM_STEPS)
     parser.add_argument("--updates", type=int, default=UPDATES, help="PPO updates")
+    parser.add_argument(
+        "--pole-seeds", type=int, default=None,
+        help="CartPole's seeds (default: its config's, 10)",
+    )  # fmt: skip
     parser.add_argument("--out", default="results/host_vs_jax")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    lake, pole = runs(args.num_seeds, args.num_steps, args.updates, out)
+    lake, pole = runs(
+        args.num_seeds, args.num_steps, args.updates, out, args.pole_seeds
+    )
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax_lake, ax_pole = fig.subplots(1, 2)
     report = {"frozenlake": [], "cartpole": {}}
@@ -110,7 +121,8 @@ def main(argv: list[str] | None = None) -> dict:
         )
     ax_pole.set_xlabel("environment steps")
     ax_pole.set_ylabel("episode return")
-    ax_pole.set_title("CartPole-v1, PPO (τ = 0.01): 10 runs", fontsize=10)
+    pole_runs = len(next(iter(pole["jax"].studies.values())).seeds)
+    ax_pole.set_title(f"CartPole-v1, PPO (τ = 0.01): {pole_runs} runs", fontsize=10)
     for ax in (ax_lake, ax_pole):
         ax.legend(frameon=False)
         ax.grid(alpha=0.3)

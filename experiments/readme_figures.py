@@ -18,6 +18,7 @@ import importlib.util
 import shutil
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import jax
 
@@ -64,6 +65,22 @@ POLICY_FIGURES = {
     "lunarlander_host": {"ppo_curves_return.png": "lunarlander_host_return.png"},
 }
 QUICK_POLICY = ["num_seeds=2", "num_steps=1024", "final_steps=512"]
+# mellowmax_paper.py's quick run: the smallest at which its test's checks hold
+# (tests/test_mellowmax_paper.py reads this run)
+QUICK_MELLOWMAX = [
+    "--num-pairs", "2000", "--num-starts", "8", "--num-mdps", "24",
+    "--sarsa-steps", "40000", "--sarsa-seeds", "2",
+]  # fmt: skip
+
+
+def _script(name: str) -> ModuleType:
+    """``experiments/<name>.py``, imported (registered under its name, as
+    dataclasses look their module up there)."""
+    spec = importlib.util.spec_from_file_location(name, _HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv: list[str] | None = None) -> list[Path]:
@@ -109,9 +126,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     _, key_figures = jax.random.split(jax.random.key(0))
     for name, figure in plotting.tour_figures(key_figures):
         written.append(plotting.save_figure(figure, out / name))
-    spec = importlib.util.spec_from_file_location("figure_2_5", _HERE / "figure_2_5.py")
-    figure_2_5 = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(figure_2_5)
+    figure_2_5 = _script("figure_2_5")
     results_dir = Path(args.results) / "figure_2_5"
     figure_2_5.main(
         ["--num-runs", str(args.num_seeds), "--num-steps", str(args.num_steps),
@@ -120,11 +135,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     written.append(
         Path(shutil.copyfile(results_dir / "figure_2_5.png", out / "figure_2_5.png"))
     )
-    spec = importlib.util.spec_from_file_location(
-        "cliff_step_size", _HERE / "cliff_step_size.py"
-    )
-    cliff_step_size = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cliff_step_size)
+    cliff_step_size = _script("cliff_step_size")
     results_dir = Path(args.results) / f"cliff_step_size{suffix}"
     quick = [] if full_size else [
         "--num-seeds", str(args.num_seeds), "--num-steps", str(args.num_steps),
@@ -137,26 +148,17 @@ def main(argv: list[str] | None = None) -> list[Path]:
             )
         )
     )
-    spec = importlib.util.spec_from_file_location(
-        "host_vs_jax", _HERE / "host_vs_jax.py"
-    )
-    host_vs_jax = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(host_vs_jax)
+    host_vs_jax = _script("host_vs_jax")
     results_dir = Path(args.results) / f"host_vs_jax{suffix}"
-    quick = (
-        []
-        if full_size
-        else ["--num-seeds", "2", "--num-steps", "200", "--updates", "2"]
-    )
+    quick = [] if full_size else [
+        "--num-seeds", "2", "--num-steps", "200", "--updates", "2",
+        "--pole-seeds", "2",
+    ]  # fmt: skip
     host_vs_jax.main([*quick, "--out", str(results_dir)])
     written.append(
         Path(shutil.copyfile(results_dir / "host_vs_jax.png", out / "host_vs_jax.png"))
     )
-    spec = importlib.util.spec_from_file_location(
-        "temperature_atlas", _HERE / "temperature_atlas.py"
-    )
-    atlas = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(atlas)
+    atlas = _script("temperature_atlas")
     quick = [] if full_size else [
         "--families", "bandit_tau_sweep", "frozenlake_tau_sweep",
         "--set", f"num_seeds={args.num_seeds}", "--set", "num_steps=400",
@@ -167,18 +169,10 @@ def main(argv: list[str] | None = None) -> list[Path]:
         "--figure", str(out / "temperature_atlas.png"),
     ])  # fmt: skip
     written.append(out / "temperature_atlas.png")
-    spec = importlib.util.spec_from_file_location(
-        "mellowmax_paper", _HERE / "mellowmax_paper.py"
-    )
-    mellowmax_paper = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mellowmax_paper  # its dataclasses look it up there
-    spec.loader.exec_module(mellowmax_paper)
+    mellowmax_paper = _script("mellowmax_paper")
     # full size: its report and table land beside the figures (the docs read them)
     results_dir = out if full_size else Path(args.results) / "mellowmax_paper_quick"
-    quick = [] if full_size else [
-        "--num-pairs", "200", "--num-starts", "2", "--num-mdps", "4",
-        "--sarsa-steps", "2000", "--sarsa-seeds", "2",
-    ]  # fmt: skip
+    quick = [] if full_size else QUICK_MELLOWMAX
     mellowmax_paper.main([*quick, "--out", str(results_dir)])
     for name in ("mellowmax_sarsa.png", "mellowmax_fixed_points.png"):
         if results_dir != out:

@@ -89,8 +89,13 @@ def shared_results(tmp_path_factory):
     the shipped configs' tiny runs) name the same ``out``: the first run saves its
     studies there and the others reuse them (``run_experiment`` resumes from
     saved studies of the same config) instead of compiling them again.
+
+    ``.script(name, argv, out)`` does the same for a script of ``experiments/``:
+    the first call runs its ``main([*argv, "--out", folder / out])`` and saves what
+    it returned; the others (same ``argv``, or the test fails) get that back.
     """
     import fcntl
+    import pickle
 
     from rl_softmax.experiment import run_experiment
 
@@ -111,5 +116,18 @@ def shared_results(tmp_path_factory):
         with alone(out) as path:
             return run_experiment(config, path, **kwargs)
 
-    run.folder, run.alone = folder, alone
+    def script_once(name, argv, out):
+        from experiment_scripts import script
+
+        with alone(out) as path:
+            returned = path / "returned.pickle"
+            if returned.exists():
+                first_argv, value = pickle.loads(returned.read_bytes())
+                assert first_argv == list(argv), (name, first_argv, argv)
+                return value
+            value = script(name).main([*argv, "--out", str(path)])
+            returned.write_bytes(pickle.dumps((list(argv), value)))
+            return value
+
+    run.folder, run.alone, run.script = folder, alone, script_once
     return run

@@ -4,9 +4,10 @@ agrees with an independent recomputation."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
-from experiment_scripts import script_main
+from experiment_scripts import script, script_main
 
 from rl_softmax.experiment import results
 
@@ -24,13 +25,24 @@ def test_figure_2_5_reports_the_saved_curves(tmp_path):
     assert (tmp_path / "figure_2_5.png").stat().st_size > 10_000
 
 
-def test_anneal_comparison_table_matches_saved_results(tmp_path):
-    table = script_main("anneal_comparison")(
+def test_anneal_comparison_table_matches_saved_results(
+    tmp_path, shared_results, monkeypatch
+):
+    anneal_comparison = script("anneal_comparison")
+    # its runs are the tiny runs of test_cli and readme_figures.py (the first to run
+    # one saves it for the others)
+    monkeypatch.setattr(
+        anneal_comparison, "run_experiment",
+        lambda config, out, **kw: shared_results(config, Path(out).name, **kw),
+    )  # fmt: skip
+    table = anneal_comparison.main(
         ["--num-seeds", "4", "--num-steps", "20", "--out", str(tmp_path)]
     )
     assert len(table) == 7  # one row per study of the four configs
     row = table[0]  # constant tau: best by mean reward, recomputed from the arrays
-    result = results.load_study(tmp_path / "bandit_tau_sweep_4x20", "boltzmann")
+    result = results.load_study(
+        shared_results.folder / "bandit_tau_sweep_4x20", "boltzmann"
+    )
     swept = np.isfinite(result.values) & (result.values > 0)
     means = result.metrics["reward"].run_mean.astype(np.float64).mean(axis=1)
     best = np.argmax(np.where(swept, means, -np.inf))

@@ -20,10 +20,8 @@ from experiment_scripts import script
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "docs" / "figures" / "mellowmax_paper.json"
 PAGE = REPO / "docs" / "guide" / "mellowmax.md"
-TINY = [
-    "--num-pairs", "2000", "--num-starts", "8", "--num-mdps", "24",
-    "--sarsa-steps", "40000", "--sarsa-seeds", "2",
-]  # fmt: skip
+# readme_figures.py's quick run of the script: run once, by the first test to ask
+TINY = script("readme_figures").QUICK_MELLOWMAX
 
 
 def numpy_boltzmann(v, beta):
@@ -51,10 +49,11 @@ def numpy_gvi(tables, discount, op, num_sweeps):
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mellowmax_paper")
-    module = script("mellowmax_paper")
-    return module, module.main([*TINY, "--out", str(out)]), out
+def tiny(shared_results):
+    """``(module, report, out)``: what ``main`` returned and wrote in ``out``."""
+    out = "mellowmax_paper_quick"  # the folder readme_figures.py's quick run writes
+    report = shared_results.script("mellowmax_paper", TINY, out)
+    return script("mellowmax_paper"), report, shared_results.folder / out
 
 
 def test_tiny_run_saves_what_it_reports(tiny):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from experiment_scripts import EXPERIMENTS, script
 
@@ -30,10 +31,34 @@ def test_readme_figures_are_the_plots_the_configs_draw(
     tmp_path, shared_results, monkeypatch
 ):
     readme_figures = script("readme_figures")
-    # its config runs are the tiny runs of test_policy_configs and test_cli: the
-    # first to run one saves it for the others
+    # its config runs are the tiny runs of test_policy_configs and test_cli, and its
+    # mellowmax_paper.py run is test_mellowmax_paper's: the first to run one saves
+    # it for the others
     monkeypatch.setattr(readme_figures, "run_experiment", shared_results)
     results = shared_results.folder
+    load = readme_figures._script
+
+    def shared_script(name):
+        module = load(name)
+        if name == "cliff_step_size":  # its run is test_cli's of the same config,
+            # in the folder the script writes (not in its runs/)
+            monkeypatch.setattr(
+                module, "run_experiment",
+                lambda config, runs, **kw: shared_results(
+                    config, Path(runs).parent.name, **{**kw, "overwrite": False}
+                ),
+            )  # fmt: skip
+        if name == "mellowmax_paper":
+
+            def main(argv):
+                *argv, flag, out = argv
+                assert flag == "--out" and Path(out).parent == results, argv
+                return shared_results.script(name, argv, Path(out).name)
+
+            monkeypatch.setattr(module, "main", main)
+        return module
+
+    monkeypatch.setattr(readme_figures, "_script", shared_script)
     argv = ["--num-seeds", "4", "--num-steps", "20"]
     argv += ["--results", str(results), "--out", str(tmp_path / "figs")]
     written = readme_figures.main(argv)
