@@ -10,6 +10,7 @@ import gymnasium as gym
 import jax
 import numpy as np
 import pytest
+from same_results import assert_same_sweeps
 
 from rl_softmax import envs
 from rl_softmax.agents import make_actor_critic_agent, make_td_agent, rules
@@ -178,20 +179,6 @@ def test_bad_backends_and_ids_are_refused_with_the_field(env, message):
         config_lib.from_dict(_config(env))
 
 
-def _assert_same_arrays(first, second):
-    """Every array of two SweepResults is equal, bit for bit (NaN where NaN)."""
-    assert first.final_steps == second.final_steps
-    for field in ("values", "seeds", "steps", "diverged"):
-        np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
-    assert list(first.metrics) == list(second.metrics)
-    for name, metric in first.metrics.items():
-        for field, array in metric._asdict().items():
-            other = getattr(second.metrics[name], field)
-            assert (array is None) == (other is None), (name, field)
-            if array is not None:
-                np.testing.assert_array_equal(array, other, err_msg=f"{name}.{field}")
-
-
 def _ppo_config(**env) -> dict:
     return {
         "name": "h", "num_seeds": 2, "num_steps": 320, "final_steps": 128,
@@ -229,7 +216,7 @@ def test_async_workers_give_the_sync_vector_envs_numbers_bit_for_bit(
         }
     for mode, config in configs.items():
         out[mode] = run_experiment(config, write=False, progress=False, cache_dir=False)
-    _assert_same_arrays(out["sync"].studies["s"], out["async"].studies["s"])
+    assert_same_sweeps(out["sync"].studies["s"], out["async"].studies["s"])
     recorded = {mode: r.metadata["studies"]["s"]["vector"] for mode, r in out.items()}
     assert recorded["sync"] == {"vector": "sync", "requested": "sync", "processes": 0}
     assert recorded["async"]["vector"] == "async"
