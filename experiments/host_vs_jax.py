@@ -5,9 +5,12 @@ Runs ``configs/frozenlake_tau_sweep.toml`` (Boltzmann Q-learning over tau) and t
 ``constant`` study of ``configs/cartpole_softmax_pg.toml`` (PPO) twice each, once
 with ``backend = "jax"`` (the JAX ports in the compiled sweep) and once with
 ``backend = "host"`` (gymnasium's own environments stepped on the host, the agent
-jitted), and draws both on one figure: FrozenLake's episode return against tau and
-CartPole's return over training, each with 95% confidence bands. It prints, per tau,
-the two means and their difference in combined standard errors.
+jitted), and draws both on one figure: FrozenLake's episode return against tau,
+CartPole's return over training and its final policy's evaluation episodes (sampling,
+``eval_return``, and greedy, ``greedy_return``, with the share of runs ``solved``),
+each with 95% confidence intervals. It prints, per tau, the two means and their
+difference in combined standard errors, and the same for CartPole's final return and
+evaluation.
 
     python experiments/host_vs_jax.py                      # 200 seeds x 5000 steps
     python experiments/host_vs_jax.py --num-seeds 10 --num-steps 1000 --updates 20
@@ -42,6 +45,9 @@ def _both(config: str, overrides: list[str], out: Path) -> dict:
         for backend in ("jax", "host")
     }
 
+
+_EVALUATION = ("eval_return", "greedy_return")
+"""CartPole's evaluation of the final policy: sampling, then greedy."""
 
 NUM_SEEDS, NUM_STEPS, UPDATES = 200, 5000, 196
 """The full size: FrozenLake's seeds and steps per tau, CartPole's PPO updates."""
@@ -86,8 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
     lake, pole = runs(
         args.num_seeds, args.num_steps, args.updates, out, args.pole_seeds
     )
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    ax_lake, ax_pole = fig.subplots(1, 2)
+    fig = Figure(figsize=(14, 4), layout="constrained")
+    ax_lake, ax_pole, ax_eval = fig.subplots(1, 3, width_ratios=(1, 1, 0.7))
     report = {"frozenlake": [], "cartpole": {}}
     for k, (backend, results) in enumerate(lake.items()):
         (study,) = results.studies.values()
@@ -119,11 +125,25 @@ def main(argv: list[str] | None = None) -> dict:
             final.mean(),
             final.std(ddof=1) / math.sqrt(final.size),
         )
+        solved = study.metrics["solved"].run_mean[0].mean()
+        for j, name in enumerate(_EVALUATION):
+            per_run = study.metrics[name].run_mean[0].astype(np.float64)
+            mean, sem = per_run.mean(), per_run.std(ddof=1) / math.sqrt(per_run.size)
+            report["cartpole"][f"{backend} {name}"] = (mean, sem)
+            ax_eval.errorbar(
+                j + 0.15 * (2 * k - 1), mean, stats.half_width(sem, per_run.size),
+                fmt="o", ms=4, capsize=3, color=f"C{k}",
+                label=f"{backend}: {solved:.0%} of runs solved" if j == 0 else None,
+            )  # fmt: skip
     ax_pole.set_xlabel("environment steps")
     ax_pole.set_ylabel("episode return")
     pole_runs = len(next(iter(pole["jax"].studies.values())).seeds)
     ax_pole.set_title(f"CartPole-v1, PPO (τ = 0.01): {pole_runs} runs", fontsize=10)
-    for ax in (ax_lake, ax_pole):
+    ax_eval.set_xticks(range(len(_EVALUATION)), ["sampling", "greedy"])
+    ax_eval.set_xlim(-0.6, len(_EVALUATION) - 0.4)
+    ax_eval.set_ylabel("final policy's episode return")
+    ax_eval.set_title("CartPole-v1, the final policies' evaluation", fontsize=10)
+    for ax in (ax_lake, ax_pole, ax_eval):
         ax.legend(frameon=False)
         ax.grid(alpha=0.3)
     fig.suptitle("gymnasium on the host vs the JAX ports (mean, 95% CI)")
@@ -145,11 +165,20 @@ def main(argv: list[str] | None = None) -> dict:
         f"CartPole-v1 final return: jax {a:.1f} ± {sa:.1f}, host {b:.1f} ± {sb:.1f} "
         f"(agree within 95%: {'yes' if pole_agree else 'NO'})"
     )
+    for name in _EVALUATION:
+        (a, sa), (b, sb) = (report["cartpole"][f"{k} {name}"] for k in ("jax", "host"))
+        agree = abs(a - b) <= Z95 * math.hypot(sa, sb)
+        pole_agree = pole_agree and agree
+        print(
+            f"CartPole-v1 {name}: jax {a:.1f} ± {sa:.1f}, host {b:.1f} ± {sb:.1f} "
+            f"(agree within 95%: {'yes' if agree else 'NO'})"
+        )
     print(f"wrote {out / 'host_vs_jax.png'}")
     return {
         "frozenlake_agree": agree,
         "frozenlake_z": z,
         "cartpole": report["cartpole"],
+        "cartpole_agree": pole_agree,
     }
 
 

@@ -173,6 +173,15 @@ def host_vs_jax_table(results: Mapping[str, object]) -> str:
             per_run(host_pole, "return", "final")[0],
         )
     )
+    for name, what in (
+        ("eval_return", "final policy's return, sampling"),
+        ("greedy_return", "final policy's return, greedy"),
+        ("solved", "runs solved (share)"),
+    ):  # fmt: skip
+        lines.append(
+            f"| CartPole-v1, PPO, {what} | tau = {float(jax_pole.values[0]):.3g} "
+            + _backend_cells(per_run(jax_pole, name)[0], per_run(host_pole, name)[0])
+        )
     lake_config, pole_config = lake["jax"].config, pole["jax"].config
     return (
         "\n".join(lines)

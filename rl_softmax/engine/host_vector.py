@@ -3,8 +3,8 @@
 :func:`make_vector` builds what :func:`rl_softmax.engine.host.host_sweep` steps: with
 ``processes=0`` gymnasium's synchronous vector env
 (:meth:`rl_softmax.envs.host.HostEnv.vector`), with ``processes=k`` the same
-environments split into ``k`` contiguous groups, each a synchronous vector env, all
-stepped at once: the first by this process, the others by ``k - 1`` worker
+environments dealt into ``k`` groups, each a synchronous vector env, all stepped at
+once: the first by this process, the others by ``k - 1`` worker
 processes (this process would otherwise wait idle on a core while they step).
 Every environment is the same gymnasium environment, seeded the same and given the
 same actions, and the same-step autoreset runs per environment, so the results are
@@ -205,13 +205,24 @@ def _restore(vector, saved, actions):
 
 
 class _Workers:
-    """``num_envs`` environments in ``processes`` contiguous groups: the first
-    stepped in this process while the workers step the others."""
+    """``num_envs`` environments dealt round-robin into ``processes`` groups (the
+    ``k``-th environment to group ``k % processes``): the first stepped in this
+    process while the workers step the others. Dealt, not cut into contiguous
+    blocks: neighbouring environments belong to the same run, and runs of one value
+    end their episodes at similar times, so a block could hold most of the episodes
+    still under way (the final policy's evaluation steps only those) and leave the
+    other processes idle."""
 
     def __init__(self, env, num_envs: int, processes: int, record: bool = False):
         self.num_envs = num_envs
-        self._groups = [g for g in np.array_split(np.arange(num_envs), processes)]
+        self._groups = [np.arange(p, num_envs, processes) for p in range(processes)]
         self._groups = [g for g in self._groups if g.size]
+        # each environment's group and its index in that group
+        self._owner = np.empty(num_envs, np.intp)
+        self._local = np.empty(num_envs, np.intp)
+        for g, group in enumerate(self._groups):
+            self._owner[group] = g
+            self._local[group] = np.arange(group.size)
         path = os.pathsep.join(p for p in sys.path if p)  # the caller's modules
         self._workers = []
         self._here = env.vector(self._groups[0].size, record=record)
@@ -251,50 +262,62 @@ class _Workers:
             replies.append(reply)
         return replies
 
+    @staticmethod
+    def _merged(parts, places) -> np.ndarray:
+        """The groups' arrays ``parts`` put back in environment order:
+        ``parts[g]`` holds the environments ``places[g]``."""
+        like = next(
+            (p for p in parts if len(p)), parts[0]
+        )  # an empty one may be float64
+        out = np.empty((sum(len(p) for p in parts), *like.shape[1:]), like.dtype)
+        for part, place in zip(parts, places, strict=True):
+            out[place] = part
+        return out
+
+    def _merged_lists(self, parts) -> list:
+        out = [None] * self.num_envs
+        for part, group in zip(parts, self._groups, strict=True):
+            for index, item in zip(group, part, strict=True):
+                out[index] = item
+        return out
+
     def reset(self, *, seed: list[int]):
         seeds = [[seed[i] for i in group] for group in self._groups]
-        return np.concatenate(self._call("reset", seeds)), {}
+        return self._merged(self._call("reset", seeds), self._groups), {}
 
     def step(self, actions):
         actions = np.asarray(actions)
         replies = self._call("step", [actions[group] for group in self._groups])
         obs, reward, terminated, truncated, ended, final = zip(*replies, strict=True)
-        ended = np.concatenate(ended)
         final_obs = np.full(self.num_envs, None, dtype=object)
-        if ended.any():
-            stacked = np.concatenate([f for f in final if f is not None])
-            for index, row in zip(np.flatnonzero(ended), stacked, strict=True):
-                final_obs[index] = row
+        for group, done, rows in zip(self._groups, ended, final, strict=True):
+            if rows is not None:
+                for index, row in zip(group[done], rows, strict=True):
+                    final_obs[index] = row
+        ended = self._merged(ended, self._groups)
         info = {"final_obs": final_obs, "_final_obs": ended}
-        return (
-            np.concatenate(obs), np.concatenate(reward), np.concatenate(terminated),
-            np.concatenate(truncated), info,
-        )  # fmt: skip
+        return tuple(
+            self._merged(part, self._groups)
+            for part in (obs, reward, terminated, truncated)
+        ) + (info,)
 
     def snapshot(self) -> list[dict[str, Any]]:
-        return [s for reply in self._call("snapshot", [None] * len(self._groups))
-                for s in reply]  # fmt: skip
+        return self._merged_lists(self._call("snapshot", [None] * len(self._groups)))
 
     def restore(self, saved, actions):
         shares = [
             ([saved[i] for i in group], [actions[i] for i in group])
             for group in self._groups
         ]
-        replies = self._call("restore", shares)
-        return (
-            [obs for reply in replies for obs in reply[0]],
-            [problem for reply in replies for problem in reply[1]],
-        )
+        obs, problems = zip(*self._call("restore", shares), strict=True)
+        return self._merged_lists(obs), self._merged_lists(problems)
 
     def step_some(self, indices, actions):
-        starts = [int(g[0]) for g in self._groups]
-        where = np.searchsorted(indices, [*starts, self.num_envs])
-        shares = [
-            (indices[a:b] - start, actions[a:b])
-            for start, a, b in zip(starts, where[:-1], where[1:], strict=True)
-        ]
+        owner = self._owner[indices]
+        places = [np.flatnonzero(owner == g) for g in range(len(self._groups))]
+        shares = [(self._local[indices[p]], actions[p]) for p in places]
         replies = self._call("step_some", shares)
-        return tuple(np.concatenate(part) for part in zip(*replies, strict=True))
+        return tuple(self._merged(part, places) for part in zip(*replies, strict=True))
 
     def close(self) -> None:
         self._here.close()
