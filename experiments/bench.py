@@ -336,6 +336,7 @@ def run(
     out: str | os.PathLike = "results/bench",
     repeats: int | None = None,
     update_docs_pages: bool = False,
+    docs: str | os.PathLike = DOCS,
     gymnax: bool = True,
     devices: int | None = None,
     command: str = "rl-softmax bench",
@@ -349,7 +350,9 @@ def run(
       only: suites to run (default all, in the order of :data:`SUITES`).
       out: the directory written.
       repeats: counted rounds (default 3, 1 with ``quick``).
-      update_docs_pages: also rewrite the tables of ``docs/`` of the suites run.
+      update_docs_pages: also rewrite the tables of ``docs`` of the suites run.
+      docs: the documentation rewritten (default the repository's ``docs/``;
+        refused inside a pytest session, whose numbers are not the published ones).
       gymnax: time gymnax's rows where it is installed.
       devices: JAX CPU devices (default one per core).
       command: the command line, as the table reports it.
@@ -364,6 +367,15 @@ def run(
         raise ValueError(
             f"no benchmark suite {', '.join(map(repr, unknown))}; the suites are "
             f"{', '.join(SUITES)}"
+        )
+    if (
+        update_docs_pages
+        and "PYTEST_CURRENT_TEST" in os.environ
+        and Path(docs).resolve() == DOCS.resolve()
+    ):
+        raise ValueError(
+            f"update_docs_pages=True would rewrite {DOCS} from inside a test "
+            "session (a loaded machine); pass docs= a temporary directory."
         )
     if log is None:
 
@@ -420,6 +432,6 @@ def run(
     print(text, end="")
     print(f"wrote {out / 'bench.md'}, {out / 'bench.csv'}, {out / 'bench.json'}")
     if update_docs_pages:
-        for page in update_docs(report):
+        for page in update_docs(report, Path(docs)):
             print(f"wrote {page}")
     return report

@@ -142,6 +142,18 @@ def test_run_refuses_unknown_suites_before_running_anything():
         bench.run(only=["bandit", "lake"])
 
 
+def test_a_test_session_cannot_rewrite_the_published_docs(monkeypatch):
+    """A loaded test session's numbers must not land in docs/: refused before any
+    suite runs (a stand-in suite fails the test if one starts)."""
+
+    def suite(name):
+        raise AssertionError(f"suite {name} started")
+
+    monkeypatch.setattr(bench, "_suite_function", suite)
+    with pytest.raises(ValueError, match="from inside a test session"):
+        bench.run(only=["bandit"], update_docs_pages=True)
+
+
 def test_a_suite_run_alone_rewrites_its_own_block_and_says_where_it_ran(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(PAGE)
