@@ -16,8 +16,10 @@ per environment (``max_concurrency`` bounds how many step at once, not how many
 processes exist), and the host loop steps values x seeds x ``num_envs``
 environments (96 for ``lunarlander_host``): one process per core, each stepping its
 share in a loop, costs two messages per worker and step instead of two per
-environment. The workers are started as fresh interpreters (``python -m`` this
-module), not by ``multiprocessing``: forking a process that runs JAX's threads can
+environment. The workers are started as fresh interpreters running this file
+(``python -P``: as a script, so that importing :mod:`rl_softmax.engine` and with it
+JAX is not the price of every worker; ``-P`` keeps this directory off the module
+path), not by ``multiprocessing``: forking a process that runs JAX's threads can
 deadlock, and ``spawn`` would import the caller's ``__main__`` again. Messages are
 pickles over the worker's stdin and stdout (the observations are small; no shared
 memory is needed).
@@ -229,7 +231,7 @@ class _Workers:
         try:
             for group in self._groups[1:]:
                 worker = subprocess.Popen(
-                    [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                    [sys.executable, "-P", __file__], stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
                 )  # fmt: skip
                 self._workers.append(worker)
