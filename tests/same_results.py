@@ -1,8 +1,10 @@
 """Bit-for-bit comparisons of results, shared by the tests of interrupted, split
-and differently stepped runs: two SweepResults, or two results directories."""
+and differently stepped runs: two SweepResults, or two results directories; and a
+free port for the coordinator of runs split over processes."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -32,3 +34,10 @@ def assert_same_files(a: Path, b: Path) -> None:
             assert sorted(x.files) == sorted(y.files)
             for key in x.files:
                 np.testing.assert_array_equal(x[key], y[key], err_msg=key)
+
+
+def free_port() -> int:
+    """A localhost port nobody listens on now (for ``--coordinator``)."""
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]

@@ -9,7 +9,6 @@ import importlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from same_results import assert_same_files
+from same_results import assert_same_files, free_port
 
 from rl_softmax.agents import make_action_value_agent
 from rl_softmax.engine import checkpoint as checkpoint_lib
@@ -96,12 +95,6 @@ def test_interrupted_run_resumes_to_identical_results(straight, tmp_path, sig):
     assert_same_files(straight, out)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_give_the_results_of_one(tmp_path):
     args = ["--set", "num_seeds=48", "--set", "num_steps=2000", "--no-plots",
             "--quiet", "--no-cache"]  # fmt: skip
@@ -109,7 +102,7 @@ def test_two_processes_give_the_results_of_one(tmp_path):
     code, _, err = _finish(_cli(FLAGSHIP, "--out", str(one), *args, "--devices", "2"))
     assert code == 0, err
     two = tmp_path / "two"
-    port = _free_port()
+    port = free_port()
     procs = [
         _cli(FLAGSHIP, "--out", str(two), *args, "--devices", "1", "--coordinator",
              f"localhost:{port}", "--num-processes", "2", "--process-id", str(i))

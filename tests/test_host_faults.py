@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import gymnasium as gym
 import jax
 import numpy as np
 import pytest
-from same_results import assert_same_files, assert_same_sweeps
+from same_results import assert_same_files, assert_same_sweeps, free_port
 
 from rl_softmax.agents import make_actor_critic_agent, make_td_agent, rules
 from rl_softmax.engine import checkpoint as checkpoint_lib
@@ -223,12 +222,6 @@ def test_a_host_study_killed_with_sigkill_resumes_to_identical_results(tmp_path)
     assert_same_files(straight, killed)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
 _SHARED = {
     "frozenlake": (
         'name = "shared"\nnum_seeds = 3\nnum_steps = 3000\n'
@@ -259,7 +252,7 @@ def test_two_processes_give_the_host_results_of_one(tmp_path, name):
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     two = tmp_path / "two"
-    port = _free_port()
+    port = free_port()
     procs = [
         _cli(str(config), "--out", str(two), *common, "--coordinator",
              f"localhost:{port}", "--num-processes", "2", "--process-id", str(i))
