@@ -268,9 +268,8 @@ class _Workers:
     def _merged(parts, places) -> np.ndarray:
         """The groups' arrays ``parts`` put back in environment order:
         ``parts[g]`` holds the environments ``places[g]``."""
-        like = next(
-            (p for p in parts if len(p)), parts[0]
-        )  # an empty one may be float64
+        # the dtype of a non-empty part: an empty share's reply may be float64
+        like = next((p for p in parts if len(p)), parts[0])
         out = np.empty((sum(len(p) for p in parts), *like.shape[1:]), like.dtype)
         for part, place in zip(parts, places, strict=True):
             out[place] = part
