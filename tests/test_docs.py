@@ -22,6 +22,8 @@ def _tracked_text_files() -> list[Path]:
     files = []
     for name in filter(None, names):
         path = REPO / name.decode()
+        if path.is_symlink():  # configs/: its files are tracked where it points
+            continue
         data = path.read_bytes() if path.is_file() else b""
         if b"\0" not in data[:8192]:  # binary files (figures) are not text
             files.append(path)
